@@ -1,0 +1,2 @@
+FLASK_APP=hotline:create_app
+HOTLINE_ENV=development

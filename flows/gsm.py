@@ -1,0 +1,36 @@
+"""The GSM 03.38 alphabet: what a USSD screen or an SMS may contain and still fit 160 characters."""
+
+from __future__ import annotations
+
+BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+# Extension table characters take two septets (escape + char).
+EXTENDED = set("^{}\\[~]|€")
+
+# Common look-alikes that phones produce, mapped to their GSM-7 twins.
+_FOLD = str.maketrans(
+    {"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "\t": " "}
+)
+
+
+def is_gsm7(text: str) -> bool:
+    """True when every character is in GSM-7 (basic or extension table)."""
+    return all(ch in BASIC or ch in EXTENDED for ch in text)
+
+
+def septets(text: str) -> int:
+    """The length of `text` in GSM-7 septets (extension characters count twice)."""
+    return sum(2 if ch in EXTENDED else 1 for ch in text)
+
+
+def to_gsm7(text: str, replacement: str = "?") -> str:
+    """`text` with look-alikes folded and anything else outside GSM-7 replaced."""
+    folded = text.translate(_FOLD)
+    return "".join(ch if ch in BASIC or ch in EXTENDED else replacement for ch in folded)
+
+
+def offending(text: str) -> str:
+    """The characters of `text` that are not GSM-7, for error messages."""
+    return "".join(sorted({ch for ch in text if ch not in BASIC and ch not in EXTENDED}))

@@ -1,0 +1,138 @@
+"""The hotline's USSD menu (SPEC.md numbering) and the anonymous tip journey, as data."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from flows.model import Flow, Item, Option, Screen, Source, flow_of
+from hotline.counties import all_counties
+
+# Tip kinds: the forms of exploitation of the CTiP Act 2010 s.2 plus what hotlines also see,
+# most often reported first so the first page holds the usual ones.
+TIP_KINDS = (
+    "forced_labour",
+    "sexual_exploitation",
+    "recruitment_fraud",
+    "servitude",
+    "child_labour",
+    "child_marriage",
+    "forced_marriage",
+    "documents_taken",
+    "missing_person",
+    "slavery",
+    "organ_removal",
+    "armed_conflict",
+    "other",
+)
+
+YES_NO_UNSURE = (
+    ("answer.yes", "yes"),
+    ("answer.no", "no"),
+    ("answer.unsure", "unsure"),
+)
+
+
+def _choices(pairs, next_screen: str) -> tuple[Option, ...]:
+    return tuple(Option(label=label, value=value, next=next_screen) for label, value in pairs)
+
+
+def _sources() -> dict[str, Source]:
+    counties = sorted(all_counties(), key=lambda c: c.name)
+    return {
+        "kinds": Source(tuple(Item(kind, f"kind.{kind}") for kind in TIP_KINDS)),
+        "counties": Source(
+            tuple(Item(str(c.code), c.name) for c in counties), translate=False, filterable=True
+        ),
+    }
+
+
+@cache
+def hotline_flow() -> Flow:
+    """The whole USSD flow of the hotline."""
+    screens = [
+        Screen(
+            "main",
+            "menu",
+            "main",
+            options=(
+                Option("main.report", "tip_kind"),
+                Option("main.agency", "coming_soon"),
+                Option("main.follow_up", "coming_soon"),
+                Option("main.help", "help"),
+                Option("main.safety_sms", "coming_soon"),
+                Option("main.language", "language"),
+            ),
+        ),
+        Screen(
+            "resume",
+            "menu",
+            "resume",
+            options=(
+                Option("resume.continue", "tip_kind", action="resume_draft"),
+                Option("resume.restart", "main", action="discard_draft"),
+            ),
+        ),
+        Screen("tip_kind", "list", "tip.kind", source="kinds", field="kind", next="tip_county", draft=True),
+        Screen(
+            "tip_county",
+            "list",
+            "tip.county",
+            source="counties",
+            field="county",
+            next="tip_place",
+            skip="tip.county.skip",
+            draft=True,
+        ),
+        Screen("tip_place", "text", "tip.place", field="place", next="tip_story", draft=True, max_length=300),
+        Screen(
+            "tip_story",
+            "text",
+            "tip.story",
+            field="description",
+            next="tip_danger",
+            skip="tip.story.skip",
+            draft=True,
+            max_length=1000,
+        ),
+        Screen("tip_danger", "menu", "tip.danger", field="danger",
+               options=_choices(YES_NO_UNSURE, "tip_children"), draft=True),
+        Screen("tip_children", "menu", "tip.children", field="children",
+               options=_choices(YES_NO_UNSURE, "tip_callback"), draft=True),
+        Screen(
+            "tip_callback",
+            "menu",
+            "tip.callback",
+            field="callback",
+            options=_choices((("tip.callback.yes", "yes"), ("tip.callback.no", "no")), "tip_confirm"),
+            draft=True,
+        ),
+        Screen(
+            "tip_confirm",
+            "menu",
+            "tip.confirm",
+            params=(("kind", 24), ("county", 16), ("place", 30)),
+            options=(
+                Option("tip.confirm.send", "tip_sent", next_if=(("urgent", "tip_sent_urgent"),)),
+                Option("tip.confirm.cancel", "tip_cancelled"),
+            ),
+            draft=True,
+        ),
+        Screen("tip_sent", "end", "tip.sent", action="submit_tip", params=(("ref", 11),)),
+        Screen("tip_sent_urgent", "end", "tip.sent_urgent", action="submit_tip", params=(("ref", 11),)),
+        Screen("tip_cancelled", "end", "tip.cancelled", action="discard_draft"),
+        Screen("help", "info", "help"),
+        Screen("coming_soon", "info", "coming_soon"),
+        Screen(
+            "language",
+            "menu",
+            "language",
+            field="language",
+            options=(
+                Option("language.en", "main", value="en", action="set_language"),
+                Option("language.sw", "main", value="sw", action="set_language"),
+            ),
+        ),
+    ]
+    # `resume_draft` jumps to whichever tip screen the draft stopped on.
+    dynamic = tuple(s.id for s in screens if s.draft)
+    return flow_of("main", screens, sources=_sources(), dynamic_targets=dynamic + ("resume",))

@@ -1,0 +1,150 @@
+"""Every text the USSD flows show, in English (`en`) and Kiswahili (`sw`).
+
+Keys are the same in both languages (the validator checks it). Placeholders in braces are
+filled by the engine, truncated to the length the screen declares. GSM-7 characters only.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "sw")
+DEFAULT_LANGUAGE = "en"
+
+HELP_LINES = {
+    "en": "Police 999 or 112\nChild Helpline 116\nGBV 1195\nDCI Fichua 0800 722 203 (anonymous)",
+    "sw": "Polisi 999 au 112\nSimu ya Watoto 116\nGBV 1195\nDCI Fichua 0800 722 203 (bila jina)",
+}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        # navigation and hints
+        "nav.more": "98 More",
+        "nav.back": "0 Back",
+        "nav.home": "00 Menu",
+        "hint.invalid": "Not a choice. Try again.",
+        "hint.required": "Please type an answer.",
+        "hint.no_match": "No match. Try again.",
+        "hint.no_more": "No more choices.",
+        # main menu
+        "main": "",
+        "main.report": "Report trafficking (anonymous)",
+        "main.agency": "Check a job agency",
+        "main.follow_up": "Follow up my report",
+        "main.help": "Get help now",
+        "main.safety_sms": "Safety tips SMS",
+        "main.language": "Language/Lugha",
+        # resume
+        "resume": "You have an unfinished report. Continue where you stopped?",
+        "resume.continue": "Continue",
+        "resume.restart": "Start again",
+        # tip flow
+        "tip.kind": "What is happening?",
+        "kind.forced_labour": "Forced labour",
+        "kind.sexual_exploitation": "Sexual exploitation",
+        "kind.recruitment_fraud": "Fake job or agency",
+        "kind.servitude": "Domestic servitude",
+        "kind.child_labour": "Child labour",
+        "kind.child_marriage": "Child marriage",
+        "kind.forced_marriage": "Forced marriage",
+        "kind.documents_taken": "Passport or ID taken",
+        "kind.missing_person": "Missing person",
+        "kind.slavery": "Slavery",
+        "kind.organ_removal": "Organ removal",
+        "kind.armed_conflict": "Used in armed conflict",
+        "kind.other": "Other",
+        "tip.county": "County? Choose, or type its name:",
+        "tip.county.skip": "99 Not sure",
+        "tip.place": "Where exactly? Town, estate, or place of work.",
+        "tip.story": "What happened? Who, when, how many people?",
+        "tip.story.skip": "99 Skip",
+        "tip.danger": "Is someone in danger right now?",
+        "tip.children": "Are children involved?",
+        "answer.yes": "Yes",
+        "answer.no": "No",
+        "answer.unsure": "Not sure",
+        "tip.callback": "May a counsellor call you back on this number? It stays private.",
+        "tip.callback.yes": "Yes, call me",
+        "tip.callback.no": "No",
+        "tip.confirm": "Send this report?\n{kind}, {county}: {place}",
+        "tip.confirm.send": "Send",
+        "tip.confirm.cancel": "Cancel",
+        "tip.sent": "Report sent. Ref {ref}\nKeep it to follow up (menu 3).\nHelp: Police 999/112, Child 116, GBV 1195.",
+        "tip.sent_urgent": "In danger? Call 999 or 112 NOW.\nReport sent as urgent. Ref {ref}\nKeep it to follow up (menu 3). Child 116, GBV 1195.",
+        "tip.cancelled": "Cancelled. Nothing was sent. Dial again any time.",
+        "county.unknown": "county not given",
+        # other menus
+        "help": "Free help lines:\n" + HELP_LINES["en"],
+        "coming_soon": "This service is coming soon. If someone is in danger call 999 or 112.",
+        "language": "Choose language / Chagua lugha",
+        "language.en": "English",
+        "language.sw": "Kiswahili",
+        # session-level endings
+        "end.error": "Sorry, something went wrong. Your answers are kept: dial again to continue.",
+        "end.too_long": "Sorry, that was too long to read. Please dial again.",
+    },
+    "sw": {
+        "nav.more": "98 Zaidi",
+        "nav.back": "0 Rudi",
+        "nav.home": "00 Mwanzo",
+        "hint.invalid": "Si chaguo. Jaribu tena.",
+        "hint.required": "Tafadhali andika jibu.",
+        "hint.no_match": "Haipatikani. Jaribu tena.",
+        "hint.no_more": "Hakuna chaguo zaidi.",
+        "main": "",
+        "main.report": "Ripoti ulanguzi wa binadamu",
+        "main.agency": "Kagua wakala wa ajira",
+        "main.follow_up": "Fuatilia ripoti",
+        "main.help": "Pata msaada sasa",
+        "main.safety_sms": "Usalama kwa SMS",
+        "main.language": "Lugha/Language",
+        "resume": "Una ripoti ambayo haijakamilika. Uendelee ulipoishia?",
+        "resume.continue": "Endelea",
+        "resume.restart": "Anza upya",
+        "tip.kind": "Nini kinaendelea?",
+        "kind.forced_labour": "Kazi ya kulazimishwa",
+        "kind.sexual_exploitation": "Unyonyaji wa kingono",
+        "kind.recruitment_fraud": "Kazi au wakala feki",
+        "kind.servitude": "Utumwa wa kazi za nyumbani",
+        "kind.child_labour": "Ajira ya watoto",
+        "kind.child_marriage": "Ndoa ya mtoto",
+        "kind.forced_marriage": "Ndoa ya kulazimishwa",
+        "kind.documents_taken": "Pasipoti au kitambulisho kimechukuliwa",
+        "kind.missing_person": "Mtu aliyepotea",
+        "kind.slavery": "Utumwa",
+        "kind.organ_removal": "Kuondolewa viungo vya mwili",
+        "kind.armed_conflict": "Kutumiwa vitani",
+        "kind.other": "Nyingine",
+        "tip.county": "Kaunti? Chagua, au andika jina:",
+        "tip.county.skip": "99 Sijui",
+        "tip.place": "Wapi hasa? Mji, mtaa, au mahali pa kazi.",
+        "tip.story": "Nini kilitokea? Nani, lini, watu wangapi?",
+        "tip.story.skip": "99 Ruka",
+        "tip.danger": "Kuna mtu yuko hatarini sasa hivi?",
+        "tip.children": "Kuna watoto wanaohusika?",
+        "answer.yes": "Ndiyo",
+        "answer.no": "Hapana",
+        "answer.unsure": "Sijui",
+        "tip.callback": "Mshauri akupigie kwa nambari hii? Itabaki siri.",
+        "tip.callback.yes": "Ndiyo, nipigie",
+        "tip.callback.no": "Hapana",
+        "tip.confirm": "Tuma ripoti hii?\n{kind}, {county}: {place}",
+        "tip.confirm.send": "Tuma",
+        "tip.confirm.cancel": "Ghairi",
+        "tip.sent": "Ripoti imetumwa. Nambari {ref}\nIhifadhi ili kufuatilia (menyu 3).\nMsaada: Polisi 999/112, Watoto 116, GBV 1195.",
+        "tip.sent_urgent": "Hatarini? Piga 999 au 112 SASA.\nRipoti imetumwa kama dharura. Nambari {ref}\nIhifadhi (menyu 3). Watoto 116, GBV 1195.",
+        "tip.cancelled": "Imeghairiwa. Hakuna kilichotumwa. Piga tena wakati wowote.",
+        "county.unknown": "kaunti haijulikani",
+        "help": "Nambari za msaada bure:\n" + HELP_LINES["sw"],
+        "coming_soon": "Huduma hii inakuja hivi karibuni. Mtu akiwa hatarini piga 999 au 112.",
+        "language": "Chagua lugha / Choose language",
+        "language.en": "English",
+        "language.sw": "Kiswahili",
+        "end.error": "Samahani, kuna tatizo. Majibu yako yamehifadhiwa: piga tena kuendelea.",
+        "end.too_long": "Samahani, ujumbe ni mrefu mno. Tafadhali piga tena.",
+    },
+}
+
+
+def text(language: str, key: str) -> str:
+    """The text `key` in `language`, falling back to the default language."""
+    table = TEXTS.get(language) or TEXTS[DEFAULT_LANGUAGE]
+    return table.get(key) or TEXTS[DEFAULT_LANGUAGE][key]

@@ -1,0 +1,140 @@
+"""Configuration, read once from the environment into one object that is passed on.
+
+SPEC.md lists the variables. `HOTLINE_ENV` chooses the mode: `development` (set by the
+committed `.flaskenv`), `testing`, or `production` (the default, so a deployment that
+forgets to say what it is gets the strict checks).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from hotline.errors import ConfigError
+
+# Development-only keys. They are public (they are in this file), so production refuses them.
+DEV_PHONE_HASH_KEY = "dev-only-phone-hash-key-not-secret"
+DEV_CONTACT_KEY = "ZGV2LW9ubHktY29udGFjdC1rZXktbm90LXNlY3JldCE="
+
+DEFAULT_SERVICE_CODE = "*384*1234#"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the service reads from its environment."""
+
+    env: str = "production"
+    database_url: str = ""
+    redis_url: str = DEFAULT_REDIS_URL
+    at_username: str | None = None
+    at_api_key: str | None = None
+    at_api_url: str | None = None
+    at_sender_id: str | None = None
+    ussd_service_code: str = DEFAULT_SERVICE_CODE
+    webhook_token: str | None = None
+    secret_key: str = ""
+    phone_hash_key: str = DEV_PHONE_HASH_KEY
+    contact_key: str = DEV_CONTACT_KEY
+    # Tunables with sensible defaults; not part of SPEC's table but overridable in tests.
+    ussd_session_ttl: int = 600
+    resume_ttl: int = 15 * 60
+    redis_timeout: float = 1.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def development(self) -> bool:
+        """True when running on a developer's machine."""
+        return self.env == "development"
+
+    @property
+    def testing(self) -> bool:
+        """True under the test suite."""
+        return self.env == "testing"
+
+    @property
+    def production(self) -> bool:
+        """True unless explicitly development or testing."""
+        return self.env not in ("development", "testing")
+
+    def replace(self, **changes) -> Config:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain PostgreSQL URLs at the psycopg 3 driver we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _dev_secret_key(instance_path: Path) -> str:
+    """A random key per development instance, kept in `instance/` so sessions survive restarts."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    return key
+
+
+def from_env(instance_path: Path, environ: dict | None = None) -> Config:
+    """Read the configuration from the environment (and `.env` in development)."""
+    env = dict(os.environ if environ is None else environ)
+    mode = env.get("HOTLINE_ENV", "production").strip().lower() or "production"
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value.strip() if value and value.strip() else None
+
+    database_url = get("DATABASE_URL") or f"sqlite:///{instance_path / 'hotline.db'}"
+    config = Config(
+        env=mode,
+        database_url=normalise_database_url(database_url),
+        redis_url=get("REDIS_URL") or DEFAULT_REDIS_URL,
+        at_username=get("AT_USERNAME"),
+        at_api_key=get("AT_API_KEY"),
+        at_api_url=get("AT_API_URL"),
+        at_sender_id=get("AT_SENDER_ID"),
+        ussd_service_code=get("USSD_SERVICE_CODE") or DEFAULT_SERVICE_CODE,
+        webhook_token=get("WEBHOOK_TOKEN"),
+        secret_key=get("SECRET_KEY") or "",
+        phone_hash_key=get("PHONE_HASH_KEY") or DEV_PHONE_HASH_KEY,
+        contact_key=get("CONTACT_KEY") or DEV_CONTACT_KEY,
+    )
+    if not config.secret_key and not config.production:
+        config = config.replace(secret_key=_dev_secret_key(instance_path))
+    check(config)
+    return config
+
+
+def check(config: Config) -> None:
+    """Refuse to start in production without the secrets, naming each one that is missing."""
+    problems = []
+    if config.production:
+        if not config.secret_key:
+            problems.append("SECRET_KEY is not set")
+        if not config.webhook_token:
+            problems.append("WEBHOOK_TOKEN is not set (every AT callback must carry ?token=)")
+        if config.phone_hash_key == DEV_PHONE_HASH_KEY:
+            problems.append("PHONE_HASH_KEY is not set (the development key is public)")
+        if config.contact_key == DEV_CONTACT_KEY:
+            problems.append("CONTACT_KEY is not set (the development key is public)")
+    try:
+        Fernet(config.contact_key.encode())
+    except ValueError:
+        problems.append(
+            "CONTACT_KEY is not a valid Fernet key (32 url-safe base64-encoded bytes; make one with "
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+        )
+    if problems:
+        raise ConfigError(
+            f"Refusing to start in {config.env} mode:\n  - " + "\n  - ".join(problems)
+        )

@@ -1,0 +1,55 @@
+"""Kenya's 47 counties by constitutional code, shipped with the service (`data/counties.csv`)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DATA = Path(__file__).parent / "data" / "counties.csv"
+NATIONAL = 0  # county code of the national CTiP secretariat in focal-point files
+
+
+@dataclass(frozen=True)
+class CountyInfo:
+    """A county's constitutional code, official name and former province."""
+
+    code: int
+    name: str
+    former_province: str
+
+
+@cache
+def all_counties() -> tuple[CountyInfo, ...]:
+    """The 47 counties in constitutional-code order."""
+    with DATA.open(encoding="utf-8", newline="") as handle:
+        rows = [CountyInfo(int(r["code"]), r["name"], r["former_province"]) for r in csv.DictReader(handle)]
+    return tuple(sorted(rows, key=lambda c: c.code))
+
+
+@cache
+def by_code() -> dict[int, CountyInfo]:
+    """Counties keyed by constitutional code."""
+    return {c.code: c for c in all_counties()}
+
+
+def name_of(code: int | None) -> str | None:
+    """The official name of a county code, or None."""
+    county = by_code().get(code) if code is not None else None
+    return county.name if county else None
+
+
+def fold(text: str) -> str:
+    """A name reduced to lowercase letters, for matching what people type on a keypad."""
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def name_matches(name: str, typed: str) -> bool:
+    """True when `typed` starts the county's name or any word of it (`taveta`, `nithi`)."""
+    query = fold(typed)
+    if not query:
+        return False
+    words = [fold(word) for word in re.split(r"[^A-Za-z']+", name) if word]
+    return fold(name).startswith(query) or any(word.startswith(query) for word in words)

@@ -1,0 +1,106 @@
+"""Database models (SQLAlchemy 2.0 declarative). Commits happen at entry points, never here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, timezone-aware."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class County(Base):
+    """One of Kenya's 47 counties, by constitutional code (not the ISO 3166-2:KE order)."""
+
+    __tablename__ = "county"
+
+    code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    former_province: Mapped[str] = mapped_column(String(40))
+
+
+class Reporter(Base):
+    """What we remember about a phone, keyed by its pseudonymous reporter key only."""
+
+    __tablename__ = "reporter"
+
+    reporter_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class Tip(Base):
+    """An anonymous report. Never holds a plaintext phone number."""
+
+    __tablename__ = "tip"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    channel: Mapped[str] = mapped_column(String(8))  # ussd | sms
+    # The USSD session (or inbound SMS id) that created it: makes submission idempotent.
+    source_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    county_code: Mapped[int | None] = mapped_column(ForeignKey("county.code"), index=True)
+    place: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    danger: Mapped[str] = mapped_column(String(8), default="unsure")  # yes | no | unsure
+    children: Mapped[str] = mapped_column(String(8), default="unsure")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    reporter_key: Mapped[str] = mapped_column(String(64), index=True)
+    # Fernet token of the E.164 number, only when the reporter consented to a call back.
+    callback_contact: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
+    )
+    # Set once the routing job is on a queue; the sweeper enqueues tips where it is null.
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+    county: Mapped[County | None] = relationship()
+
+
+class UssdSessionEnd(Base):
+    """AT's end-of-session notification, kept for the screen-by-screen drop-off funnel.
+
+    Holds no phone number and not the `input` AT echoes back (it can contain the tip's text).
+    """
+
+    __tablename__ = "ussd_session_end"
+
+    session_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    last_screen: Mapped[str | None] = mapped_column(String(40), index=True)
+    language: Mapped[str | None] = mapped_column(String(2))
+    network_code: Mapped[str | None] = mapped_column(String(8))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    hops: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
