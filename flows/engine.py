@@ -132,6 +132,9 @@ class Engine:
                 break
         if option.action:
             target = self.actions[option.action](state, ctx) or target
+            if state.screen != screen.id:  # the action navigated itself (e.g. resume)
+                state.ended = self.flow[state.screen].kind == "end"
+                return
         self._advance(state, target, ctx)
 
     def _on_list(self, state: State, screen: Screen, value: str, ctx: object) -> None:

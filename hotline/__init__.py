@@ -1,0 +1,38 @@
+"""The Kenya counter-trafficking hotline: USSD and SMS webhooks for Africa's Talking."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from hotline.config import Config, from_env
+from hotline.extensions import Extensions
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the Flask app: bind the database, Redis and queues, register blueprints and CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    if config is None:
+        config = from_env(Path(app.instance_path))
+    if config.database_url.startswith("sqlite"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=64 * 1024)
+    ext = Extensions.build(config)
+    app.extensions["hotline"] = ext
+
+    @app.teardown_appcontext
+    def _remove_session(_exc):
+        ext.sessions.remove()
+
+    from hotline import cli, health, webhooks
+    from workers.cli import worker_command
+
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(health.bp)
+    cli.register(app)
+    app.cli.add_command(worker_command)
+    if not app.debug:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app

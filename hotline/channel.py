@@ -1,0 +1,111 @@
+"""The Africa's Talking channel adapter: AT's form fields in, `CON`/`END` out.
+
+Wire format (FACTS.md). USSD: one form-encoded POST per screen with `sessionId`,
+`serviceCode`, `phoneNumber` (E.164, `+` arrives as `%2B`; sometimes without `+`),
+`networkCode` (63902 Safaricom, 63903 Airtel, 99999 sandbox) and `text`: `""` on the first
+request, then every input of the session joined with `*`. The reply is 200 `text/plain`,
+`CON <screen>` to wait for input or `END <screen>` to close. Anything else (a 5xx, an empty
+body, a leading space) makes AT end the session with an error, so `/ussd` always answers with
+`CON ` or `END `.
+
+End-of-session notification: `sessionId`, `status` (Incomplete | Success | Failed),
+`durationInMillis`, `hopsCount`, `networkCode`, `errorMessage`, `input`, `lastAppResponse`,
+`phoneNumber`, `date`, `cost`. Flows never see these field names: they get the dataclasses below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Response
+
+from hotline.errors import BadRequest, InvalidPhoneNumber
+from hotline.privacy import normalise_phone
+
+# AT caps one USSD input at ~182 characters; a whole session's `text` longer than this is junk.
+MAX_TEXT = 4000
+MAX_ID = 100
+
+
+@dataclass(frozen=True)
+class UssdRequest:
+    """One USSD screen request."""
+
+    session_id: str
+    phone: str  # E.164; never logged, never stored
+    service_code: str
+    network_code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class UssdSessionEnded:
+    """AT's end-of-session notification, without the phone number or what was typed."""
+
+    session_id: str
+    status: str
+    network_code: str | None
+    duration_ms: int | None
+    hops: int | None
+    error_message: str | None
+
+
+def _field(form, name: str, required: bool = True) -> str:
+    value = form.get(name)
+    if value is None or (required and not value.strip()):
+        if required:
+            raise BadRequest(f"missing field {name}")
+        return ""
+    return value
+
+
+def _session_id(form) -> str:
+    session_id = _field(form, "sessionId").strip()
+    if len(session_id) > MAX_ID:
+        raise BadRequest("sessionId too long")
+    return session_id
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(float(value)) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def parse_ussd(form) -> UssdRequest:
+    """A UssdRequest from AT's form, or BadRequest naming what is wrong."""
+    session_id = _session_id(form)
+    try:
+        phone = normalise_phone(_field(form, "phoneNumber"))
+    except InvalidPhoneNumber as exc:
+        raise BadRequest("phoneNumber is not a phone number") from exc
+    text = _field(form, "text", required=False)
+    if len(text) > MAX_TEXT:
+        raise BadRequest("text too long")
+    return UssdRequest(
+        session_id=session_id,
+        phone=phone,
+        service_code=form.get("serviceCode", "")[:40],
+        network_code=form.get("networkCode", "")[:8],
+        text=text,
+    )
+
+
+def parse_session_ended(form) -> UssdSessionEnded:
+    """A UssdSessionEnded from AT's end-of-session notification."""
+    status = _field(form, "status").strip()[:16]
+    return UssdSessionEnded(
+        session_id=_session_id(form),
+        status=status,
+        network_code=(form.get("networkCode") or "")[:8] or None,
+        duration_ms=_int_or_none(form.get("durationInMillis")),
+        hops=_int_or_none(form.get("hopsCount")),
+        error_message=(form.get("errorMessage") or "")[:200] or None,
+    )
+
+
+def ussd_response(text: str, end: bool, status: int = 200) -> Response:
+    """AT's reply: `CON …` or `END …`, text/plain."""
+    body = ("END " if end else "CON ") + text
+    return Response(body, status=status, mimetype="text/plain")

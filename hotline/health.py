@@ -1,0 +1,30 @@
+"""`GET /healthz`: is the database reachable, is Redis, and how deep are the queues."""
+
+from __future__ import annotations
+
+import redis
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """JSON with database, redis and queue depths; 503 when a dependency is down."""
+    ext = current_app.extensions["hotline"]
+    report: dict = {"database": "ok", "redis": "ok", "queues": {}}
+    try:
+        with ext.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        report["database"] = f"error: {type(exc).__name__}"
+    try:
+        ext.redis.ping()
+        report["queues"] = {name: queue.count for name, queue in ext.queues.items()}
+    except redis.RedisError as exc:
+        report["redis"] = f"error: {type(exc).__name__}"
+    healthy = report["database"] == "ok" and report["redis"] == "ok"
+    report["status"] = "ok" if healthy else "degraded"
+    return jsonify(report), 200 if healthy else 503

@@ -1,0 +1,26 @@
+"""What is remembered per reporter key: the language they chose."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flows.texts import DEFAULT_LANGUAGE, LANGUAGES
+from hotline.models import Reporter
+
+
+def language_of(session: Session, reporter_key: str) -> str:
+    """The reporter's language, or the default for a first-time caller."""
+    language = session.scalar(select(Reporter.language).where(Reporter.reporter_key == reporter_key))
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def set_language(session: Session, reporter_key: str, language: str) -> None:
+    """Remember the reporter's language choice."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}")
+    reporter = session.get(Reporter, reporter_key)
+    if reporter is None:
+        session.add(Reporter(reporter_key=reporter_key, language=language))
+    else:
+        reporter.language = language

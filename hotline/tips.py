@@ -1,0 +1,113 @@
+"""Use cases of tips, shared by the webhooks and the jobs: submit a tip, queue it for routing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import redis
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from flows.menu import TIP_KINDS
+from hotline import reference
+from hotline.counties import by_code
+from hotline.models import Tip, utcnow
+from hotline.queues import enqueue
+
+log = logging.getLogger(__name__)
+
+Scope = Callable[[], AbstractContextManager[Session]]
+ANSWERS = ("yes", "no", "unsure")
+
+
+@dataclass(frozen=True)
+class NewTip:
+    """What a reporter told us, already free of their phone number."""
+
+    channel: str
+    source_id: str
+    kind: str
+    reporter_key: str
+    language: str = "en"
+    county_code: int | None = None
+    place: str | None = None
+    description: str | None = None
+    danger: str = "unsure"
+    children: str = "unsure"
+    callback_contact: str | None = None  # Fernet token, only with consent
+
+    def __post_init__(self):
+        if self.kind not in TIP_KINDS:
+            raise ValueError(f"unknown tip kind {self.kind!r}")
+        if self.county_code is not None and self.county_code not in by_code():
+            raise ValueError(f"unknown county code {self.county_code!r}")
+        if self.danger not in ANSWERS or self.children not in ANSWERS:
+            raise ValueError("danger and children are yes, no or unsure")
+
+
+def submit_tip(scope: Scope, new: NewTip) -> Tip:
+    """Commit the tip (once per source: a repeated submission returns the first one)."""
+    for _attempt in range(3):
+        try:
+            with scope() as session:
+                existing = find_by_source(session, new.source_id)
+                if existing:
+                    return existing
+                tip = Tip(
+                    reference=reference.new_reference(),
+                    channel=new.channel,
+                    source_id=new.source_id,
+                    kind=new.kind,
+                    county_code=new.county_code,
+                    place=new.place,
+                    description=new.description,
+                    danger=new.danger,
+                    children=new.children,
+                    urgent=new.danger == "yes",
+                    language=new.language,
+                    reporter_key=new.reporter_key,
+                    callback_contact=new.callback_contact,
+                )
+                session.add(tip)
+            return tip
+        except IntegrityError:
+            # Either the same submission raced us (return theirs) or a reference collided (retry).
+            with scope() as session:
+                existing = find_by_source(session, new.source_id)
+            if existing:
+                return existing
+    raise RuntimeError("could not allocate a unique reference")
+
+
+def find_by_source(session: Session, source_id: str) -> Tip | None:
+    """The tip created by a USSD session or inbound SMS, if any."""
+    return session.scalar(select(Tip).where(Tip.source_id == source_id))
+
+
+def queue_routing(scope: Scope, queues, tip_id: int) -> bool:
+    """Put the routing job on the tips queue and mark the tip queued; False when Redis is down."""
+    try:
+        enqueue(queues, "tips", "workers.routing.route_tip", tip_id, job_id=f"route-tip-{tip_id}")
+    except redis.RedisError as exc:
+        log.warning("tip %s not queued yet (%s); the sweeper will queue it", tip_id, type(exc).__name__)
+        return False
+    with scope() as session:
+        session.execute(update(Tip).where(Tip.id == tip_id).values(queued_at=utcnow()))
+    return True
+
+
+def unqueued_tip_ids(session: Session, older_than: timedelta = timedelta(seconds=30)) -> list[int]:
+    """Tips whose routing job never reached a queue (Redis was down), oldest first."""
+    cutoff = utcnow() - older_than
+    query = (
+        select(Tip.id)
+        .where(Tip.queued_at.is_(None), Tip.created_at <= cutoff)
+        .order_by(Tip.id)
+        .limit(1000)
+    )
+    return list(session.scalars(query))

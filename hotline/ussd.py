@@ -1,0 +1,155 @@
+"""The USSD use case: one AT request in, one screen out, with state kept between requests.
+
+- The newest input is what AT's `text` adds to the `text` of the previous request, so a `*`
+  typed inside free text stays in it.
+- A retried request (same session, same `text`) gets the stored screen again and changes nothing.
+- With no stored state (Redis down, or the state expired) the session is rebuilt by replaying
+  `text`; then every `*` separates inputs.
+- The tip is committed before the `END` screen is returned; submitting twice returns the first tip.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from flows.engine import Engine, Reply, State
+from flows.menu import hotline_flow
+from flows.texts import DEFAULT_LANGUAGE, text
+from hotline import reference, reporters, tips
+from hotline.channel import UssdRequest
+from hotline.extensions import Extensions
+from hotline.privacy import encrypt_contact, reporter_key
+from hotline.ussd_sessions import DRAFT_FIELDS, SessionStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UssdContext:
+    """What actions may use: the connections, the request and who is calling (as a key)."""
+
+    ext: Extensions
+    request: UssdRequest
+    reporter_key: str
+    store: SessionStore
+    draft: dict | None
+
+
+def answer(ext: Extensions, request: UssdRequest) -> Reply:
+    """The screen to show for this request."""
+    key = reporter_key(request.phone, ext.config.phone_hash_key)
+    store = SessionStore(ext.redis, ext.config.ussd_session_ttl, ext.config.resume_ttl)
+    state, draft = store.load(request.session_id, key)
+    if state is not None and state.text == request.text and state.reply:
+        return Reply(state.reply, state.ended)  # AT retried the same request
+    ctx = UssdContext(ext, request, key, store, draft)
+    newest = _newest_input(state.text, request.text) if state is not None else None
+    if state is not None and newest is not None:
+        engine().feed(state, newest, ctx)
+    else:
+        state = engine().start(_language(ext, key), "resume" if draft else None)
+        if request.text:
+            engine().feed(state, request.text, ctx, replay=True)
+    reply = engine().render(state)
+    state.text, state.reply = request.text, reply.text
+    in_report = engine().flow[state.screen].draft and not state.ended
+    store.save(request.session_id, state, key, draft=in_report)
+    return reply
+
+
+def error_reply(language: str = DEFAULT_LANGUAGE) -> Reply:
+    """The polite ending when something failed."""
+    return Reply(text(language, "end.error"), end=True)
+
+
+def _newest_input(previous: str, current: str) -> str | None:
+    if previous == "":
+        return current if current != "" else None
+    if current.startswith(previous + "*"):
+        return current[len(previous) + 1 :]
+    return None
+
+
+def _language(ext: Extensions, key: str) -> str:
+    try:
+        with ext.session_scope() as session:
+            return reporters.language_of(session, key)
+    except SQLAlchemyError as exc:
+        log.warning("language lookup failed: %s", type(exc).__name__)
+        return DEFAULT_LANGUAGE
+
+
+# -- actions named by the flow -------------------------------------------------------------
+
+
+def resume_draft(state: State, ctx: UssdContext) -> None:
+    """Put the session back where the unfinished report stopped."""
+    draft = ctx.draft or {}
+    if draft.get("screen") not in engine().flow.screens:
+        return
+    for name in DRAFT_FIELDS:
+        if name in draft:
+            setattr(state, name, draft[name])
+
+
+def discard_draft(state: State, ctx: UssdContext) -> None:
+    """Forget the unfinished report."""
+    ctx.store.discard_draft(ctx.reporter_key)
+    state.answers.clear()
+
+
+def submit_tip(state: State, ctx: UssdContext) -> None:
+    """Commit the tip, queue its routing, and show its reference."""
+    answers = state.answers
+    county = answers.get("county")
+    contact = None
+    if answers.get("callback") == "yes":
+        contact = encrypt_contact(ctx.request.phone, ctx.ext.config.contact_key)
+    new = tips.NewTip(
+        channel="ussd",
+        source_id=f"ussd:{ctx.request.session_id}",
+        kind=answers["kind"],
+        reporter_key=ctx.reporter_key,
+        language=state.lang,
+        county_code=int(county) if county else None,
+        place=answers.get("place"),
+        description=answers.get("description"),
+        danger=answers.get("danger", "unsure"),
+        children=answers.get("children", "unsure"),
+        callback_contact=contact,
+    )
+    tip = tips.submit_tip(ctx.ext.session_scope, new)
+    if tip.queued_at is None:
+        tips.queue_routing(ctx.ext.session_scope, ctx.ext.queues, tip.id)
+    ctx.store.discard_draft(ctx.reporter_key)
+    state.params["ref"] = reference.display(tip.reference)
+
+
+def set_language(state: State, ctx: UssdContext) -> None:
+    """Switch the session's language and remember it for this reporter."""
+    language = state.answers.pop("language", DEFAULT_LANGUAGE)
+    state.lang = language
+    try:
+        with ctx.ext.session_scope() as session:
+            reporters.set_language(session, ctx.reporter_key, language)
+    except SQLAlchemyError as exc:
+        log.warning("language not remembered: %s", type(exc).__name__)
+
+
+ACTIONS = {
+    "resume_draft": resume_draft,
+    "discard_draft": discard_draft,
+    "submit_tip": submit_tip,
+    "set_language": set_language,
+}
+CONDITIONS = {"urgent": lambda state: state.answers.get("danger") == "yes"}
+
+
+@cache
+def engine() -> Engine:
+    """The engine running the hotline flow (built once per process; it holds no connections)."""
+    return Engine(hotline_flow(), ACTIONS, CONDITIONS)

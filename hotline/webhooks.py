@@ -1,0 +1,87 @@
+"""Africa's Talking callbacks: `/ussd` and `/ussd/events`.
+
+Every callback must carry `?token=<WEBHOOK_TOKEN>` when a token is configured (403 otherwise).
+A malformed callback gets a 400 with a short plain reason; `/ussd` never answers without
+`CON `/`END ` and never with a 500: a failure ends the session politely.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hotline import ussd
+from hotline.channel import parse_session_ended, parse_ussd, ussd_response
+from hotline.errors import BadRequest
+from hotline.models import UssdSessionEnd
+from hotline.ussd_sessions import SessionStore
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__)
+
+
+def _ext():
+    return current_app.extensions["hotline"]
+
+
+def token_ok() -> bool:
+    """True when no token is configured or the request carries the right one."""
+    expected = _ext().config.webhook_token
+    if not expected:
+        return True
+    given = request.args.get("token", "")
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def plain(message: str, status: int) -> Response:
+    """A short plain-text answer."""
+    return Response(message + "\n", status=status, mimetype="text/plain")
+
+
+@bp.post("/ussd")
+def ussd_screen():
+    """One USSD screen: `CON …` or `END …`."""
+    if not token_ok():
+        return ussd_response("Forbidden.", end=True, status=403)
+    try:
+        inbound = parse_ussd(request.form)
+    except BadRequest as exc:
+        return ussd_response(f"Bad request: {exc}.", end=True, status=400)
+    try:
+        reply = ussd.answer(_ext(), inbound)
+    except Exception:  # never a 500 to AT: end the session politely, answers kept in the draft
+        log.exception("ussd request failed (session %s)", inbound.session_id)
+        reply = ussd.error_reply()
+    return ussd_response(reply.text, reply.end)
+
+
+@bp.post("/ussd/events")
+def ussd_session_ended():
+    """AT's end-of-session notification, kept for the drop-off funnel (idempotent)."""
+    if not token_ok():
+        return plain("forbidden", 403)
+    try:
+        event = parse_session_ended(request.form)
+    except BadRequest as exc:
+        return plain(f"bad request: {exc}", 400)
+    ext = _ext()
+    store = SessionStore(ext.redis, ext.config.ussd_session_ttl, ext.config.resume_ttl)
+    screen, language = store.last_screen(event.session_id)
+    values = {
+        "session_id": event.session_id,
+        "status": event.status,
+        "last_screen": screen,
+        "language": language,
+        "network_code": event.network_code,
+        "duration_ms": event.duration_ms,
+        "hops": event.hops,
+        "error_message": event.error_message,
+    }
+    with ext.session_scope() as session:
+        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(UssdSessionEnd).values(**values).on_conflict_do_nothing()
+        session.execute(statement)
+    return plain("ok", 200)

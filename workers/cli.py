@@ -1,0 +1,46 @@
+"""`flask worker`: an RQ worker on all of the service's queues, with RQ's scheduler."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import click
+import redis
+from flask import current_app
+from flask.cli import with_appcontext
+from rq import Worker
+
+from workers.sweeper import schedule_sweep, sweep_unqueued_tips
+
+log = logging.getLogger(__name__)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Work until the queues are empty, then exit.")
+@with_appcontext
+def worker_command(burst):
+    """Run jobs from every queue (tips first). Survives Redis outages: it waits and reconnects."""
+    ext = current_app.extensions["hotline"]
+    delay = 1.0
+    while True:
+        try:
+            ext.redis.ping()
+        except redis.RedisError as exc:
+            if burst:
+                raise click.ClickException(f"Redis is not reachable at {ext.config.redis_url}: {exc}") from None
+            log.warning("Redis unreachable (%s); retrying in %.0f s", type(exc).__name__, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30)
+            continue
+        delay = 1.0
+        # Tips saved while Redis was down get their routing job now.
+        sweep_unqueued_tips()
+        if not burst:
+            schedule_sweep()
+        worker = Worker(list(ext.queues.values()), connection=ext.redis)
+        worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        if burst or worker._stop_requested:
+            return
+        log.warning("worker stopped unexpectedly (Redis lost?); restarting")
+        time.sleep(1)
