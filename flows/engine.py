@@ -317,9 +317,7 @@ def _pages(engine: Engine, screen_id: str, lang: str, typed: str) -> list[list[t
         while numbered:
             candidate = page + [numbered[0]]
             last = len(numbered) == 1
-            body = sum(
-                septets(f"{n}. {engine.label(item, lang, translate)}") + 1 for n, item in candidate
-            )
+            body = sum(septets(f"{n}. {engine.label(item, lang, translate)}") + 1 for n, item in candidate)
             footer = septets(engine.footer(screen, lang, more=not last))
             if worst_hint + 1 + prompt + 1 + body + footer > SCREEN_LIMIT and page:
                 break

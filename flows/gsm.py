@@ -10,9 +10,7 @@ BASIC = set(
 EXTENDED = set("^{}\\[~]|€")
 
 # Common look-alikes that phones produce, mapped to their GSM-7 twins.
-_FOLD = str.maketrans(
-    {"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "\t": " "}
-)
+_FOLD = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "\t": " "})
 
 
 def is_gsm7(text: str) -> bool:

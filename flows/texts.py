@@ -67,8 +67,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "tip.confirm": "Send this report?\n{kind}, {county}: {place}",
         "tip.confirm.send": "Send",
         "tip.confirm.cancel": "Cancel",
-        "tip.sent": "Report sent. Ref {ref}\nKeep it to follow up (menu 3).\nHelp: Police 999/112, Child 116, GBV 1195.",
-        "tip.sent_urgent": "In danger? Call 999 or 112 NOW.\nReport sent as urgent. Ref {ref}\nKeep it to follow up (menu 3). Child 116, GBV 1195.",
+        "tip.sent": (
+            "Report sent. Ref {ref}\nKeep it to follow up (menu 3).\n"
+            "Help: Police 999/112, Child 116, GBV 1195."
+        ),
+        "tip.sent_urgent": (
+            "In danger? Call 999 or 112 NOW.\nReport sent as urgent. Ref {ref}\n"
+            "Keep it to follow up (menu 3). Child 116, GBV 1195."
+        ),
         "tip.cancelled": "Cancelled. Nothing was sent. Dial again any time.",
         "county.unknown": "county not given",
         # other menus
@@ -129,8 +135,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "tip.confirm": "Tuma ripoti hii?\n{kind}, {county}: {place}",
         "tip.confirm.send": "Tuma",
         "tip.confirm.cancel": "Ghairi",
-        "tip.sent": "Ripoti imetumwa. Nambari {ref}\nIhifadhi ili kufuatilia (menyu 3).\nMsaada: Polisi 999/112, Watoto 116, GBV 1195.",
-        "tip.sent_urgent": "Hatarini? Piga 999 au 112 SASA.\nRipoti imetumwa kama dharura. Nambari {ref}\nIhifadhi (menyu 3). Watoto 116, GBV 1195.",
+        "tip.sent": (
+            "Ripoti imetumwa. Nambari {ref}\nIhifadhi ili kufuatilia (menyu 3).\n"
+            "Msaada: Polisi 999/112, Watoto 116, GBV 1195."
+        ),
+        "tip.sent_urgent": (
+            "Hatarini? Piga 999 au 112 SASA.\nRipoti imetumwa kama dharura. Nambari {ref}\n"
+            "Ihifadhi (menyu 3). Watoto 116, GBV 1195."
+        ),
         "tip.cancelled": "Imeghairiwa. Hakuna kilichotumwa. Piga tena wakati wowote.",
         "county.unknown": "kaunti haijulikani",
         "help": "Nambari za msaada bure:\n" + HELP_LINES["sw"],

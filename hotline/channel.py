@@ -16,6 +16,7 @@ End-of-session notification: `sessionId`, `status` (Incomplete | Success | Faile
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from flask import Response
 
@@ -48,6 +49,14 @@ class UssdSessionEnded:
     duration_ms: int | None
     hops: int | None
     error_message: str | None
+
+
+def form_of(request) -> dict:
+    """The request's form fields; bytes that are not UTF-8 become U+FFFD instead of losing the form."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return request.form
+    raw = request.get_data(cache=False)
+    return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"))
 
 
 def _field(form, name: str, required: bool = True) -> str:

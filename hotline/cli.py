@@ -46,12 +46,27 @@ def seed_counties(session) -> int:
 
 
 DEMO_TIPS = (
-    dict(kind="recruitment_fraud", county_code=47, place="Agency office, Moi Avenue",
-         description="Agency asks KES 80,000 for a job in the Gulf; keeps passports.", danger="no"),
-    dict(kind="child_labour", county_code=3, place="Sand harvesting site near the river",
-         description="Children of about 12 years carrying sand during school hours.", children="yes"),
-    dict(kind="servitude", county_code=1, place="House in Nyali", danger="yes",
-         description="Housemaid locked in, not paid for months."),
+    dict(
+        kind="recruitment_fraud",
+        county_code=47,
+        place="Agency office, Moi Avenue",
+        description="Agency asks KES 80,000 for a job in the Gulf; keeps passports.",
+        danger="no",
+    ),
+    dict(
+        kind="child_labour",
+        county_code=3,
+        place="Sand harvesting site near the river",
+        description="Children of about 12 years carrying sand during school hours.",
+        children="yes",
+    ),
+    dict(
+        kind="servitude",
+        county_code=1,
+        place="House in Nyali",
+        danger="yes",
+        description="Housemaid locked in, not paid for months.",
+    ),
 )
 
 
@@ -79,12 +94,22 @@ def ussd_group():
 
 @ussd_group.command("dial")
 @click.option("--phone", default=DEMO_PHONE, show_default=True, help="The number you dial from.")
-@click.option("--url", envvar="HOTLINE_URL", default="http://127.0.0.1:5000", show_default=True,
-              help="Base URL of the running service (env HOTLINE_URL).")
+@click.option(
+    "--url",
+    envvar="HOTLINE_URL",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="Base URL of the running service (env HOTLINE_URL).",
+)
 @click.option("--token", default=None, help="WEBHOOK_TOKEN (default: the configured one).")
 @click.option("--network", default="63902", show_default=True, help="networkCode (63902 Safaricom).")
-@click.option("--input", "-i", "inputs", multiple=True,
-              help="Answer to send, in order, instead of typing (repeat the option).")
+@click.option(
+    "--input",
+    "-i",
+    "inputs",
+    multiple=True,
+    help="Answer to send, in order, instead of typing (repeat the option).",
+)
 @with_appcontext
 def dial_command(phone, url, token, network, inputs):
     """Play a phone: dial the service code and answer each screen, over HTTP in AT's format."""

@@ -135,6 +135,4 @@ def check(config: Config) -> None:
             "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
         )
     if problems:
-        raise ConfigError(
-            f"Refusing to start in {config.env} mode:\n  - " + "\n  - ".join(problems)
-        )
+        raise ConfigError(f"Refusing to start in {config.env} mode:\n  - " + "\n  - ".join(problems))

@@ -105,9 +105,6 @@ def unqueued_tip_ids(session: Session, older_than: timedelta = timedelta(seconds
     """Tips whose routing job never reached a queue (Redis was down), oldest first."""
     cutoff = utcnow() - older_than
     query = (
-        select(Tip.id)
-        .where(Tip.queued_at.is_(None), Tip.created_at <= cutoff)
-        .order_by(Tip.id)
-        .limit(1000)
+        select(Tip.id).where(Tip.queued_at.is_(None), Tip.created_at <= cutoff).order_by(Tip.id).limit(1000)
     )
     return list(session.scalars(query))

@@ -12,9 +12,10 @@ import logging
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.dialects import postgresql, sqlite
+from werkzeug.exceptions import HTTPException
 
 from hotline import ussd
-from hotline.channel import parse_session_ended, parse_ussd, ussd_response
+from hotline.channel import form_of, parse_session_ended, parse_ussd, ussd_response
 from hotline.errors import BadRequest
 from hotline.models import UssdSessionEnd
 from hotline.ussd_sessions import SessionStore
@@ -41,13 +42,21 @@ def plain(message: str, status: int) -> Response:
     return Response(message + "\n", status=status, mimetype="text/plain")
 
 
+@bp.app_errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    """Errors Flask raises itself (too large, bad method): `/ussd` still answers with END."""
+    if request.path == "/ussd":
+        return ussd_response(f"Sorry: {exc.name.lower()}.", end=True, status=exc.code or 400)
+    return plain(f"{exc.code} {exc.name}", exc.code or 400)
+
+
 @bp.post("/ussd")
 def ussd_screen():
     """One USSD screen: `CON …` or `END …`."""
     if not token_ok():
         return ussd_response("Forbidden.", end=True, status=403)
     try:
-        inbound = parse_ussd(request.form)
+        inbound = parse_ussd(form_of(request))
     except BadRequest as exc:
         return ussd_response(f"Bad request: {exc}.", end=True, status=400)
     try:
@@ -64,7 +73,7 @@ def ussd_session_ended():
     if not token_ok():
         return plain("forbidden", 403)
     try:
-        event = parse_session_ended(request.form)
+        event = parse_session_ended(form_of(request))
     except BadRequest as exc:
         return plain(f"bad request: {exc}", 400)
     ext = _ext()

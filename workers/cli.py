@@ -28,7 +28,9 @@ def worker_command(burst):
             ext.redis.ping()
         except redis.RedisError as exc:
             if burst:
-                raise click.ClickException(f"Redis is not reachable at {ext.config.redis_url}: {exc}") from None
+                raise click.ClickException(
+                    f"Redis is not reachable at {ext.config.redis_url}: {exc}"
+                ) from None
             log.warning("Redis unreachable (%s); retrying in %.0f s", type(exc).__name__, delay)
             time.sleep(delay)
             delay = min(delay * 2, 30)

@@ -1,0 +1,219 @@
+"""Fixtures: a real Redis server this test session starts, a real database (SQLite, or
+PostgreSQL when TEST_DATABASE_URL is set), migrated with Alembic, and AT-shaped requests built
+from defaults plus overrides."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+import redis
+from sqlalchemy import MetaData, create_engine, delete
+from werkzeug.serving import make_server
+
+from hotline import create_app
+from hotline.cli import seed_counties
+from hotline.config import Config, normalise_database_url
+from hotline.db import upgrade
+from hotline.models import Reporter, Tip, UssdSessionEnd
+
+TEST_PHONE = "+254711000001"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A private redis-server process that tests may stop and start again (same port)."""
+
+    def __init__(self, directory):
+        self.executable = shutil.which("redis-server")
+        if not self.executable:
+            pytest.exit("redis-server is not installed: run `make test`, which installs it", returncode=2)
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> None:
+        args = [
+            self.executable,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.directory),
+        ]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url)
+        for _ in range(200):
+            try:
+                client.ping()
+                client.close()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.running:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def _drop_everything(url: str) -> None:
+    engine = create_engine(url)
+    metadata = MetaData()
+    metadata.reflect(engine)
+    metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db')}/test.db"
+    url = normalise_database_url(url)
+    _drop_everything(url)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def config(database_url, redis_server) -> Config:
+    return Config(env="testing", database_url=database_url, redis_url=redis_server.url, secret_key="test")
+
+
+@pytest.fixture
+def make_app(config, redis_server):
+    """Build apps with config overrides; each test starts with empty tables and an empty Redis."""
+    if not redis_server.running:
+        redis_server.start()
+    built = []
+
+    def build(**overrides):
+        app = create_app(config.replace(**overrides))
+        built.append(app)
+        return app
+
+    first = build()
+    ext = first.extensions["hotline"]
+    ext.redis.flushdb()
+    with ext.session_scope() as session:
+        for model in (Tip, Reporter, UssdSessionEnd):
+            session.execute(delete(model))
+        seed_counties(session)
+    yield build
+    for app in built:
+        app.extensions["hotline"].engine.dispose()
+        app.extensions["hotline"].redis.close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def ext(app):
+    return app.extensions["hotline"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def ussd_form(**overrides) -> dict:
+    """An AT USSD request: defaults plus overrides."""
+    form = {
+        "sessionId": f"ATUid_{uuid.uuid4().hex}",
+        "serviceCode": "*384*1234#",
+        "phoneNumber": TEST_PHONE,
+        "networkCode": "63902",
+        "text": "",
+    }
+    form.update(overrides)
+    return form
+
+
+class Phone:
+    """Plays a handset through AT: keeps the session id and the `*`-joined inputs."""
+
+    def __init__(self, client, number: str = TEST_PHONE, query: str = ""):
+        self.client = client
+        self.number = number
+        self.query = query
+        self.inputs: list[str] = []
+        self.session_id = ""
+        self.last = ""
+
+    def dial(self) -> str:
+        """Start a new session; returns the first screen (with its CON/END prefix)."""
+        self.session_id = f"ATUid_{uuid.uuid4().hex}"
+        self.inputs = []
+        return self.post("")
+
+    def send(self, *values: str) -> str:
+        """Type each value in turn; returns the last screen."""
+        for value in values:
+            self.inputs.append(value)
+            self.post("*".join(self.inputs))
+        return self.last
+
+    def post(self, text: str) -> str:
+        """Send one request with `text` as AT would."""
+        form = ussd_form(sessionId=self.session_id, phoneNumber=self.number, text=text)
+        response = self.client.post("/ussd" + self.query, data=form)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200, body
+        assert response.mimetype == "text/plain"
+        assert body.startswith(("CON ", "END ")), body
+        self.last = body
+        return body
+
+
+@pytest.fixture
+def phone(client):
+    return Phone(client)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on a real port, in a thread, for clients that speak HTTP (the dial CLI)."""
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)

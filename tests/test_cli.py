@@ -1,0 +1,75 @@
+"""The command line: seed, the terminal phone against a live server, the funnel, --help everywhere."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from hotline.models import County, Tip
+
+COMMANDS = [["db"], ["db", "upgrade"], ["seed"], ["ussd"], ["ussd", "dial"], ["ussd", "funnel"], ["worker"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help(app, command):
+    result = app.test_cli_runner().invoke(args=[*command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_seed_is_idempotent_and_demo_adds_demo_tips(app, ext):
+    runner = app.test_cli_runner()
+    assert "47 present, 0 added" in runner.invoke(args=["seed"]).output
+    first = runner.invoke(args=["seed", "--demo"]).output
+    assert runner.invoke(args=["seed", "--demo"]).output == first
+    with ext.session_scope() as session:
+        assert session.scalar(select(func.count(County.code))) == 47
+        assert session.scalar(select(func.count(Tip.id))) == 3
+
+
+def test_db_upgrade_is_safe_to_repeat(app):
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0 and "database at head" in result.output
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        (["1", "3", "nai", "Agency office, Moi Avenue", "99", "2", "2", "2", "1"], "Report sent. Ref "),
+        (
+            ["6", "2", "1", "3", "nai", "Ofisi ya wakala", "Walichukua pasipoti", "2", "2", "2", "1"],
+            "Ripoti imetumwa. Nambari ",
+        ),
+    ],
+    ids=["english", "kiswahili"],
+)
+def test_dial_completes_a_tip_over_http(app, ext, live_server, inputs, expected):
+    args = ["ussd", "dial", "--url", live_server, "--phone", "0733000111"]
+    for value in inputs:
+        args += ["-i", value]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert expected in result.output and "[session ended]" in result.output
+    with ext.session_scope() as session:
+        assert session.scalar(select(Tip.county_code)) == 47
+
+
+def test_dial_interactively(app, live_server):
+    result = app.test_cli_runner().invoke(args=["ussd", "dial", "--url", live_server], input="4\n0\n")
+    assert "Police 999 or 112" in result.output and "1. Report trafficking" in result.output
+    assert "[hung up]" in result.output
+
+
+def test_dial_explains_bad_input(app):
+    result = app.test_cli_runner().invoke(args=["ussd", "dial", "--phone", "banana"])
+    assert result.exit_code == 2 and "Invalid value for --phone" in result.output
+    result = app.test_cli_runner().invoke(args=["ussd", "dial", "--url", "http://127.0.0.1:1", "-i", "1"])
+    assert result.exit_code == 1 and "is the service running?" in result.output
+
+
+def test_funnel_counts_where_sessions_ended(app, client):
+    assert "no finished sessions" in app.test_cli_runner().invoke(args=["ussd", "funnel"]).output
+    for session_id, text in (("a", ""), ("b", "1"), ("c", "1")):
+        client.post("/ussd", data={"sessionId": session_id, "phoneNumber": "+254711000001", "text": text})
+        client.post("/ussd/events", data={"sessionId": session_id, "status": "Incomplete"})
+    output = app.test_cli_runner().invoke(args=["ussd", "funnel"]).output
+    assert "tip_kind" in output and "main" in output

@@ -1,0 +1,297 @@
+"""The USSD webhook end to end: whole sessions, navigation, resume, retries, outages, bad input."""
+
+from __future__ import annotations
+
+from rq import Queue
+from sqlalchemy import func, select
+
+from hotline.models import Reporter, Tip
+from hotline.privacy import decrypt_contact, reporter_key
+from hotline.reference import normalise
+from tests.conftest import TEST_PHONE, Phone, ussd_form
+from workers.sweeper import sweep_unqueued_tips
+
+KAKAMEGA = 37
+
+
+def tips(ext) -> list[Tip]:
+    with ext.session_scope() as session:
+        return list(session.scalars(select(Tip).order_by(Tip.id)))
+
+
+def ref_of(screen: str) -> str:
+    words = screen.replace("\n", " ").split()
+    return words[words.index("Ref" if "Ref" in words else "Nambari") + 1]
+
+
+def report_kakamega(phone: Phone, place: str = "Near * market") -> str:
+    """Dial and send an urgent forced-labour tip from Kakamega, consenting to a call back."""
+    phone.dial()
+    return phone.send("1", "1", "kak", place, "99", "1", "2", "1", "1")
+
+
+def test_whole_tip_in_english_is_saved_before_the_end_screen(ext, phone):
+    end = report_kakamega(phone)
+
+    assert end.startswith("END In danger? Call 999 or 112 NOW.")
+    [tip] = tips(ext)
+    assert normalise(ref_of(end)) == tip.reference
+    assert (tip.kind, tip.county_code, tip.place, tip.description) == (
+        "forced_labour",
+        KAKAMEGA,
+        "Near * market",
+        None,
+    )
+    assert (tip.danger, tip.children, tip.urgent, tip.channel, tip.language) == (
+        "yes",
+        "no",
+        True,
+        "ussd",
+        "en",
+    )
+    assert tip.reporter_key == reporter_key(TEST_PHONE, ext.config.phone_hash_key)
+    assert decrypt_contact(tip.callback_contact, ext.config.contact_key) == TEST_PHONE
+    stored = " ".join(str(getattr(tip, c.name)) for c in Tip.__table__.columns)
+    assert TEST_PHONE not in stored and TEST_PHONE[1:] not in stored and "711000001" not in stored
+
+
+def test_the_routing_job_is_enqueued_for_the_new_tip(ext, phone):
+    report_kakamega(phone)
+    [tip] = tips(ext)
+    queue = Queue("tips", connection=ext.redis)
+    assert queue.job_ids == [f"route-tip-{tip.id}"]
+    job = queue.fetch_job(f"route-tip-{tip.id}")
+    assert (job.func_name, job.args) == ("workers.routing.route_tip", (tip.id,))
+    assert tip.queued_at is not None
+
+
+def test_whole_tip_in_kiswahili_and_the_language_is_remembered(ext, client):
+    phone = Phone(client, number="+254722000002")
+    phone.dial()
+    menu = phone.send("6", "2")
+    assert "1. Ripoti ulanguzi wa binadamu" in menu
+    end = phone.send("1", "98", "9", "99", "Mtaa wa Majengo", "Mtoto amepotea tangu jana", "3", "1", "2")
+    confirm = end
+    assert "Tuma ripoti hii?" in confirm and "Mtu aliyepotea" in confirm
+    end = phone.send("1")
+    assert end.startswith("END Ripoti imetumwa. Nambari ")
+    [tip] = tips(ext)
+    assert (tip.kind, tip.county_code, tip.children, tip.callback_contact, tip.language) == (
+        "missing_person",
+        None,
+        "yes",
+        None,
+        "sw",
+    )
+    with ext.session_scope() as session:
+        assert session.get(Reporter, tip.reporter_key).language == "sw"
+    assert "Ripoti ulanguzi wa binadamu" in phone.dial()
+
+
+def test_back_home_and_more(phone):
+    phone.dial()
+    first_page = phone.send("1")
+    assert "1. Forced labour" in first_page and "98 More" in first_page
+    second_page = phone.send("98")
+    assert "5. Child labour" in second_page and "1. Forced labour" not in second_page
+    assert phone.send("0") == first_page
+    assert "1. Report trafficking (anonymous)" in phone.send("00")
+    assert phone.send("0").startswith("CON Not a choice. Try again.\n1. Report")
+
+
+def test_more_past_the_last_page_says_so_and_numbers_run_across_pages(phone):
+    phone.dial()
+    phone.send("1", "98", "98", "98")
+    assert "13. Other" in phone.last and "98 More" not in phone.last
+    assert phone.send("98").startswith("CON No more choices.")
+    assert "County?" in phone.send("13")
+
+
+def test_counties_by_first_letters(phone):
+    phone.dial()
+    phone.send("1", "1")
+    narrowed = phone.send("ka")
+    assert "1. Kajiado\n2. Kakamega\n" in narrowed
+    assert "1. Baringo" in phone.send("0")  # back to the full list
+    assert "Where exactly?" in phone.send("Nairobi")
+    assert phone.send("0").startswith("CON County?")
+    assert phone.send("zz").startswith("CON No match. Try again.")
+
+
+def test_a_retried_request_gets_the_same_screen_and_changes_nothing(ext, phone):
+    phone.dial()
+    phone.send("1", "1", "kak", "Shamba", "99", "2", "2", "2")
+    screen = phone.send("1")
+    assert phone.post("*".join(phone.inputs)) == screen
+    assert phone.post("*".join(phone.inputs)) == screen
+    assert len(tips(ext)) == 1
+    assert phone.post("*".join(phone.inputs[:-1])) != screen  # an older text is not a retry of this one
+
+
+def test_resume_an_unfinished_report_in_a_new_session(ext, phone):
+    phone.dial()
+    phone.send("1", "2", "mom", "Bamburi road")
+    assert "What happened?" in phone.last  # the network drops the session here
+    offer = phone.dial()
+    assert offer.startswith("CON You have an unfinished report.")
+    assert "What happened?" in phone.send("1")
+    phone.send("Girls kept in a house", "3", "3", "2")
+    assert "Sexual exploitation, Mombasa: Bamburi road" in phone.last
+    phone.send("1")
+    [tip] = tips(ext)
+    assert (tip.kind, tip.county_code, tip.place, tip.description) == (
+        "sexual_exploitation",
+        1,
+        "Bamburi road",
+        "Girls kept in a house",
+    )
+    assert phone.dial().startswith("CON 1. Report")  # sent: nothing left to resume
+
+
+def test_resume_start_again_discards_the_draft(ext, phone):
+    phone.dial()
+    phone.send("1", "2")
+    ttl = ext.redis.ttl(f"ussd:draft:{reporter_key(TEST_PHONE, ext.config.phone_hash_key)}")
+    assert 0 < ttl <= 15 * 60
+    phone.dial()
+    assert phone.send("2").startswith("CON 1. Report")
+    assert phone.dial().startswith("CON 1. Report")
+
+
+def test_back_after_resume_walks_the_original_path(phone):
+    phone.dial()
+    phone.send("1", "2", "mom")
+    phone.dial()
+    phone.send("1")
+    assert phone.send("0").startswith("CON County?")
+    assert phone.send("0").startswith("CON What is happening?")
+
+
+def test_star_typed_inside_free_text_is_kept(ext, phone):
+    phone.dial()
+    phone.send("1", "3", "nai", "Plot 5*B, *Eastleigh*", "He said *call me* later", "2", "2", "2", "1")
+    [tip] = tips(ext)
+    assert tip.place == "Plot 5*B, *Eastleigh*"
+    assert tip.description == "He said *call me* later"
+
+
+def test_cancel_sends_nothing(ext, phone):
+    phone.dial()
+    end = phone.send("1", "1", "99", "Somewhere", "99", "2", "2", "2", "2")
+    assert end.startswith("END Cancelled. Nothing was sent.")
+    assert tips(ext) == []
+    assert phone.dial().startswith("CON 1. Report")
+
+
+def test_help_screen_and_coming_soon(phone):
+    phone.dial()
+    help_screen = phone.send("4")
+    for number in ("999", "112", "116", "1195", "0800 722 203"):
+        assert number in help_screen
+    assert phone.send("0").startswith("CON 1. Report")
+    assert "coming soon" in phone.send("2")
+
+
+def test_redis_outage_in_the_middle_of_a_session(ext, phone, redis_server, app):
+    phone.dial()
+    phone.send("1", "1")
+    redis_server.stop()
+    try:
+        # No state: the session is rebuilt by replaying `text`, and the tip is still saved.
+        assert "Where exactly?" in phone.send("kak")
+        end = phone.send("Lurambi market", "99", "2", "2", "2", "1")
+        assert end.startswith("END Report sent. Ref ")
+        [tip] = tips(ext)
+        assert tip.place == "Lurambi market" and tip.county_code == KAKAMEGA
+        assert tip.queued_at is None
+        health = app.test_client().get("/healthz")
+        assert health.status_code == 503 and health.json["redis"].startswith("error")
+    finally:
+        redis_server.start()
+    with app.app_context():
+        assert sweep_unqueued_tips(older_than_seconds=0) == 1
+        assert sweep_unqueued_tips(older_than_seconds=0) == 0
+    assert Queue("tips", connection=ext.redis).job_ids == [f"route-tip-{tip.id}"]
+    assert tips(ext)[0].queued_at is not None
+
+
+def test_a_database_failure_ends_politely_and_loses_nothing(make_app, tmp_path, ext):
+    broken = make_app(database_url=f"sqlite:///{tmp_path}/missing/dir/x.db")
+    phone = Phone(broken.test_client())
+    phone.dial()
+    end = phone.send("1", "5", "99", "Quarry", "99", "2", "1", "2", "1")
+    assert end.startswith("END Sorry, something went wrong. Your answers are kept")
+    phone.client = make_app().test_client()
+    assert phone.dial().startswith("CON You have an unfinished report.")
+    assert "Send this report?" in phone.send("1")
+    phone.send("1")
+    [tip] = tips(ext)
+    assert (tip.kind, tip.place, tip.children) == ("child_labour", "Quarry", "yes")
+
+
+def test_free_text_outside_gsm7_is_shown_safely(phone):
+    phone.dial()
+    confirm = phone.send("1", "1", "99", "Café “Ñairobi” 😀 shop", "99", "2", "2", "2")
+    screen = confirm[4:]
+    assert "Caf" in screen and "😀" not in screen and "“" not in screen
+    assert len(screen) <= 160
+
+
+def test_a_new_session_with_text_already_typed_is_replayed(ext, client):
+    # A lost state (or a shortcut dial like *384*1234*4#) arrives with inputs already in `text`.
+    body = client.post("/ussd", data=ussd_form(text="4")).get_data(as_text=True)
+    assert body.startswith("CON Free help lines:")
+    body = client.post("/ussd", data=ussd_form(text="1*1*kak")).get_data(as_text=True)
+    assert body.startswith("CON Where exactly?")
+
+
+def test_malformed_requests_get_a_clear_4xx_with_end(client):
+    cases = [
+        ({"sessionId": ""}, "missing field sessionId"),
+        ({"phoneNumber": ""}, "missing field phoneNumber"),
+        ({"phoneNumber": "not-a-number"}, "phoneNumber is not a phone number"),
+        ({"text": "1*" * 5000}, "text too long"),
+        ({"sessionId": "x" * 500}, "sessionId too long"),
+    ]
+    for overrides, reason in cases:
+        response = client.post("/ussd", data=ussd_form(**overrides))
+        assert response.status_code == 400, overrides
+        assert response.get_data(as_text=True) == f"END Bad request: {reason}."
+    form = ussd_form()
+    del form["phoneNumber"]
+    assert client.post("/ussd", data=form).status_code == 400
+
+
+def test_bytes_that_are_not_utf8_end_politely(ext, client):
+    raw = b"sessionId=abc&phoneNumber=%2B254711000001&serviceCode=x&networkCode=63902&text="
+    first = client.post("/ussd", data=raw, content_type="application/x-www-form-urlencoded")
+    assert first.status_code == 200
+    response = client.post(
+        "/ussd", data=raw + b"1*1*99*\xff\xfe%FF", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).startswith("CON What happened?")  # the bad bytes became the place
+
+
+def test_huge_body_is_refused_with_end(client):
+    response = client.post("/ussd", data=ussd_form(text="9" * 100_000))
+    assert response.status_code == 413
+    assert response.get_data(as_text=True).startswith("END ")
+
+
+def test_webhook_token(make_app):
+    client = make_app(webhook_token="s3cret").test_client()
+    assert client.post("/ussd", data=ussd_form()).status_code == 403
+    assert client.post("/ussd?token=wrong", data=ussd_form()).get_data(as_text=True).startswith("END ")
+    assert client.post("/ussd?token=wrong", data=ussd_form()).status_code == 403
+    assert client.post("/ussd?token=s3cret", data=ussd_form()).status_code == 200
+    assert client.post("/ussd/events", data={"sessionId": "a", "status": "Success"}).status_code == 403
+
+
+def test_only_one_tip_per_session_even_if_submitted_twice(ext, client):
+    phone = Phone(client)
+    report_kakamega(phone, place="Shamba la chai")
+    ext.redis.flushdb()  # the state is gone: AT's retry is replayed and submits again
+    phone.post("*".join(phone.inputs))
+    with ext.session_scope() as session:
+        assert session.scalar(select(func.count(Tip.id))) == 1
