@@ -1,2 +1,1 @@
 FLASK_APP=hotline:create_app
-HOTLINE_ENV=development

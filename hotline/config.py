@@ -1,8 +1,8 @@
 """Configuration, read once from the environment into one object that is passed on.
 
-SPEC.md lists the variables. `HOTLINE_ENV` chooses the mode: `development` (set by the
-committed `.flaskenv`), `testing`, or `production` (the default, so a deployment that
-forgets to say what it is gets the strict checks).
+SPEC.md lists the variables. `HOTLINE_ENV` chooses the mode: `development` (`make run` writes
+it to `.env`), `testing`, or `production` (the default, so a deployment that forgets to say
+what it is gets the strict checks).
 """
 
 from __future__ import annotations
@@ -135,4 +135,7 @@ def check(config: Config) -> None:
             "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
         )
     if problems:
-        raise ConfigError(f"Refusing to start in {config.env} mode:\n  - " + "\n  - ".join(problems))
+        message = f"Refusing to start in {config.env} mode:\n  - " + "\n  - ".join(problems)
+        if config.production:
+            message += "\n(For development set HOTLINE_ENV=development, e.g. in .env; `make run` writes one.)"
+        raise ConfigError(message)

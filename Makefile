@@ -1,0 +1,50 @@
+# The two commands: `make run` (set up and start everything) and `make test` (set up and test).
+# Everything else here is what those two need, plus a few conveniences.
+
+PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint dial bench bench-ussd redis-server clean help
+
+help:
+	@echo "make run    set up (virtualenv, requirements, Redis, database) and start web, worker, simulator"
+	@echo "make test   set up the same and run the whole test suite (PostgreSQL too if TEST_DATABASE_URL is set)"
+	@echo "make dial   play a phone against the running service (flask ussd dial)"
+	@echo "make bench  run the benchmarks in bench/"
+	@echo "make lint   ruff"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@scripts/ensure-python "$(PYTHON)"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+redis-server:
+	@scripts/ensure-redis
+
+run: $(STAMP) redis-server
+	scripts/run-dev
+
+test: $(STAMP) redis-server lint
+	$(BIN)/pytest -q
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "--- again against PostgreSQL ($$TEST_DATABASE_URL)"; \
+		$(BIN)/pytest -q; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+dial: $(STAMP)
+	HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/flask ussd dial
+
+bench: bench-ussd
+
+bench-ussd: $(STAMP) redis-server
+	$(BIN)/python bench/ussd/run.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache
