@@ -36,9 +36,12 @@ os.register_at_fork(after_in_child=_dispose_after_fork)
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL and a busy timeout so web and worker can share it."""
+    """An engine for `url`; SQLite gets WAL and a busy timeout so web and worker can share it.
+
+    `hide_parameters` keeps tip contents out of error messages, and so out of the logs.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15})
+        engine = create_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -49,7 +52,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
     _engines.add(engine)
     return engine
 

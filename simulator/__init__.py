@@ -1,0 +1,29 @@
+"""A local stand-in for Africa's Talking, for development and tests.
+
+It answers AT's SMS API (`POST /version1/messaging`) and keeps what it "sent" in memory
+(`/api/messages`, and `/` for people), and plays a USSD phone in the browser (`/phone`) that calls
+the hotline's `/ussd` exactly as AT does. Run it with
+`flask --app simulator:create_app run --port 5001` and point the hotline's `AT_API_URL` at it.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from simulator import inbox, messaging, phone
+from simulator.config import from_mapping
+from simulator.extensions import Simulator
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the simulator app; `config` keys (HOTLINE_URL, WEBHOOK_TOKEN, AT_API_KEY) beat the env."""
+    app = Flask(__name__)
+    # Big enough for a bulk send to thousands of numbers, small enough to stop a runaway client.
+    app.config.update(MAX_CONTENT_LENGTH=4 * 1024 * 1024)
+    app.config.update(config or {})
+    app.extensions["simulator"] = Simulator(config=from_mapping(config))
+
+    app.register_blueprint(messaging.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(phone.bp)
+    return app

@@ -42,11 +42,11 @@ def test_worker_start_sweeps_tips_that_were_never_queued(app, ext, client):
 
 def test_periodic_sweep_is_scheduled_once(app, ext):
     with app.app_context():
-        from workers.sweeper import SWEEP_JOB_ID, schedule_sweep
+        from workers.sweeper import schedule_sweep
 
-        schedule_sweep()
-        schedule_sweep()
-    assert ScheduledJobRegistry("default", connection=ext.redis).get_job_ids() == [SWEEP_JOB_ID]
+        job_id = schedule_sweep()
+        assert schedule_sweep() == job_id
+    assert ScheduledJobRegistry("default", connection=ext.redis).get_job_ids() == [job_id]
 
 
 def test_routing_a_deleted_tip_does_not_crash(app):

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from rq.job import Job
+
 from hotline import tips
+from hotline.models import utcnow
 from workers.context import extensions
 
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY = timedelta(seconds=60)
-SWEEP_JOB_ID = "sweep-unqueued-tips"
 
 
 def sweep_unqueued_tips(older_than_seconds: int = 30) -> int:
@@ -33,7 +35,15 @@ def sweep_and_reschedule() -> int:
         schedule_sweep()
 
 
-def schedule_sweep() -> None:
-    """Make sure the next sweep is scheduled (one job id, so workers never pile up copies)."""
-    queue = extensions().queues["default"]
-    queue.enqueue_in(SWEEP_EVERY, "workers.sweeper.sweep_and_reschedule", job_id=SWEEP_JOB_ID)
+def schedule_sweep() -> str:
+    """Make sure the next sweep is scheduled; returns its job id.
+
+    The id names the minute it runs in, so several workers scheduling at once make one job, and
+    the running sweep never reuses its own id (RQ would then mark the next one finished).
+    """
+    ext = extensions()
+    slot = (utcnow() + SWEEP_EVERY).replace(second=0, microsecond=0)
+    job_id = f"sweep-unqueued-tips-{slot:%Y%m%d%H%M}"
+    if not Job.exists(job_id, connection=ext.redis):
+        ext.queues["default"].enqueue_at(slot, "workers.sweeper.sweep_and_reschedule", job_id=job_id)
+    return job_id
