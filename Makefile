@@ -1,7 +1,7 @@
 # The two commands: `make run` (set up and start everything) and `make test` (set up and test).
 # Everything else here is what those two need, plus a few conveniences.
 
-PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+PYTHON ?= $(shell scripts/find-python)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
