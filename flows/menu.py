@@ -122,7 +122,7 @@ def hotline_flow() -> Flow:
             "tip_confirm",
             "menu",
             "tip.confirm",
-            params=(("kind", 24), ("county", 16), ("place", 30)),
+            params=(("kind", 24), ("county", 18), ("place", 28)),
             options=(
                 Option("tip.confirm.send", "tip_sent", next_if=(("urgent", "tip_sent_urgent"),)),
                 Option("tip.confirm.cancel", "tip_cancelled"),

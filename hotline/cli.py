@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 
 import click
@@ -155,6 +156,8 @@ def dial_command(phone, url, token, network, inputs):
             except click.Abort:
                 click.echo("\n[hung up]")
                 return
+            if not sys.stdin.isatty():
+                click.echo(answer)  # piped answers: show them as if typed
         typed.append(answer)
 
 
