@@ -8,7 +8,7 @@ menu, `98` more, `99` skip (only where the screen offers it).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from flows.gsm import septets, to_gsm7
@@ -48,8 +48,8 @@ class State:
     ended: bool = False
 
     def to_dict(self) -> dict:
-        """A JSON-ready copy."""
-        return asdict(self)
+        """A JSON-ready view (shallow: it is serialised at once)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_dict(cls, data: dict) -> State:

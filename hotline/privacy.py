@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 import phonenumbers
 from cryptography.fernet import Fernet
@@ -18,9 +19,15 @@ from hotline.errors import InvalidPhoneNumber
 DEFAULT_REGION = "KE"
 
 
+# What AT sends for a Kenyan mobile: already E.164, so the common case skips full parsing.
+_KENYAN_MOBILE_E164 = re.compile(r"\+254[17]\d{8}")
+
+
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """The E.164 form of `raw` (`0712…`, `254712…`, `+254 712 …`), or InvalidPhoneNumber."""
     text = (raw or "").strip()
+    if _KENYAN_MOBILE_E164.fullmatch(text):
+        return text
     if text and text[0].isdigit() and text.startswith("254"):
         text = "+" + text  # AT examples sometimes drop the plus
     try:

@@ -54,10 +54,8 @@ def submit_tip(scope: Scope, new: NewTip) -> Tip:
     """Commit the tip (once per source: a repeated submission returns the first one)."""
     for _attempt in range(3):
         try:
+            # Insert first: the unique source_id makes a repeat fail, and then we return the first.
             with scope() as session:
-                existing = find_by_source(session, new.source_id)
-                if existing:
-                    return existing
                 tip = Tip(
                     reference=reference.new_reference(),
                     channel=new.channel,

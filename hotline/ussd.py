@@ -37,6 +37,7 @@ class UssdContext:
     reporter_key: str
     store: SessionStore
     draft: dict | None
+    drop_draft: bool = False  # set by actions; done in the same round trip as saving the state
 
 
 def answer(ext: Extensions, request: UssdRequest) -> Reply:
@@ -57,7 +58,7 @@ def answer(ext: Extensions, request: UssdRequest) -> Reply:
     reply = engine().render(state)
     state.text, state.reply = request.text, reply.text
     in_report = engine().flow[state.screen].draft and not state.ended
-    store.save(request.session_id, state, key, draft=in_report)
+    store.save(request.session_id, state, key, draft=in_report, drop_draft=ctx.drop_draft)
     return reply
 
 
@@ -98,7 +99,7 @@ def resume_draft(state: State, ctx: UssdContext) -> None:
 
 def discard_draft(state: State, ctx: UssdContext) -> None:
     """Forget the unfinished report."""
-    ctx.store.discard_draft(ctx.reporter_key)
+    ctx.drop_draft = True
     state.answers.clear()
 
 
@@ -125,7 +126,7 @@ def submit_tip(state: State, ctx: UssdContext) -> None:
     tip = tips.submit_tip(ctx.ext.session_scope, new)
     if tip.queued_at is None:
         tips.queue_routing(ctx.ext.session_scope, ctx.ext.queues, tip.id)
-    ctx.store.discard_draft(ctx.reporter_key)
+    ctx.drop_draft = True
     state.params["ref"] = reference.display(tip.reference)
 
 

@@ -49,24 +49,21 @@ class SessionStore:
             return None, None
         return _decode_state(raw_state), _decode(raw_draft)
 
-    def save(self, session_id: str, state: State, reporter_key: str, *, draft: bool) -> None:
-        """Store the state; keep the draft in step with it (or drop it)."""
+    def save(
+        self, session_id: str, state: State, reporter_key: str, *, draft: bool, drop_draft: bool
+    ) -> None:
+        """Store the state, and keep the draft in step with it (saved, dropped, or left alone)."""
         try:
             pipe = self.client.pipeline(transaction=False)
             pipe.set(self._session_key(session_id), json.dumps(state.to_dict()), ex=self.session_ttl)
             if draft:
                 snapshot = {name: getattr(state, name) for name in DRAFT_FIELDS}
                 pipe.set(self._draft_key(reporter_key), json.dumps(snapshot), ex=self.draft_ttl)
+            elif drop_draft:
+                pipe.delete(self._draft_key(reporter_key))
             pipe.execute()
         except redis.RedisError as exc:
             log.warning("ussd state not saved: %s", type(exc).__name__)
-
-    def discard_draft(self, reporter_key: str) -> None:
-        """Forget the reporter's unfinished report (it was sent or cancelled)."""
-        try:
-            self.client.delete(self._draft_key(reporter_key))
-        except redis.RedisError as exc:
-            log.warning("draft not discarded: %s", type(exc).__name__)
 
     def last_screen(self, session_id: str) -> tuple[str | None, str | None]:
         """The screen and language a session was on, for the drop-off funnel."""
