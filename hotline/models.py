@@ -79,8 +79,9 @@ class Tip(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
     )
-    # Set once the routing job is on a queue; the sweeper enqueues tips where it is null.
-    queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # Set by the routing job when it first runs. While it is null and no routing job is in Redis
+    # (Redis was down, or lost its data), the sweeper queues one.
+    routing_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
     county: Mapped[County | None] = relationship()
 

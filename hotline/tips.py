@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import redis
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -87,22 +87,28 @@ def find_by_source(session: Session, source_id: str) -> Tip | None:
     return session.scalar(select(Tip).where(Tip.source_id == source_id))
 
 
-def queue_routing(scope: Scope, queues, tip_id: int) -> bool:
-    """Put the routing job on the tips queue and mark the tip queued; False when Redis is down."""
+def routing_job_id(tip_id: int) -> str:
+    """The RQ job id of a tip's routing: one per tip, so queueing it again is harmless."""
+    return f"route-tip-{tip_id}"
+
+
+def queue_routing(queues, tip_id: int) -> bool:
+    """Put the routing job on the tips queue; False when Redis is down (the sweeper retries)."""
     try:
-        enqueue(queues, "tips", "workers.routing.route_tip", tip_id, job_id=f"route-tip-{tip_id}")
+        enqueue(queues, "tips", "workers.routing.route_tip", tip_id, job_id=routing_job_id(tip_id))
     except redis.RedisError as exc:
         log.warning("tip %s not queued yet (%s); the sweeper will queue it", tip_id, type(exc).__name__)
         return False
-    with scope() as session:
-        session.execute(update(Tip).where(Tip.id == tip_id).values(queued_at=utcnow()))
     return True
 
 
-def unqueued_tip_ids(session: Session, older_than: timedelta = timedelta(seconds=30)) -> list[int]:
-    """Tips whose routing job never reached a queue (Redis was down), oldest first."""
+def unrouted_tip_ids(session: Session, older_than: timedelta = timedelta(seconds=30)) -> list[int]:
+    """Tips whose routing has not started, oldest first (the sweeper checks Redis for their job)."""
     cutoff = utcnow() - older_than
     query = (
-        select(Tip.id).where(Tip.queued_at.is_(None), Tip.created_at <= cutoff).order_by(Tip.id).limit(1000)
+        select(Tip.id)
+        .where(Tip.routing_started_at.is_(None), Tip.created_at <= cutoff)
+        .order_by(Tip.id)
+        .limit(1000)
     )
     return list(session.scalars(query))

@@ -124,8 +124,8 @@ def submit_tip(state: State, ctx: UssdContext) -> None:
         callback_contact=contact,
     )
     tip = tips.submit_tip(ctx.ext.session_scope, new)
-    if tip.queued_at is None:
-        tips.queue_routing(ctx.ext.session_scope, ctx.ext.queues, tip.id)
+    if tip.routing_started_at is None:
+        tips.queue_routing(ctx.ext.queues, tip.id)
     ctx.drop_draft = True
     state.params["ref"] = reference.display(tip.reference)
 

@@ -27,14 +27,20 @@ def test_worker_burst_runs_the_routing_job(app, ext, client):
     finished = FinishedJobRegistry("tips", connection=ext.redis)
     assert finished.get_job_ids() == [f"route-tip-{tip_id}"]
     assert Queue("tips", connection=ext.redis).fetch_job(f"route-tip-{tip_id}").return_value() == "received"
+    with ext.session_scope() as session:
+        assert session.get(Tip, tip_id).routing_started_at is not None
+    with app.app_context():
+        from workers.sweeper import sweep_unqueued_tips
+
+        assert sweep_unqueued_tips(older_than_seconds=0) == 0  # started: nothing to sweep
 
 
 def test_worker_start_sweeps_tips_that_were_never_queued(app, ext, client):
     submit(client)
     [tip_id] = _tip_ids(ext)
-    ext.redis.flushdb()  # as if Redis had been down when the tip was saved
+    ext.redis.flushdb()  # Redis lost the job (it keeps nothing on disk), or was down at the time
     with ext.session_scope() as session:
-        session.execute(update(Tip).values(queued_at=None, created_at=utcnow() - timedelta(minutes=1)))
+        session.execute(update(Tip).values(created_at=utcnow() - timedelta(minutes=1)))
     result = app.test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code == 0, result.output
     assert FinishedJobRegistry("tips", connection=ext.redis).get_job_ids() == [f"route-tip-{tip_id}"]

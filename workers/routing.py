@@ -1,15 +1,15 @@
 """Routing of tips to the National Referral Mechanism.
 
 `route_tip` is enqueued for every committed tip (by the webhook, or by the sweeper when Redis
-was down). Notifying the county's focal points is the routing issue's work; until it lands the
-job only confirms the tip is there and ready, so the queue and the sweeper can be shown to work.
+was down or lost the job). It stamps `routing_started_at`, which tells the sweeper the tip needs
+no further job. Notifying the county's focal points is the routing issue's work, still to come.
 """
 
 from __future__ import annotations
 
 import logging
 
-from hotline.models import Tip
+from hotline.models import Tip, utcnow
 from workers.context import extensions
 
 log = logging.getLogger(__name__)
@@ -22,5 +22,7 @@ def route_tip(tip_id: int) -> str:
         if tip is None:
             log.warning("tip %s no longer exists; nothing to route", tip_id)
             return "missing"
-        log.info("tip %s (%s, county %s) is ready for routing", tip.id, tip.kind, tip.county_code)
+        if tip.routing_started_at is None:
+            tip.routing_started_at = utcnow()
+        log.info("tip %s (%s, county %s) taken for routing", tip.id, tip.kind, tip.county_code)
         return tip.status

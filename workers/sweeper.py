@@ -1,4 +1,7 @@
-"""The sweeper: queues tips whose routing job never reached Redis, then schedules itself again."""
+"""The sweeper: queues routing for tips whose job never reached Redis (or that Redis lost).
+
+It runs when a worker starts and then every minute, scheduling itself by RQ's scheduler.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +20,14 @@ SWEEP_EVERY = timedelta(seconds=60)
 
 
 def sweep_unqueued_tips(older_than_seconds: int = 30) -> int:
-    """Queue routing for every tip saved while Redis was down; returns how many were queued."""
+    """Queue routing for every unrouted tip that has no routing job in Redis; returns how many."""
     ext = extensions()
     with ext.session_scope() as session:
-        ids = tips.unqueued_tip_ids(session, timedelta(seconds=older_than_seconds))
-    queued = sum(tips.queue_routing(ext.session_scope, ext.queues, tip_id) for tip_id in ids)
-    if ids:
-        log.info("sweeper queued %s of %s unqueued tips", queued, len(ids))
+        ids = tips.unrouted_tip_ids(session, timedelta(seconds=older_than_seconds))
+    missing = [tip_id for tip_id in ids if not Job.exists(tips.routing_job_id(tip_id), connection=ext.redis)]
+    queued = sum(tips.queue_routing(ext.queues, tip_id) for tip_id in missing)
+    if missing:
+        log.info("sweeper queued %s of %s tips that had no routing job", queued, len(missing))
     return queued
 
 

@@ -62,7 +62,7 @@ def upgrade() -> None:
     sa.Column('callback_contact', sa.Text(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('queued_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('routing_started_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['county_code'], ['county.code'], name=op.f('fk_tip_county_code_county')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tip')),
     sa.UniqueConstraint('reference', name=op.f('uq_tip_reference')),
@@ -71,7 +71,7 @@ def upgrade() -> None:
     with op.batch_alter_table('tip', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tip_county_code'), ['county_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_tip_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_tip_queued_at'), ['queued_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tip_routing_started_at'), ['routing_started_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_tip_reporter_key'), ['reporter_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_tip_status'), ['status'], unique=False)
 
@@ -83,7 +83,7 @@ def downgrade() -> None:
     with op.batch_alter_table('tip', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tip_status'))
         batch_op.drop_index(batch_op.f('ix_tip_reporter_key'))
-        batch_op.drop_index(batch_op.f('ix_tip_queued_at'))
+        batch_op.drop_index(batch_op.f('ix_tip_routing_started_at'))
         batch_op.drop_index(batch_op.f('ix_tip_created_at'))
         batch_op.drop_index(batch_op.f('ix_tip_county_code'))
 
