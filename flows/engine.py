@@ -46,6 +46,7 @@ class State:
     text: str = ""
     reply: str = ""
     ended: bool = False
+    draft: dict | None = None  # an unfinished report, kept by the USSD layer for resume
 
     def to_dict(self) -> dict:
         """A JSON-ready view (shallow: it is serialised at once)."""

@@ -41,10 +41,11 @@ class UssdRequest:
 
 @dataclass(frozen=True)
 class UssdSessionEnded:
-    """AT's end-of-session notification, without the phone number or what was typed."""
+    """AT's end-of-session notification, without what was typed."""
 
     session_id: str
     status: str
+    phone: str | None  # only to find the session's state; never stored
     network_code: str | None
     duration_ms: int | None
     hops: int | None
@@ -104,9 +105,14 @@ def parse_ussd(form) -> UssdRequest:
 def parse_session_ended(form) -> UssdSessionEnded:
     """A UssdSessionEnded from AT's end-of-session notification."""
     status = _field(form, "status").strip()[:16]
+    try:
+        phone = normalise_phone(form.get("phoneNumber") or "")
+    except InvalidPhoneNumber:
+        phone = None
     return UssdSessionEnded(
         session_id=_session_id(form),
         status=status,
+        phone=phone,
         network_code=(form.get("networkCode") or "")[:8] or None,
         duration_ms=_int_or_none(form.get("durationInMillis")),
         hops=_int_or_none(form.get("hopsCount")),

@@ -23,7 +23,7 @@ from hotline import reference, reporters, tips
 from hotline.channel import UssdRequest
 from hotline.extensions import Extensions
 from hotline.privacy import encrypt_contact, reporter_key
-from hotline.ussd_sessions import DRAFT_FIELDS, SessionStore
+from hotline.ussd_sessions import DRAFT_FIELDS, SessionStore, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -35,31 +35,39 @@ class UssdContext:
     ext: Extensions
     request: UssdRequest
     reporter_key: str
-    store: SessionStore
-    draft: dict | None
-    drop_draft: bool = False  # set by actions; done in the same round trip as saving the state
 
 
 def answer(ext: Extensions, request: UssdRequest) -> Reply:
     """The screen to show for this request."""
     key = reporter_key(request.phone, ext.config.phone_hash_key)
-    store = SessionStore(ext.redis, ext.config.ussd_session_ttl, ext.config.resume_ttl)
-    state, draft = store.load(request.session_id, key)
+    store = SessionStore(ext.redis, max(ext.config.resume_ttl, ext.config.ussd_session_ttl))
+    stored = store.load(key)
+    state = stored.state if stored and stored.session_id == request.session_id else None
     if state is not None and state.text == request.text and state.reply:
         return Reply(state.reply, state.ended)  # AT retried the same request
-    ctx = UssdContext(ext, request, key, store, draft)
+    ctx = UssdContext(ext, request, key)
     newest = _newest_input(state.text, request.text) if state is not None else None
     if state is not None and newest is not None:
         engine().feed(state, newest, ctx)
     else:
-        state = engine().start(_language(ext, key), "resume" if draft else None)
+        state = _new_session(ext, key, stored.state if stored else None)
         if request.text:
             engine().feed(state, request.text, ctx, replay=True)
+    if engine().flow[state.screen].draft and not state.ended:
+        state.draft = snapshot(state)
     reply = engine().render(state)
     state.text, state.reply = request.text, reply.text
-    in_report = engine().flow[state.screen].draft and not state.ended
-    store.save(request.session_id, state, key, draft=in_report, drop_draft=ctx.drop_draft)
+    store.save(key, request.session_id, state)
     return reply
+
+
+def _new_session(ext: Extensions, key: str, previous: State | None) -> State:
+    """A fresh state; an unfinished report of the previous session is offered for resume."""
+    language = previous.lang if previous else _language(ext, key)
+    draft = previous.draft if previous else None
+    state = engine().start(language, "resume" if draft else None)
+    state.draft = draft
+    return state
 
 
 def error_reply(language: str = DEFAULT_LANGUAGE) -> Reply:
@@ -89,7 +97,7 @@ def _language(ext: Extensions, key: str) -> str:
 
 def resume_draft(state: State, ctx: UssdContext) -> None:
     """Put the session back where the unfinished report stopped."""
-    draft = ctx.draft or {}
+    draft = state.draft or {}
     if draft.get("screen") not in engine().flow.screens:
         return
     for name in DRAFT_FIELDS:
@@ -99,7 +107,7 @@ def resume_draft(state: State, ctx: UssdContext) -> None:
 
 def discard_draft(state: State, ctx: UssdContext) -> None:
     """Forget the unfinished report."""
-    ctx.drop_draft = True
+    state.draft = None
     state.answers.clear()
 
 
@@ -126,7 +134,7 @@ def submit_tip(state: State, ctx: UssdContext) -> None:
     tip = tips.submit_tip(ctx.ext.session_scope, new)
     if tip.routing_started_at is None:
         tips.queue_routing(ctx.ext.queues, tip.id)
-    ctx.drop_draft = True
+    state.draft = None
     state.params["ref"] = reference.display(tip.reference)
 
 

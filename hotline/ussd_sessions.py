@@ -1,17 +1,19 @@
-"""USSD session state and report drafts in Redis, with TTLs.
+"""USSD session state in Redis: one key per reporter, one GET and one SET per screen.
 
-A session's state lives under `ussd:session:<sessionId>` for `ussd_session_ttl` seconds (AT
-drops a session after 180 s). While someone is in the middle of a report, a copy of where they
-are is kept under `ussd:draft:<reporter key>` for 15 minutes, so dialling again offers to resume.
+`ussd:reporter:<reporter key>` holds the reporter's latest session: its id and its state. The
+state carries the draft of an unfinished report (where they were, what they had typed), so a
+new session within 15 minutes offers to resume it. A phone has one USSD session at a time, so
+one key per reporter is enough; it expires `resume_ttl` seconds after the last screen.
 
 Redis being down must not stop the hotline: every call here logs the failure and carries on
-(loading returns None, so the caller rebuilds the state by replaying AT's `text`).
+(loading returns nothing, so the caller rebuilds the state by replaying AT's `text`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 
 import redis
 
@@ -22,73 +24,50 @@ log = logging.getLogger(__name__)
 DRAFT_FIELDS = ("screen", "page", "filter", "answers", "stack", "lang")
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What Redis holds for a reporter: the id of their latest session and its state."""
+
+    session_id: str
+    state: State
+
+
+def snapshot(state: State) -> dict:
+    """The part of a state that resuming needs."""
+    return {name: getattr(state, name) for name in DRAFT_FIELDS}
+
+
 class SessionStore:
     """Loads and saves USSD state; never raises on a Redis failure."""
 
-    def __init__(self, client: redis.Redis, session_ttl: int, draft_ttl: int):
+    def __init__(self, client: redis.Redis, ttl: int):
         self.client = client
-        self.session_ttl = session_ttl
-        self.draft_ttl = draft_ttl
+        self.ttl = ttl
 
     @staticmethod
-    def _session_key(session_id: str) -> str:
-        return f"ussd:session:{session_id}"
+    def key(reporter_key: str) -> str:
+        """The Redis key of a reporter's session."""
+        return f"ussd:reporter:{reporter_key}"
 
-    @staticmethod
-    def _draft_key(reporter_key: str) -> str:
-        return f"ussd:draft:{reporter_key}"
-
-    def load(self, session_id: str, reporter_key: str) -> tuple[State | None, dict | None]:
-        """The session's state and the reporter's draft (either None when absent or unreadable)."""
+    def load(self, reporter_key: str) -> Stored | None:
+        """The reporter's latest session, or None (none, expired, unreadable, or Redis down)."""
         try:
-            raw_state, raw_draft = self.client.mget(
-                [self._session_key(session_id), self._draft_key(reporter_key)]
-            )
+            raw = self.client.get(self.key(reporter_key))
         except redis.RedisError as exc:
             log.warning("ussd state unavailable, replaying: %s", type(exc).__name__)
-            return None, None
-        return _decode_state(raw_state), _decode(raw_draft)
-
-    def save(
-        self, session_id: str, state: State, reporter_key: str, *, draft: bool, drop_draft: bool
-    ) -> None:
-        """Store the state, and keep the draft in step with it (saved, dropped, or left alone)."""
+            return None
+        if not raw:
+            return None
         try:
-            pipe = self.client.pipeline(transaction=False)
-            pipe.set(self._session_key(session_id), json.dumps(state.to_dict()), ex=self.session_ttl)
-            if draft:
-                snapshot = {name: getattr(state, name) for name in DRAFT_FIELDS}
-                pipe.set(self._draft_key(reporter_key), json.dumps(snapshot), ex=self.draft_ttl)
-            elif drop_draft:
-                pipe.delete(self._draft_key(reporter_key))
-            pipe.execute()
+            data = json.loads(raw)
+            return Stored(data["session"], State.from_dict(data["state"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def save(self, reporter_key: str, session_id: str, state: State) -> None:
+        """Store the session's state (with its draft)."""
+        record = json.dumps({"session": session_id, "state": state.to_dict()}, separators=(",", ":"))
+        try:
+            self.client.set(self.key(reporter_key), record, ex=self.ttl)
         except redis.RedisError as exc:
             log.warning("ussd state not saved: %s", type(exc).__name__)
-
-    def last_screen(self, session_id: str) -> tuple[str | None, str | None]:
-        """The screen and language a session was on, for the drop-off funnel."""
-        try:
-            state = _decode_state(self.client.get(self._session_key(session_id)))
-        except redis.RedisError:
-            return None, None
-        return (state.screen, state.lang) if state else (None, None)
-
-
-def _decode(raw: bytes | None) -> dict | None:
-    if not raw:
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _decode_state(raw: bytes | None) -> State | None:
-    data = _decode(raw)
-    if data is None:
-        return None
-    try:
-        return State.from_dict(data)
-    except TypeError:
-        return None

@@ -18,6 +18,7 @@ from hotline import ussd
 from hotline.channel import form_of, parse_session_ended, parse_ussd, ussd_response
 from hotline.errors import BadRequest
 from hotline.models import UssdSessionEnd
+from hotline.privacy import reporter_key
 from hotline.ussd_sessions import SessionStore
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,11 @@ def ussd_session_ended():
     except BadRequest as exc:
         return plain(f"bad request: {exc}", 400)
     ext = _ext()
-    store = SessionStore(ext.redis, ext.config.ussd_session_ttl, ext.config.resume_ttl)
-    screen, language = store.last_screen(event.session_id)
+    screen = language = None
+    if event.phone:
+        stored = SessionStore(ext.redis, 0).load(reporter_key(event.phone, ext.config.phone_hash_key))
+        if stored and stored.session_id == event.session_id:
+            screen, language = stored.state.screen, stored.state.lang
     values = {
         "session_id": event.session_id,
         "status": event.status,

@@ -70,6 +70,7 @@ def test_funnel_counts_where_sessions_ended(app, client):
     assert "no finished sessions" in app.test_cli_runner().invoke(args=["ussd", "funnel"]).output
     for session_id, text in (("a", ""), ("b", "1"), ("c", "1")):
         client.post("/ussd", data={"sessionId": session_id, "phoneNumber": "+254711000001", "text": text})
-        client.post("/ussd/events", data={"sessionId": session_id, "status": "Incomplete"})
+        ended = {"sessionId": session_id, "phoneNumber": "+254711000001", "status": "Incomplete"}
+        client.post("/ussd/events", data=ended)
     output = app.test_cli_runner().invoke(args=["ussd", "funnel"]).output
     assert "tip_kind" in output and "main" in output

@@ -151,7 +151,7 @@ def test_resume_an_unfinished_report_in_a_new_session(ext, phone):
 def test_resume_start_again_discards_the_draft(ext, phone):
     phone.dial()
     phone.send("1", "2")
-    ttl = ext.redis.ttl(f"ussd:draft:{reporter_key(TEST_PHONE, ext.config.phone_hash_key)}")
+    ttl = ext.redis.ttl(f"ussd:reporter:{reporter_key(TEST_PHONE, ext.config.phone_hash_key)}")
     assert 0 < ttl <= 15 * 60
     phone.dial()
     assert phone.send("2").startswith("CON 1. Report")
