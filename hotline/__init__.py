@@ -6,9 +6,20 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
 from hotline.config import Config, from_env
 from hotline.extensions import Extensions
+
+
+class NoSessionForWebhooks(SecureCookieSessionInterface):
+    """AT's callbacks carry no cookies: don't build a signed session on the USSD hot path."""
+
+    def open_session(self, app, request):
+        """No session for webhooks; the usual signed cookie for anything else."""
+        if request.blueprint in ("webhooks", "health"):
+            return None  # Flask then uses a null session and saves nothing
+        return super().open_session(app, request)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -19,6 +30,7 @@ def create_app(config: Config | None = None) -> Flask:
     if config.database_url.startswith("sqlite"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=64 * 1024)
+    app.session_interface = NoSessionForWebhooks()
     ext = Extensions.build(config)
     app.extensions["hotline"] = ext
 

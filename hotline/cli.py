@@ -85,7 +85,7 @@ def seed_command(demo):
         for number, fields in enumerate(DEMO_TIPS, 1):
             new = tips.NewTip(channel="ussd", source_id=f"demo:{number}", reporter_key=key, **fields)
             tip = tips.submit_tip(ext.session_scope, new)
-            click.echo(f"demo tip {tip.reference} ({tip.kind})")
+            click.echo(f"demo tip {tip.reference} ({new.kind})")
 
 
 @click.group("ussd")

@@ -11,7 +11,9 @@ from hotline.models import Reporter
 
 def language_of(session: Session, reporter_key: str) -> str:
     """The reporter's language, or the default for a first-time caller."""
-    language = session.scalar(select(Reporter.language).where(Reporter.reporter_key == reporter_key))
+    language = session.execute(
+        select(Reporter.language).where(Reporter.reporter_key == reporter_key)
+    ).scalar_one_or_none()
     return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 

@@ -6,10 +6,10 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,29 +50,43 @@ class NewTip:
             raise ValueError("danger and children are yes, no or unsure")
 
 
-def submit_tip(scope: Scope, new: NewTip) -> Tip:
+@dataclass(frozen=True)
+class Submitted:
+    """A committed tip, as its submitter needs it."""
+
+    id: int
+    reference: str
+    routing_started_at: datetime | None
+
+
+def submit_tip(scope: Scope, new: NewTip) -> Submitted:
     """Commit the tip (once per source: a repeated submission returns the first one)."""
     for _attempt in range(3):
+        code = reference.new_reference()
         try:
             # Insert first: the unique source_id makes a repeat fail, and then we return the first.
+            # A Core insert, not the ORM's unit of work: this runs before the USSD `END` screen.
             with scope() as session:
-                tip = Tip(
-                    reference=reference.new_reference(),
-                    channel=new.channel,
-                    source_id=new.source_id,
-                    kind=new.kind,
-                    county_code=new.county_code,
-                    place=new.place,
-                    description=new.description,
-                    danger=new.danger,
-                    children=new.children,
-                    urgent=new.danger == "yes",
-                    language=new.language,
-                    reporter_key=new.reporter_key,
-                    callback_contact=new.callback_contact,
-                )
-                session.add(tip)
-            return tip
+                tip_id = session.execute(
+                    insert(Tip)
+                    .values(
+                        reference=code,
+                        channel=new.channel,
+                        source_id=new.source_id,
+                        kind=new.kind,
+                        county_code=new.county_code,
+                        place=new.place,
+                        description=new.description,
+                        danger=new.danger,
+                        children=new.children,
+                        urgent=new.danger == "yes",
+                        language=new.language,
+                        reporter_key=new.reporter_key,
+                        callback_contact=new.callback_contact,
+                    )
+                    .returning(Tip.id)
+                ).scalar_one()
+            return Submitted(tip_id, code, None)
         except IntegrityError:
             # Either the same submission raced us (return theirs) or a reference collided (retry).
             with scope() as session:
@@ -82,9 +96,12 @@ def submit_tip(scope: Scope, new: NewTip) -> Tip:
     raise RuntimeError("could not allocate a unique reference")
 
 
-def find_by_source(session: Session, source_id: str) -> Tip | None:
+def find_by_source(session: Session, source_id: str) -> Submitted | None:
     """The tip created by a USSD session or inbound SMS, if any."""
-    return session.scalar(select(Tip).where(Tip.source_id == source_id))
+    row = session.execute(
+        select(Tip.id, Tip.reference, Tip.routing_started_at).where(Tip.source_id == source_id)
+    ).first()
+    return Submitted(*row) if row else None
 
 
 def routing_job_id(tip_id: int) -> str:
