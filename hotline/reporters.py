@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from flows.texts import DEFAULT_LANGUAGE, LANGUAGES
 from hotline.models import Reporter
 
 
-def language_of(session: Session, reporter_key: str) -> str:
+def language_of(connection: Connection | Session, reporter_key: str) -> str:
     """The reporter's language, or the default for a first-time caller."""
-    language = session.execute(
+    language = connection.execute(
         select(Reporter.language).where(Reporter.reporter_key == reporter_key)
     ).scalar_one_or_none()
     return language if language in LANGUAGES else DEFAULT_LANGUAGE

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import redis
 from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,8 @@ from hotline.queues import enqueue
 
 log = logging.getLogger(__name__)
 
-Scope = Callable[[], AbstractContextManager[Session]]
+# A transaction: `engine.begin` (a Connection, lightest: the USSD path) or a session scope.
+Scope = Callable[[], AbstractContextManager[Connection | Session]]
 ANSWERS = ("yes", "no", "unsure")
 
 
@@ -66,8 +68,8 @@ def submit_tip(scope: Scope, new: NewTip) -> Submitted:
         try:
             # Insert first: the unique source_id makes a repeat fail, and then we return the first.
             # A Core insert, not the ORM's unit of work: this runs before the USSD `END` screen.
-            with scope() as session:
-                tip_id = session.execute(
+            with scope() as connection:
+                tip_id = connection.execute(
                     insert(Tip)
                     .values(
                         reference=code,
@@ -89,16 +91,16 @@ def submit_tip(scope: Scope, new: NewTip) -> Submitted:
             return Submitted(tip_id, code, None)
         except IntegrityError:
             # Either the same submission raced us (return theirs) or a reference collided (retry).
-            with scope() as session:
-                existing = find_by_source(session, new.source_id)
+            with scope() as connection:
+                existing = find_by_source(connection, new.source_id)
             if existing:
                 return existing
     raise RuntimeError("could not allocate a unique reference")
 
 
-def find_by_source(session: Session, source_id: str) -> Submitted | None:
+def find_by_source(connection: Connection | Session, source_id: str) -> Submitted | None:
     """The tip created by a USSD session or inbound SMS, if any."""
-    row = session.execute(
+    row = connection.execute(
         select(Tip.id, Tip.reference, Tip.routing_started_at).where(Tip.source_id == source_id)
     ).first()
     return Submitted(*row) if row else None

@@ -85,8 +85,8 @@ def _newest_input(previous: str, current: str) -> str | None:
 
 def _language(ext: Extensions, key: str) -> str:
     try:
-        with ext.session_scope() as session:
-            return reporters.language_of(session, key)
+        with ext.engine.connect() as connection:
+            return reporters.language_of(connection, key)
     except SQLAlchemyError as exc:
         log.warning("language lookup failed: %s", type(exc).__name__)
         return DEFAULT_LANGUAGE
@@ -131,7 +131,7 @@ def submit_tip(state: State, ctx: UssdContext) -> None:
         children=answers.get("children", "unsure"),
         callback_contact=contact,
     )
-    tip = tips.submit_tip(ctx.ext.session_scope, new)
+    tip = tips.submit_tip(ctx.ext.engine.begin, new)
     if tip.routing_started_at is None:
         tips.queue_routing(ctx.ext.queues, tip.id)
     state.draft = None
