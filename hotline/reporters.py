@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from flows.texts import DEFAULT_LANGUAGE, LANGUAGES
 from hotline.models import Reporter
 
+# Compiled once: this runs on the first screen of every USSD session.
+_table = Reporter.__table__
+_LANGUAGE = select(_table.c.language).where(_table.c.reporter_key == bindparam("key"))
+
 
 def language_of(connection: Connection | Session, reporter_key: str) -> str:
     """The reporter's language, or the default for a first-time caller."""
-    language = connection.execute(
-        select(Reporter.language).where(Reporter.reporter_key == reporter_key)
-    ).scalar_one_or_none()
+    language = connection.execute(_LANGUAGE, {"key": reporter_key}).scalar_one_or_none()
     return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 
