@@ -29,7 +29,8 @@ run: $(STAMP) redis-server
 	scripts/run-dev
 
 test: $(STAMP) redis-server lint
-	$(BIN)/pytest -q
+	@echo "--- tests against SQLite"
+	TEST_DATABASE_URL= $(BIN)/pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "--- again against PostgreSQL ($$TEST_DATABASE_URL)"; \
 		$(BIN)/pytest -q; \
