@@ -12,6 +12,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -83,7 +84,89 @@ class Tip(Base):
     # (Redis was down, or lost its data), the sweeper queues one.
     routing_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
+    # Routing (NRM): who acknowledged it, how far it has escalated, when it escalates next.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalate_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
     county: Mapped[County | None] = relationship()
+    acknowledged_by: Mapped[FocalPoint | None] = relationship()
+
+
+class FocalPoint(Base):
+    """A county NRM focal point, or (county 0) someone at the national CTiP secretariat.
+
+    Focal points are officials: their numbers are stored, SMS need them.
+    """
+
+    __tablename__ = "focal_point"
+    __table_args__ = (UniqueConstraint("county_code", "phone"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county_code: Mapped[int] = mapped_column(Integer, index=True)  # 0 = national secretariat
+    name: Mapped[str] = mapped_column(String(120))
+    organisation: Mapped[str] = mapped_column(String(160), default="")
+    phone: Mapped[str] = mapped_column(String(16), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class OutboundSms(Base):
+    """One SMS the service sends, from the decision to send it to its delivery report.
+
+    `dedupe_key` makes every send idempotent: a job that runs twice finds its row and sends nothing
+    twice. A reporter's number is kept only encrypted (`to_token`), a focal point's via the row.
+    """
+
+    __tablename__ = "outbound_sms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # tip | escalation | ack | update | reply
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"), index=True)
+    focal_point_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"), index=True)
+    to_token: Mapped[str | None] = mapped_column(Text)  # Fernet token of a reporter's number
+    message: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    at_message_id: Mapped[str | None] = mapped_column(String(80), unique=True)
+    at_status_code: Mapped[int | None] = mapped_column(Integer)
+    at_status: Mapped[str | None] = mapped_column(String(40))
+    cost: Mapped[str | None] = mapped_column(String(24))
+    delivery_status: Mapped[str | None] = mapped_column(String(24))
+    failure_reason: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    focal_point: Mapped[FocalPoint | None] = relationship()
+
+
+class TipUpdate(Base):
+    """More information on a tip, from its reporter (follow-up) or a focal point."""
+
+    __tablename__ = "tip_update"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id"), index=True)
+    author: Mapped[str] = mapped_column(String(12))  # reporter | focal_point
+    focal_point_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InboundSms(Base):
+    """An incoming SMS, kept by AT's id so a duplicate delivery acts once. No number, no text."""
+
+    __tablename__ = "inbound_sms"
+
+    at_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(16))
+    sender_key: Mapped[str] = mapped_column(String(64), index=True)
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class UssdSessionEnd(Base):
