@@ -22,7 +22,7 @@ MAX_STACK = 40
 HINTS = {
     "menu": ("hint.invalid",),
     "list": ("hint.invalid", "hint.no_more", "hint.no_match"),
-    "text": ("hint.required",),
+    "text": ("hint.required", "hint.not_found", "hint.too_many"),
     "info": ("hint.invalid",),
     "end": (),
 }

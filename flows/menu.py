@@ -57,7 +57,7 @@ def hotline_flow() -> Flow:
             options=(
                 Option("main.report", "tip_kind"),
                 Option("main.agency", "coming_soon"),
-                Option("main.follow_up", "coming_soon"),
+                Option("main.follow_up", "followup_ref"),
                 Option("main.help", "help"),
                 Option("main.safety_sms", "coming_soon"),
                 Option("main.language", "language"),
@@ -132,6 +132,24 @@ def hotline_flow() -> Flow:
         Screen("tip_sent", "end", "tip.sent", action="submit_tip", params=(("ref", 11),)),
         Screen("tip_sent_urgent", "end", "tip.sent_urgent", action="submit_tip", params=(("ref", 11),)),
         Screen("tip_cancelled", "end", "tip.cancelled", action="discard_draft"),
+        Screen("followup_ref", "text", "followup.ref", field="ref", next="followup_status", max_length=20),
+        Screen(
+            "followup_status",
+            "menu",
+            "followup.status",
+            action="find_report",
+            params=(("ref", 11), ("status", 34)),
+            options=(Option("followup.add", "followup_add"),),
+        ),
+        Screen(
+            "followup_add",
+            "text",
+            "followup.add_prompt",
+            field="update",
+            next="followup_added",
+            max_length=500,
+        ),
+        Screen("followup_added", "end", "followup.added", action="add_update", params=(("ref", 11),)),
         Screen("help", "info", "help"),
         Screen("coming_soon", "info", "coming_soon"),
         Screen(

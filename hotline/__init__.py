@@ -17,7 +17,7 @@ class NoSessionForWebhooks(SecureCookieSessionInterface):
 
     def open_session(self, app, request):
         """No session for webhooks; the usual signed cookie for anything else."""
-        if request.blueprint in ("webhooks", "health"):
+        if request.blueprint in ("webhooks", "sms", "health"):
             return None  # Flask then uses a null session and saves nothing
         return super().open_session(app, request)
 
@@ -38,10 +38,11 @@ def create_app(config: Config | None = None) -> Flask:
     def _remove_session(_exc):
         ext.sessions.remove()
 
-    from hotline import cli, health, webhooks
+    from hotline import cli, health, sms_webhooks, webhooks
     from workers.cli import worker_command
 
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(sms_webhooks.bp)
     app.register_blueprint(health.bp)
     cli.register(app)
     app.cli.add_command(worker_command)

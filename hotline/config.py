@@ -21,6 +21,9 @@ DEV_PHONE_HASH_KEY = "dev-only-phone-hash-key-not-secret"
 DEV_CONTACT_KEY = "ZGV2LW9ubHktY29udGFjdC1rZXktbm90LXNlY3JldCE="
 
 DEFAULT_SERVICE_CODE = "*384*1234#"
+SIMULATOR_URL = "http://127.0.0.1:5001"
+# Minutes without an acknowledgement before a tip escalates: urgent ones, then per kind.
+DEFAULT_ESCALATION = {"urgent": 15, "default": 24 * 60}
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -44,6 +47,8 @@ class Config:
     ussd_session_ttl: int = 600
     resume_ttl: int = 15 * 60
     redis_timeout: float = 1.0
+    escalation_minutes: dict = field(default_factory=lambda: dict(DEFAULT_ESCALATION))
+    followup_lookups_per_hour: int = 10
     extra: dict = field(default_factory=dict)
 
     @property
@@ -60,6 +65,24 @@ class Config:
     def production(self) -> bool:
         """True unless explicitly development or testing."""
         return self.env not in ("development", "testing")
+
+    @property
+    def at_base_url(self) -> str:
+        """Where SMS go: AT_API_URL, else AT's sandbox or live API, else the local simulator."""
+        if self.at_api_url:
+            return self.at_api_url.rstrip("/")
+        if not self.at_username:
+            return SIMULATOR_URL
+        if self.at_username == "sandbox":
+            return "https://api.sandbox.africastalking.com"
+        return "https://api.africastalking.com"
+
+    def escalation_after(self, kind: str, urgent: bool) -> int:
+        """Minutes a tip of `kind` waits for an acknowledgement before it escalates."""
+        table = self.escalation_minutes
+        if urgent:
+            return table.get("urgent", DEFAULT_ESCALATION["urgent"])
+        return table.get(kind, table.get("default", DEFAULT_ESCALATION["default"]))
 
     def replace(self, **changes) -> Config:
         """A copy with some fields changed."""
@@ -108,11 +131,23 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         secret_key=get("SECRET_KEY") or "",
         phone_hash_key=get("PHONE_HASH_KEY") or DEV_PHONE_HASH_KEY,
         contact_key=get("CONTACT_KEY") or DEV_CONTACT_KEY,
+        escalation_minutes=_escalation(get("ESCALATION_MINUTES")),
     )
     if not config.secret_key and not config.production:
         config = config.replace(secret_key=_dev_secret_key(instance_path))
     check(config)
     return config
+
+
+def _escalation(text: str | None) -> dict:
+    """`urgent=15,default=1440,child_labour=240` on top of the defaults."""
+    table = dict(DEFAULT_ESCALATION)
+    for part in filter(None, (text or "").split(",")):
+        name, _, minutes = part.partition("=")
+        if not minutes.strip().isdigit() or int(minutes) < 1:
+            raise ConfigError(f"ESCALATION_MINUTES: {part!r} is not name=minutes")
+        table[name.strip()] = int(minutes)
+    return table
 
 
 def check(config: Config) -> None:

@@ -19,9 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from flows.engine import Engine, Reply, State
 from flows.menu import hotline_flow
 from flows.texts import DEFAULT_LANGUAGE, text
-from hotline import reference, reporters, tips
+from hotline import followup, outbound, reference, reporters, routing, tips
 from hotline.channel import UssdRequest
 from hotline.extensions import Extensions
+from hotline.models import utcnow
 from hotline.privacy import encrypt_contact, reporter_key
 from hotline.ussd_sessions import DRAFT_FIELDS, SessionStore, snapshot
 
@@ -149,11 +150,39 @@ def set_language(state: State, ctx: UssdContext) -> None:
         log.warning("language not remembered: %s", type(exc).__name__)
 
 
+def find_report(state: State, ctx: UssdContext) -> str | None:
+    """Look the typed reference up (rate-limited); back to the question with a hint if it fails."""
+    try:
+        followup.allow_lookup(ctx.ext.redis, ctx.reporter_key, ctx.ext.config.followup_lookups_per_hour)
+        with ctx.ext.session_scope() as session:
+            tip = followup.find(session, state.answers.get("ref", ""))
+            found = (tip.reference, followup.status_words(tip, state.lang)) if tip else None
+    except followup.TooManyLookups:
+        state.hint, found = "hint.too_many", None
+    if found is None:
+        state.hint = state.hint or "hint.not_found"
+        state.stack.pop()  # back on the question, as if it had not been left
+        return "followup_ref"
+    state.params["reference"], state.params["ref"] = found[0], reference.display(found[0])
+    state.params["status"] = found[1]
+    return None
+
+
+def add_update(state: State, ctx: UssdContext) -> None:
+    """Store the reporter's extra information and forward it to whoever holds the report."""
+    with ctx.ext.session_scope() as session:
+        tip = followup.find(session, state.params.get("reference", ""))
+        ids = routing.add_update(session, tip, state.answers["update"], utcnow()) if tip else []
+    outbound.queue_send(ctx.ext.queues, ids)
+
+
 ACTIONS = {
     "resume_draft": resume_draft,
     "discard_draft": discard_draft,
     "submit_tip": submit_tip,
     "set_language": set_language,
+    "find_report": find_report,
+    "add_update": add_update,
 }
 CONDITIONS = {"urgent": lambda state: state.answers.get("danger") == "yes"}
 

@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from rq import Worker
 
-from workers.sweeper import schedule_sweep, sweep_unqueued_tips
+from workers.sweeper import schedule_sweep, sweep_all
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def worker_command(burst):
             continue
         delay = 1.0
         # Tips saved while Redis was down get their routing job now.
-        sweep_unqueued_tips()
+        sweep_all()
         if not burst:
             schedule_sweep()
         worker = Worker(list(ext.queues.values()), connection=ext.redis)

@@ -1,14 +1,17 @@
-"""Routing of tips to the National Referral Mechanism.
+"""Routing jobs: send a new tip to its county's focal points, and escalate it when nobody answers.
 
 `route_tip` is enqueued for every committed tip (by the webhook, or by the sweeper when Redis
 was down or lost the job). It stamps `routing_started_at`, which tells the sweeper the tip needs
-no further job. Notifying the county's focal points is the routing issue's work, still to come.
+no further routing job. Both jobs are safe to run twice: the SMS rows have dedupe keys.
 """
 
 from __future__ import annotations
 
 import logging
 
+import redis
+
+from hotline import outbound, routing
 from hotline.models import Tip, utcnow
 from workers.context import extensions
 
@@ -16,13 +19,48 @@ log = logging.getLogger(__name__)
 
 
 def route_tip(tip_id: int) -> str:
-    """Route tip `tip_id` to its county's focal points (safe to run twice)."""
-    with extensions().session_scope() as session:
+    """Notify the first stage of tip `tip_id` (safe to run twice)."""
+    ext = extensions()
+    now = utcnow()
+    with ext.session_scope() as session:
         tip = session.get(Tip, tip_id)
         if tip is None:
             log.warning("tip %s no longer exists; nothing to route", tip_id)
             return "missing"
         if tip.routing_started_at is None:
-            tip.routing_started_at = utcnow()
-        log.info("tip %s (%s, county %s) taken for routing", tip.id, tip.kind, tip.county_code)
-        return tip.status
+            tip.routing_started_at = now
+        ids = routing.notify_stage(session, ext.config, tip, 0, now) if tip.status == "received" else []
+        status, escalate_at, level = tip.status, tip.escalate_at, tip.escalation_level
+    outbound.queue_send(ext.queues, ids)
+    schedule_escalation(tip_id, level, escalate_at)
+    log.info("tip %s routed: %s SMS", tip_id, len(ids))
+    return status
+
+
+def escalate_tip(tip_id: int, level: int, now=None) -> str:
+    """Move tip `tip_id` past escalation level `level` unless it was acknowledged meanwhile."""
+    ext = extensions()
+    now = now or utcnow()
+    with ext.session_scope() as session:
+        tip = session.get(Tip, tip_id)
+        if tip is None or tip.acknowledged_at or tip.escalate_at is None or tip.escalation_level != level:
+            return "nothing to do"
+        ids = routing.notify_stage(session, ext.config, tip, level + 1, now)
+        escalate_at, new_level = tip.escalate_at, tip.escalation_level
+    outbound.queue_send(ext.queues, ids)
+    schedule_escalation(tip_id, new_level, escalate_at)
+    log.info("tip %s escalated to level %s: %s SMS", tip_id, new_level, len(ids))
+    return f"level {new_level}"
+
+
+def schedule_escalation(tip_id: int, level: int, at) -> None:
+    """Ask RQ's scheduler to escalate at the deadline (the sweeper catches it if this is lost)."""
+    if at is None:
+        return
+    try:
+        queue = extensions().queues["tips"]
+        queue.enqueue_at(
+            at, "workers.routing.escalate_tip", tip_id, level, job_id=f"escalate-{tip_id}-{level}"
+        )
+    except redis.RedisError as exc:
+        log.warning("escalation of tip %s not scheduled (%s); the sweeper will catch it", tip_id, exc)

@@ -1,4 +1,8 @@
-"""The sweeper: queues routing for tips whose job never reached Redis (or that Redis lost).
+"""The sweeper: catches whatever a lost job or a Redis outage left behind.
+
+- tips whose routing job never reached Redis (or that Redis lost);
+- tips past their escalation deadline whose scheduled escalation job was lost;
+- SMS still pending whose send job is gone.
 
 It runs when a worker starts and then every minute, scheduling itself by RQ's scheduler.
 """
@@ -9,10 +13,12 @@ import logging
 from datetime import timedelta
 
 from rq.job import Job
+from sqlalchemy import select
 
-from hotline import tips
-from hotline.models import utcnow
+from hotline import outbound, routing, tips
+from hotline.models import OutboundSms, Tip, utcnow
 from workers.context import extensions
+from workers.routing import escalate_tip
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +37,47 @@ def sweep_unqueued_tips(older_than_seconds: int = 30) -> int:
     return queued
 
 
-def sweep_and_reschedule() -> int:
+def sweep_escalations(now=None) -> int:
+    """Escalate every tip past its deadline; returns how many moved on."""
+    now = now or utcnow()
+    ext = extensions()
+    with ext.session_scope() as session:
+        due = [
+            (tip_id, session.get(Tip, tip_id).escalation_level)
+            for tip_id in routing.due_for_escalation(session, now)
+        ]
+    return sum(escalate_tip(tip_id, level, now=now).startswith("level") for tip_id, level in due)
+
+
+def sweep_pending_sms(older_than_seconds: int = 60) -> int:
+    """Queue again every pending SMS whose send job is gone; returns how many."""
+    ext = extensions()
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    with ext.session_scope() as session:
+        ids = list(
+            session.scalars(
+                select(OutboundSms.id)
+                .where(OutboundSms.state == "pending", OutboundSms.created_at <= cutoff)
+                .limit(5000)
+            )
+        )
+    missing = [i for i in ids if not Job.exists(outbound.send_job_id(i), connection=ext.redis)]
+    return outbound.queue_send(ext.queues, missing)
+
+
+def sweep_all(now=None) -> dict:
+    """Every sweep, with what each did."""
+    return {
+        "tips": sweep_unqueued_tips(),
+        "escalations": sweep_escalations(now),
+        "sms": sweep_pending_sms(),
+    }
+
+
+def sweep_and_reschedule() -> dict:
     """The periodic job: sweep, then run again after SWEEP_EVERY."""
     try:
-        return sweep_unqueued_tips()
+        return sweep_all()
     finally:
         schedule_sweep()
 

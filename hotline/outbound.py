@@ -1,0 +1,73 @@
+"""Outbound SMS as rows: decided in a transaction, sent by a job, settled by delivery reports.
+
+Every SMS has a `dedupe_key`: deciding to send the same thing twice finds the first row, and
+the send job sends a row only while it is `pending`, so running a job twice sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.models import OutboundSms, utcnow
+from hotline.queues import enqueue
+from hotline.sms_gateway import RecipientResult
+
+log = logging.getLogger(__name__)
+
+FINAL_DELIVERY = {"Success", "Failed", "Rejected", "Expired"}
+
+
+def prepare(session: Session, dedupe_key: str, purpose: str, message: str, **target) -> OutboundSms:
+    """The row for this SMS, made now unless it was decided before."""
+    row = session.scalar(select(OutboundSms).where(OutboundSms.dedupe_key == dedupe_key))
+    if row is None:
+        row = OutboundSms(dedupe_key=dedupe_key, purpose=purpose, message=message, **target)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def send_job_id(outbound_id: int) -> str:
+    """One RQ job id per SMS, so queueing it again is harmless."""
+    return f"send-sms-{outbound_id}"
+
+
+def queue_send(queues, outbound_ids) -> int:
+    """Queue the send jobs; returns how many were queued (0 when Redis is down: the sweeper retries)."""
+    queued = 0
+    for outbound_id in outbound_ids:
+        try:
+            enqueue(queues, "tips", "workers.sms.send_sms", outbound_id, job_id=send_job_id(outbound_id))
+            queued += 1
+        except redis.RedisError as exc:
+            log.warning("sms %s not queued (%s); the sweeper will", outbound_id, type(exc).__name__)
+            break
+    return queued
+
+
+def record_result(row: OutboundSms, result: RecipientResult) -> None:
+    """What AT said about this SMS."""
+    row.at_status_code, row.at_status, row.cost = result.status_code, result.status, result.cost
+    if result.accepted:
+        row.state, row.at_message_id, row.sent_at = "sent", result.message_id, utcnow()
+    elif result.undeliverable:
+        row.state, row.failure_reason = "failed", result.status
+
+
+def apply_delivery_report(session: Session, message_id: str, status: str, reason: str | None) -> bool:
+    """Apply a delivery report; False when no SMS has this id (yet). A final state is never undone."""
+    row = session.scalar(select(OutboundSms).where(OutboundSms.at_message_id == message_id))
+    if row is None:
+        return False
+    if row.delivery_status in FINAL_DELIVERY:
+        return True  # late, duplicate or out-of-order report: the final one stands
+    row.delivery_status = status
+    if status == "Success":
+        row.delivered_at = utcnow()
+    elif status in FINAL_DELIVERY:
+        row.failure_reason = reason or status
+    return True

@@ -1,0 +1,167 @@
+"""Routing tips through the National Referral Mechanism: notify, acknowledge, escalate, update.
+
+Stages of a tip: the county's focal points by priority (all of them at once when urgent), then
+the national CTiP secretariat (county 0), which is also where tips with no county or no county
+focal points go. Each stage has a deadline (`Config.escalation_after`); without an
+acknowledgement the tip moves to the next stage. Messages to focal points carry the reference,
+kind, county, place, urgency, children and whether a call-back number exists: never the
+reporter's number.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flows.gsm import to_gsm7
+from flows.texts import text
+from hotline import outbound
+from hotline.config import Config
+from hotline.counties import NATIONAL, name_of
+from hotline.models import FocalPoint, OutboundSms, Tip, TipUpdate
+from hotline.reference import display
+
+STATUS_WORDS = {
+    "received": "received",
+    "routed": "with the county team",
+    "acknowledged": "acknowledged by the county team",
+    "closed": "closed",
+}
+
+
+def focal_points(session: Session, county_code: int) -> list[FocalPoint]:
+    """Active focal points of a county (0: the national secretariat), by priority."""
+    query = (
+        select(FocalPoint)
+        .where(FocalPoint.county_code == county_code, FocalPoint.active.is_(True))
+        .order_by(FocalPoint.priority, FocalPoint.id)
+    )
+    return list(session.scalars(query))
+
+
+def stages(session: Session, tip: Tip) -> list[list[FocalPoint]]:
+    """Who is notified at each escalation level, first to last."""
+    county = focal_points(session, tip.county_code) if tip.county_code else []
+    if tip.urgent:
+        found = [county]
+    else:
+        found = [list(group) for _, group in groupby(county, key=lambda fp: fp.priority)]
+    found.append(focal_points(session, NATIONAL))
+    return [stage for stage in found if stage]
+
+
+def notice(tip: Tip, escalated_after: int | None = None) -> str:
+    """The SMS a focal point gets about a tip (GSM-7, at most two parts)."""
+    county = name_of(tip.county_code) or "county not given"
+    lines = [
+        f"{'URGENT ' if tip.urgent else ''}Hotline report {display(tip.reference)}",
+        f"{text('en', 'kind.' + tip.kind)}, {county}: {(tip.place or '-')[:60]}",
+    ]
+    if tip.description:
+        lines.append(tip.description[:110])
+    lines.append(
+        f"Danger now: {tip.danger}. Children: {tip.children}. "
+        f"Call-back number: {'available' if tip.callback_contact else 'no'}."
+    )
+    if escalated_after:
+        lines.insert(0, f"ESCALATED: not acknowledged in {escalated_after} min.")
+    lines.append(f"Reply ACK {tip.reference}")
+    return to_gsm7("\n".join(lines))[:306]
+
+
+def notify_stage(session: Session, config: Config, tip: Tip, level: int, now: datetime) -> list[int]:
+    """Decide the SMS of escalation stage `level`, set the next deadline; returns SMS ids to send."""
+    all_stages = stages(session, tip)
+    if level >= len(all_stages):
+        tip.escalate_at = None
+        return []
+    minutes = config.escalation_after(tip.kind, tip.urgent)
+    message = notice(tip, escalated_after=minutes if level else None)
+    ids = []
+    for focal_point in all_stages[level]:
+        row = outbound.prepare(
+            session,
+            f"tip:{tip.id}:notify:{focal_point.id}",
+            "tip" if level == 0 else "escalation",
+            message,
+            tip_id=tip.id,
+            focal_point_id=focal_point.id,
+        )
+        if row.state == "pending":
+            ids.append(row.id)
+    tip.escalation_level = level
+    tip.status = "routed" if tip.status == "received" else tip.status
+    more = level + 1 < len(all_stages)
+    tip.escalate_at = now + timedelta(minutes=minutes) if more else None
+    return ids
+
+
+def notified(session: Session, tip_id: int) -> list[FocalPoint]:
+    """The focal points that were sent this tip."""
+    query = (
+        select(FocalPoint)
+        .join(OutboundSms, OutboundSms.focal_point_id == FocalPoint.id)
+        .where(OutboundSms.tip_id == tip_id, OutboundSms.purpose.in_(("tip", "escalation")))
+        .distinct()
+    )
+    return list(session.scalars(query))
+
+
+def acknowledge(session: Session, tip: Tip, by: FocalPoint, now: datetime) -> list[int]:
+    """Mark the tip acknowledged by `by` and tell the other notified focal points."""
+    tip.status, tip.acknowledged_at, tip.acknowledged_by_id = "acknowledged", now, by.id
+    tip.escalate_at = None
+    message = to_gsm7(
+        f"Report {display(tip.reference)} was acknowledged by {by.name}"
+        f"{' (' + by.organisation + ')' if by.organisation else ''}. No action needed from you."
+    )
+    ids = []
+    for other in notified(session, tip.id):
+        if other.id != by.id:
+            row = outbound.prepare(
+                session,
+                f"tip:{tip.id}:acked:{other.id}",
+                "ack",
+                message,
+                tip_id=tip.id,
+                focal_point_id=other.id,
+            )
+            ids.append(row.id)
+    return ids
+
+
+def may_acknowledge(session: Session, tip: Tip, focal_point: FocalPoint) -> bool:
+    """A focal point may acknowledge tips of its county, tips it was sent, or any (national)."""
+    if focal_point.county_code in (NATIONAL, tip.county_code):
+        return True
+    return any(fp.id == focal_point.id for fp in notified(session, tip.id))
+
+
+def add_update(session: Session, tip: Tip, words: str, now: datetime) -> list[int]:
+    """Store the reporter's extra information and forward it to whoever holds the tip."""
+    update = TipUpdate(tip_id=tip.id, author="reporter", text=words, created_at=now)
+    session.add(update)
+    session.flush()
+    holders = [tip.acknowledged_by] if tip.acknowledged_by else notified(session, tip.id)
+    message = to_gsm7(f"Update on report {display(tip.reference)} from the reporter: {words}")[:306]
+    ids = []
+    for holder in holders:
+        row = outbound.prepare(
+            session,
+            f"update:{update.id}:{holder.id}",
+            "update",
+            message,
+            tip_id=tip.id,
+            focal_point_id=holder.id,
+        )
+        ids.append(row.id)
+    return ids
+
+
+def due_for_escalation(session: Session, now: datetime) -> list[int]:
+    """Tips past their deadline with no acknowledgement."""
+    query = select(Tip.id).where(Tip.escalate_at.is_not(None), Tip.escalate_at <= now).order_by(Tip.id)
+    return list(session.scalars(query.limit(1000)))

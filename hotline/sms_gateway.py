@@ -1,0 +1,116 @@
+"""The Africa's Talking SMS gateway: the official `africastalking` SDK, at the edge.
+
+Wire format (FACTS.md): POST `{base}/version1/messaging` with `username`, `to`, `message`,
+`from`, `bulkSMSMode=1`; header `apiKey`. Success is a 2xx with
+`{"SMSMessageData": {"Message": …, "Recipients": [{"statusCode", "number", "status", "cost",
+"messageId"}]}}`; a 2xx can still carry a failure for every recipient. A wrong key is HTTP 401
+`text/plain`; the SDK raises `AfricasTalkingException` on any non-2xx and lets `requests`
+errors through. The SDK has no host setting: its base URL lives in the service's `_baseUrl`,
+so a small subclass points it at `AT_API_URL` (or the local simulator).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+from africastalking.Service import AfricasTalkingException
+from africastalking.SMS import SMSService
+
+from hotline.config import Config
+
+# Per-recipient status codes (FACTS.md) and what they mean for us.
+ACCEPTED = {100, 101, 102}  # Processed, Sent, Queued
+# Worth trying again later: the account, the route or AT itself.
+RETRY_LATER = {401, 402, 405, 407, 500, 501, 502}
+# Will never reach this number: record and act on it.
+UNDELIVERABLE = {403, 404, 406, 409}
+
+
+class GatewayError(Exception):
+    """AT could not take the message now (network, 5xx, 401 key, bad sender id): try again later."""
+
+
+@dataclass(frozen=True)
+class RecipientResult:
+    """AT's verdict on one recipient."""
+
+    number: str
+    status_code: int
+    status: str
+    message_id: str | None
+    cost: str | None
+
+    @property
+    def accepted(self) -> bool:
+        """AT took the message for delivery."""
+        return self.status_code in ACCEPTED
+
+    @property
+    def retry_later(self) -> bool:
+        """A passing failure: send again later."""
+        return self.status_code in RETRY_LATER or not (self.accepted or self.undeliverable)
+
+    @property
+    def undeliverable(self) -> bool:
+        """This number cannot get it (invalid, blacklisted, do-not-disturb)."""
+        return self.status_code in UNDELIVERABLE
+
+
+class _PointedSmsService(SMSService):
+    """The SDK's SMS service with its base URL set from our configuration."""
+
+    def __init__(self, username: str, api_key: str, base_url: str):
+        self._pointed_at = base_url
+        super().__init__(username, api_key)
+
+    def _init_service(self):
+        super()._init_service()
+        self._baseUrl = self._pointed_at + "/version1"
+
+
+class SmsGateway:
+    """Sends SMS through AT; one instance per process is enough (the SDK keeps no connection)."""
+
+    def __init__(self, config: Config):
+        username = config.at_username or "sandbox"
+        api_key = config.at_api_key or "simulator"
+        self.service = _PointedSmsService(username, api_key, config.at_base_url)
+        self.sender_id = config.at_sender_id
+
+    def send(self, message: str, recipients: list[str]) -> list[RecipientResult]:
+        """Send one message to E.164 `recipients`; GatewayError when AT did not take the request."""
+        try:
+            response = self.service.send(message, recipients, sender_id=self.sender_id)
+        except AfricasTalkingException as exc:
+            raise GatewayError(f"AT refused the request: {str(exc)[:120]}") from None
+        except requests.RequestException as exc:
+            raise GatewayError(f"AT unreachable: {type(exc).__name__}") from None
+        return parse_response(response)
+
+
+def parse_response(response) -> list[RecipientResult]:
+    """The per-recipient results of AT's JSON answer, or GatewayError when it makes no sense."""
+    if not isinstance(response, dict):
+        raise GatewayError("AT answered without JSON")
+    data = response.get("SMSMessageData") or {}
+    recipients = data.get("Recipients")
+    if not recipients:
+        raise GatewayError(f"AT sent to nobody: {str(data.get('Message', ''))[:80] or 'no recipients'}")
+    results = []
+    for entry in recipients:
+        try:
+            code = int(entry.get("statusCode"))
+        except (TypeError, ValueError):
+            code = 500
+        message_id = entry.get("messageId")
+        results.append(
+            RecipientResult(
+                number=str(entry.get("number", "")),
+                status_code=code,
+                status=str(entry.get("status", ""))[:40],
+                message_id=message_id if message_id and message_id != "None" else None,
+                cost=str(entry.get("cost", ""))[:24] or None,
+            )
+        )
+    return results

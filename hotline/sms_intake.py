@@ -1,0 +1,144 @@
+"""Incoming SMS: the SPEC keywords, acted on once per AT message id, replies sent by a job.
+
+`TIP`/`RIPOTI` makes a tip (channel sms, county unknown, so the national secretariat triages
+it), `STATUS`/`HALI` follows one up, `ACK`/`POKEA` lets a registered focal point acknowledge
+one, `HELP`/`MSAADA` and anything unknown get the keyword list. The sender's number is used only
+to reply (encrypted in the outbound row) and to compute the reporter key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from flows.engine import clean_text
+from hotline import followup, outbound, reporters, routing, tips
+from hotline.extensions import Extensions
+from hotline.models import FocalPoint, InboundSms, Tip, utcnow
+from hotline.privacy import encrypt_contact, reporter_key
+from hotline.reference import display
+from hotline.sms_texts import KEYWORDS, reply
+
+
+@dataclass(frozen=True)
+class IncomingSms:
+    """One SMS from a phone to our short code."""
+
+    at_id: str
+    phone: str  # E.164; never stored in plaintext, never logged
+    to: str
+    text: str
+
+
+@dataclass
+class Outcome:
+    """What handling an SMS decided: SMS to send, a tip to route."""
+
+    send: list
+    route_tip_id: int | None = None
+
+
+def handle(ext: Extensions, sms: IncomingSms) -> Outcome:
+    """Act on an incoming SMS once (a repeated AT id does nothing) and queue the replies."""
+    key = reporter_key(sms.phone, ext.config.phone_hash_key)
+    word, _, rest = sms.text.strip().partition(" ")
+    command, language = KEYWORDS.get(word.upper(), ("unknown", None))
+    rest = clean_text(rest)
+    now = utcnow()
+    for _attempt in range(3):
+        try:
+            with ext.session_scope() as session:
+                if session.get(InboundSms, sms.at_id):
+                    return Outcome(send=[])  # AT delivered it again: it was acted on
+                session.add(InboundSms(at_id=sms.at_id, keyword=command, sender_key=key, received_at=now))
+                session.flush()
+                language = language or reporters.language_of(session, key)
+                outcome = _dispatch(ext, session, sms, key, command, language, rest, now)
+            break
+        except IntegrityError:
+            continue  # the same SMS handled at once elsewhere (then it is found above), or a reference clash
+    else:
+        raise RuntimeError(f"incoming SMS {sms.at_id} could not be stored")
+    if outcome.route_tip_id is not None:
+        tips.queue_routing(ext.queues, outcome.route_tip_id)
+    outbound.queue_send(ext.queues, outcome.send)
+    return outcome
+
+
+def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
+    def answer(text_key: str, **values) -> Outcome:
+        token = encrypt_contact(sms.phone, ext.config.contact_key)
+        row = outbound.prepare(
+            session, f"reply:{sms.at_id}", "reply", reply(language, text_key, **values), to_token=token
+        )
+        return Outcome(send=[row.id])
+
+    if command == "help" or command == "unknown":
+        return answer("help" if command == "help" else "unknown", code=ext.config.ussd_service_code)
+    if command in ("stop", "start", "agency"):
+        return answer("not_yet")
+    if command == "tip":
+        if not rest:
+            return answer("tip_empty")
+        new = tips.NewTip(
+            channel="sms",
+            source_id=f"sms:{sms.at_id}",
+            kind="other",
+            reporter_key=key,
+            language=language,
+            description=rest[:1000],
+        )
+        submitted = tips.submit_tip(lambda: _InOpenTransaction(session), new)
+        outcome = answer("tip_received", ref=display(submitted.reference))
+        outcome.route_tip_id = submitted.id
+        return outcome
+    if command == "status":
+        if not rest:
+            return answer("status_empty")
+        try:
+            followup.allow_lookup(ext.redis, key, ext.config.followup_lookups_per_hour)
+        except followup.TooManyLookups:
+            return answer("too_many")
+        tip = followup.find(session, rest.split()[0])
+        if tip is None:
+            return answer("not_found", typed=rest.split()[0][:20])
+        return answer("status", ref=display(tip.reference), status=followup.status_words(tip, language))
+    return _acknowledge(ext, session, sms, language, rest, now, answer)
+
+
+def _acknowledge(ext, session, sms, language, rest, now: datetime, answer) -> Outcome:
+    focal_point = session.scalar(
+        select(FocalPoint).where(FocalPoint.phone == sms.phone, FocalPoint.active.is_(True)).limit(1)
+    )
+    if focal_point is None:
+        return answer("ack_not_registered")
+    if not rest:
+        return answer("ack_empty")
+    tip: Tip | None = followup.find(session, rest.split()[0])
+    if tip is None:
+        return answer("not_found", typed=rest.split()[0][:20])
+    ref = display(tip.reference)
+    if tip.acknowledged_at:
+        return answer("ack_already", ref=ref, name=tip.acknowledged_by.name if tip.acknowledged_by else "-")
+    if not routing.may_acknowledge(session, tip, focal_point):
+        return answer("ack_not_yours", ref=ref)
+    notices = routing.acknowledge(session, tip, focal_point, now)
+    outcome = answer("ack_done", ref=ref)
+    outcome.send += notices
+    return outcome
+
+
+class _InOpenTransaction:
+    """Lets `tips.submit_tip` run inside the transaction we already hold (one commit for all)."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def __enter__(self):
+        return self.session
+
+    def __exit__(self, *exc):
+        return False

@@ -1,0 +1,75 @@
+"""Sending one SMS through Africa's Talking; retried with backoff by RQ, never twice once sent."""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import cache
+
+import redis
+
+from hotline import outbound
+from hotline.models import OutboundSms
+from hotline.privacy import decrypt_contact
+from hotline.sms_gateway import GatewayError, SmsGateway
+from workers.context import extensions
+
+log = logging.getLogger(__name__)
+
+
+class SendLater(Exception):
+    """AT could not take it now; RQ retries the job with backoff."""
+
+
+@cache
+def gateway() -> SmsGateway:
+    """This process's gateway."""
+    return SmsGateway(extensions().config)
+
+
+def send_sms(outbound_id: int) -> str:
+    """Send SMS `outbound_id` if it is still pending; returns its state."""
+    ext = extensions()
+    with ext.session_scope() as session:
+        row = session.get(OutboundSms, outbound_id)
+        if row is None or row.state != "pending":
+            return row.state if row else "missing"
+        row.attempts += 1
+        recipient = row.focal_point.phone if row.focal_point else None
+        if recipient is None and row.to_token:
+            recipient = decrypt_contact(row.to_token, ext.config.contact_key)
+        message = row.message
+    if recipient is None:
+        _settle(outbound_id, state="failed", reason="NoRecipient")
+        return "failed"
+    try:
+        [result] = gateway().send(message, [recipient])
+    except GatewayError as exc:
+        log.warning("sms %s: %s", outbound_id, exc)
+        raise SendLater(str(exc)) from None
+    with ext.session_scope() as session:
+        row = session.get(OutboundSms, outbound_id)
+        outbound.record_result(row, result)
+        state = row.state
+        if row.at_message_id:
+            _apply_early_report(ext, session, row.at_message_id)
+    if result.retry_later:
+        raise SendLater(f"AT status {result.status_code} {result.status}")
+    return state
+
+
+def _settle(outbound_id: int, state: str, reason: str) -> None:
+    with extensions().session_scope() as session:
+        row = session.get(OutboundSms, outbound_id)
+        row.state, row.failure_reason = state, reason
+
+
+def _apply_early_report(ext, session, message_id: str) -> None:
+    # A delivery report can beat us to recording the messageId: the webhook parks it in Redis.
+    try:
+        raw = ext.redis.lrange(f"sms:early-report:{message_id}", 0, -1)
+    except redis.RedisError:
+        return
+    for item in raw:
+        report = json.loads(item)
+        outbound.apply_delivery_report(session, message_id, report["status"], report.get("reason"))
