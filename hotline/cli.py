@@ -11,8 +11,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from hotline import tips
+from hotline import focal_points, tips
 from hotline.counties import all_counties
+from hotline.csv_import import import_file
 from hotline.db import db_group
 from hotline.errors import InvalidPhoneNumber
 from hotline.models import County, UssdSessionEnd
@@ -26,6 +27,7 @@ def register(app) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(seed_command)
     app.cli.add_command(ussd_group)
+    app.cli.add_command(focal_points.focal_points_group)
 
 
 def _ext():
@@ -72,7 +74,7 @@ DEMO_TIPS = (
 
 
 @click.command("seed")
-@click.option("--demo", is_flag=True, help="Also add fictitious demo tips for trying the service.")
+@click.option("--demo", is_flag=True, help="Also add fictitious demo tips and focal points.")
 @with_appcontext
 def seed_command(demo):
     """Load the 47 counties (and demo data with --demo). Safe to run again."""
@@ -86,6 +88,8 @@ def seed_command(demo):
             new = tips.NewTip(channel="ussd", source_id=f"demo:{number}", reporter_key=key, **fields)
             tip = tips.submit_tip(ext.session_scope, new)
             click.echo(f"demo tip {tip.reference} ({new.kind})")
+        report = import_file(focal_points.DEMO_FILE, focal_points.SPEC, ext.session_scope)
+        click.echo(f"demo focal points: {report.counts}")
 
 
 @click.group("ussd")

@@ -49,6 +49,7 @@ class Config:
     redis_timeout: float = 1.0
     escalation_minutes: dict = field(default_factory=lambda: dict(DEFAULT_ESCALATION))
     followup_lookups_per_hour: int = 10
+    at_timeout: tuple = (3.05, 9.05)  # the SDK's own (connect, read) timeout
     extra: dict = field(default_factory=dict)
 
     @property

@@ -11,6 +11,7 @@ import os
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 import redis
 from rq import Queue
@@ -80,6 +81,13 @@ class Extensions:
         )
         queues = {name: Queue(name, connection=client) for name in QUEUE_NAMES}
         return cls(config, engine, scoped_session(factory), client, queues)
+
+    @cached_property
+    def gateway(self):
+        """The Africa's Talking SMS gateway of this process (built on first use)."""
+        from hotline.sms_gateway import SmsGateway
+
+        return SmsGateway(self.config)
 
     @contextmanager
     def session_scope(self):

@@ -77,11 +77,12 @@ class SmsGateway:
         api_key = config.at_api_key or "simulator"
         self.service = _PointedSmsService(username, api_key, config.at_base_url)
         self.sender_id = config.at_sender_id
+        self.timeout = config.at_timeout
 
     def send(self, message: str, recipients: list[str]) -> list[RecipientResult]:
         """Send one message to E.164 `recipients`; GatewayError when AT did not take the request."""
         try:
-            response = self.service.send(message, recipients, sender_id=self.sender_id)
+            response = self.service.send(message, recipients, sender_id=self.sender_id, timeout=self.timeout)
         except AfricasTalkingException as exc:
             raise GatewayError(f"AT refused the request: {str(exc)[:120]}") from None
         except requests.RequestException as exc:

@@ -21,7 +21,7 @@ from hotline import create_app
 from hotline.cli import seed_counties
 from hotline.config import Config, normalise_database_url
 from hotline.db import upgrade
-from hotline.models import Reporter, Tip, UssdSessionEnd
+from hotline.models import FocalPoint, InboundSms, OutboundSms, Reporter, Tip, TipUpdate, UssdSessionEnd
 
 TEST_PHONE = "+254711000001"
 
@@ -130,7 +130,7 @@ def make_app(config, redis_server):
     ext = first.extensions["hotline"]
     ext.redis.flushdb()
     with ext.session_scope() as session:
-        for model in (Tip, Reporter, UssdSessionEnd):
+        for model in (OutboundSms, TipUpdate, InboundSms, Tip, FocalPoint, Reporter, UssdSessionEnd):
             session.execute(delete(model))
         seed_counties(session)
     yield build

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from functools import cache
 
 import redis
 
 from hotline import outbound
 from hotline.models import OutboundSms
 from hotline.privacy import decrypt_contact
-from hotline.sms_gateway import GatewayError, SmsGateway
+from hotline.sms_gateway import GatewayError
 from workers.context import extensions
 
 log = logging.getLogger(__name__)
@@ -19,12 +18,6 @@ log = logging.getLogger(__name__)
 
 class SendLater(Exception):
     """AT could not take it now; RQ retries the job with backoff."""
-
-
-@cache
-def gateway() -> SmsGateway:
-    """This process's gateway."""
-    return SmsGateway(extensions().config)
 
 
 def send_sms(outbound_id: int) -> str:
@@ -43,7 +36,7 @@ def send_sms(outbound_id: int) -> str:
         _settle(outbound_id, state="failed", reason="NoRecipient")
         return "failed"
     try:
-        [result] = gateway().send(message, [recipient])
+        [result] = ext.gateway.send(message, [recipient])
     except GatewayError as exc:
         log.warning("sms %s: %s", outbound_id, exc)
         raise SendLater(str(exc)) from None
