@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.models import OutboundSms, utcnow
-from hotline.queues import enqueue
+from hotline.queues import DEFAULT_RETRY, enqueue
 from hotline.sms_gateway import RecipientResult
 
 log = logging.getLogger(__name__)
@@ -36,12 +36,21 @@ def send_job_id(outbound_id: int) -> str:
     return f"send-sms-{outbound_id}"
 
 
-def queue_send(queues, outbound_ids) -> int:
+def queue_send(queues, outbound_ids, delay=None) -> int:
     """Queue the send jobs; returns how many were queued (0 when Redis is down: the sweeper retries)."""
     queued = 0
     for outbound_id in outbound_ids:
         try:
-            enqueue(queues, "tips", "workers.sms.send_sms", outbound_id, job_id=send_job_id(outbound_id))
+            if delay:
+                queues["tips"].enqueue_in(
+                    delay,
+                    "workers.sms.send_sms",
+                    outbound_id,
+                    job_id=send_job_id(outbound_id),
+                    retry=DEFAULT_RETRY,
+                )
+            else:
+                enqueue(queues, "tips", "workers.sms.send_sms", outbound_id, job_id=send_job_id(outbound_id))
             queued += 1
         except redis.RedisError as exc:
             log.warning("sms %s not queued (%s); the sweeper will", outbound_id, type(exc).__name__)

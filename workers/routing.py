@@ -11,9 +11,10 @@ import logging
 
 import redis
 
-from hotline import outbound, routing
+from hotline import routing
 from hotline.models import Tip, utcnow
 from workers.context import extensions
+from workers.sms import send_now
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def route_tip(tip_id: int) -> str:
             tip.routing_started_at = now
         ids = routing.notify_stage(session, ext.config, tip, 0, now) if tip.status == "received" else []
         status, escalate_at, level = tip.status, tip.escalate_at, tip.escalation_level
-    outbound.queue_send(ext.queues, ids)
+    send_now(ids)
     schedule_escalation(tip_id, level, escalate_at)
     log.info("tip %s routed: %s SMS", tip_id, len(ids))
     return status
@@ -47,7 +48,7 @@ def escalate_tip(tip_id: int, level: int, now=None) -> str:
             return "nothing to do"
         ids = routing.notify_stage(session, ext.config, tip, level + 1, now)
         escalate_at, new_level = tip.escalate_at, tip.escalation_level
-    outbound.queue_send(ext.queues, ids)
+    send_now(ids)
     schedule_escalation(tip_id, new_level, escalate_at)
     log.info("tip %s escalated to level %s: %s SMS", tip_id, new_level, len(ids))
     return f"level {new_level}"

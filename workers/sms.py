@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 
 import redis
 
@@ -14,6 +15,9 @@ from hotline.sms_gateway import GatewayError
 from workers.context import extensions
 
 log = logging.getLogger(__name__)
+
+
+RETRY_AFTER = timedelta(seconds=10)
 
 
 class SendLater(Exception):
@@ -49,6 +53,19 @@ def send_sms(outbound_id: int) -> str:
     if result.retry_later:
         raise SendLater(f"AT status {result.status_code} {result.status}")
     return state
+
+
+def send_now(outbound_ids) -> list[str]:
+    """Send these SMS from the running job (no queue latency); what fails goes to a retried job."""
+    ext = extensions()
+    states = []
+    for outbound_id in outbound_ids:
+        try:
+            states.append(send_sms(outbound_id))
+        except SendLater:
+            outbound.queue_send(ext.queues, [outbound_id], delay=RETRY_AFTER)
+            states.append("pending")
+    return states
 
 
 def _settle(outbound_id: int, state: str, reason: str) -> None:
