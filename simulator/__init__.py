@@ -1,8 +1,11 @@
 """A local stand-in for Africa's Talking, for development and tests.
 
 It answers AT's SMS API (`POST /version1/messaging`) and keeps what it "sent" in memory
-(`/api/messages`, and `/` for people), and plays a USSD phone in the browser (`/phone`) that calls
-the hotline's `/ussd` exactly as AT does. Run it with
+(`/api/messages`, and `/` for people); posts delivery reports back to the hotline's `/sms/delivery`;
+sends SMS as a phone to the hotline's `/sms/inbound` (`/api/inbound`); plays a USSD phone in the
+browser (`/phone`) that calls the hotline's `/ussd` exactly as AT does; and lets tests configure
+failures per number (`/api/failures`), faults of the whole API (`/api/faults`) and wait for the
+delivery reports (`/api/flush`). Run it with
 `flask --app simulator:create_app run --port 5001` and point the hotline's `AT_API_URL` at it.
 """
 
@@ -10,13 +13,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from simulator import inbox, messaging, phone
+from simulator import control, inbound, inbox, messaging, phone
 from simulator.config import from_mapping
 from simulator.extensions import Simulator
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the simulator app; `config` keys (HOTLINE_URL, WEBHOOK_TOKEN, AT_API_KEY) beat the env."""
+    """Build the simulator app; `config` keys (HOTLINE_URL, AT_API_KEY, SIM_…) beat the environment."""
     app = Flask(__name__)
     # Big enough for a bulk send to thousands of numbers, small enough to stop a runaway client.
     app.config.update(MAX_CONTENT_LENGTH=4 * 1024 * 1024)
@@ -26,4 +29,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(messaging.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(phone.bp)
+    app.register_blueprint(inbound.bp)
+    app.register_blueprint(control.bp)
     return app

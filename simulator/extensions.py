@@ -1,4 +1,4 @@
-"""The simulator's state, one object per app: its configuration and the SMS the phones received."""
+"""The simulator's state, one object per app: configuration, received SMS, failures, faults, reports."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from flask import current_app
 
 from simulator.config import SimulatorConfig
+from simulator.delivery import DeliveryReporter
+from simulator.failures import FailureTable
+from simulator.faults import FaultQueue
 from simulator.store import MessageStore
 
 
@@ -16,6 +19,13 @@ class Simulator:
 
     config: SimulatorConfig
     messages: MessageStore = field(default_factory=MessageStore)
+    failures: FailureTable = field(init=False)
+    faults: FaultQueue = field(default_factory=FaultQueue)
+    delivery: DeliveryReporter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.failures = FailureTable(self.config.failures)
+        self.delivery = DeliveryReporter(self.config, self.messages)
 
 
 def current() -> Simulator:

@@ -5,7 +5,10 @@ Request (FACTS.md): form fields `username`, `to` (comma-separated E.164), `messa
 authentication is invalid". Success is HTTP 201 with Content-Type exactly `application/json` (the
 official SDK parses nothing else) and `{"SMSMessageData": {"Message": "Sent to N/M Total Cost: KES X",
 "Recipients": [{"statusCode", "number", "status", "cost", "messageId", "messageParts"}]}}`: 101
-Success, 102 Queued with `enqueue=1`, 403 InvalidPhoneNumber for a number AT cannot read.
+Success, 102 Queued with `enqueue=1`, 403 InvalidPhoneNumber for a number AT cannot read, and the
+configured per-recipient failures (`simulator.failures`) with cost "0" and messageId "None".
+Each accepted message gets its delivery reports later (`simulator.delivery`). Queued faults
+(`simulator.faults`) come before everything else, the key check included.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from flask import Blueprint, Response, jsonify, request
 from flows.gsm import is_gsm7, septets
 from simulator.errors import BadRequest
 from simulator.extensions import current
+from simulator.failures import Failure
 from simulator.store import SmsMessage
 
 log = logging.getLogger(__name__)
@@ -77,10 +81,12 @@ def message_parts(text: str) -> int:
     return 1 if length <= single else math.ceil(length / joined)
 
 
-def outcome_for(number: str, enqueue: bool) -> Outcome:
-    """AT's verdict for one recipient (the place to add configured failures)."""
+def outcome_for(number: str, enqueue: bool, failure: Failure | None = None) -> Outcome:
+    """AT's verdict for one recipient: unreadable, refused as configured, queued or sent."""
     if not PHONE_NUMBER.fullmatch(number):
         return INVALID_PHONE_NUMBER
+    if failure is not None and failure.at_send:
+        return Outcome(failure.status_code, failure.status)
     return QUEUED if enqueue else SENT
 
 
@@ -124,6 +130,12 @@ def _recipient(number: str, outcome: Outcome, cost: str, message_id: str, parts:
 @bp.post("/version1/messaging")
 def send_sms():
     """Accept a bulk SMS: keep one message per valid recipient and answer with AT's JSON."""
+    simulator = current()
+    fault = simulator.faults.take()
+    if fault is not None:
+        simulator.faults.stall(fault)
+        if fault.status is not None:
+            return plain(fault.body, fault.status)
     if not api_key_ok():
         return plain("The supplied authentication is invalid", 401)
     try:
@@ -132,11 +144,11 @@ def send_sms():
         return plain(str(exc), 400)
     parts = message_parts(sms.message)
     cost = PRICE_PER_PART * parts
-    store = current().messages
     recipients = []
     sent = 0
     for number in sms.numbers:
-        outcome = outcome_for(number, sms.enqueue)
+        failure = simulator.failures.get(number)
+        outcome = outcome_for(number, sms.enqueue, failure)
         if not outcome.accepted:
             # AT's shape for a refused recipient: no message id, nothing charged.
             recipients.append(_recipient(number, outcome, "0", "None", 0))
@@ -152,7 +164,8 @@ def send_sms():
             cost=_kes(cost),
             parts=parts,
         )
-        store.add(message)
+        simulator.messages.add(message)
+        simulator.delivery.schedule(message, failure)
         sent += 1
         recipients.append(_recipient(number, outcome, message.cost, message.id, parts))
     log.info("SMS accepted for %d of %d recipients", sent, len(recipients))

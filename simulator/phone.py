@@ -1,8 +1,9 @@
-"""A USSD phone in the browser: `/phone` is the handset, `/phone/ussd` plays AT towards the hotline.
+"""A phone in the browser: `/phone` is the handset, `/phone/ussd` plays AT's USSD towards the hotline.
 
 The page keeps the session id and AT's `text` (every input so far joined with `*`: `""` on dial,
 then `"1"`, `"1*4"`, …) and posts them here as JSON; this module forwards them to
-`{HOTLINE_URL}/ussd` form-encoded, as AT does, and hands back the raw body.
+`{HOTLINE_URL}/ussd` form-encoded, as AT does, and hands back the raw body. The page also lists the
+SMS the number received and sends SMS as the number through `/api/inbound` (`simulator.inbound`).
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import requests
 from flask import Blueprint, jsonify, render_template, request
 
+from simulator import callbacks
 from simulator.errors import BadRequest
 from simulator.extensions import current
 
 bp = Blueprint("phone", __name__)
 
 DEFAULT_PHONE = "+254700000001"
-NETWORK_CODE = "63902"  # Safaricom
 MAX_FIELD = 4000  # the hotline refuses longer `text`; anything bigger is a bug in the page
 
 
@@ -49,7 +50,7 @@ def phone_page():
     """The handset page: number, Dial, screen, answer box."""
     config = current().config
     return render_template("phone.html", default_phone=DEFAULT_PHONE, service_code=config.ussd_service_code,
-                           hotline_url=config.hotline_url)
+                           hotline_url=config.hotline_url, short_code=config.short_code)
 
 
 @bp.post("/phone/ussd")
@@ -64,13 +65,12 @@ def forward_ussd():
         "sessionId": fields["sessionId"],
         "serviceCode": config.ussd_service_code,
         "phoneNumber": fields["phoneNumber"],
-        "networkCode": NETWORK_CODE,
+        "networkCode": callbacks.NETWORK_CODE,
         "text": fields["text"],
     }
-    url = config.hotline_url + "/ussd"
-    params = {"token": config.webhook_token} if config.webhook_token else None
+    url = callbacks.url(config, "/ussd")
     try:
-        response = requests.post(url, data=form, params=params, timeout=config.ussd_timeout)
+        response = callbacks.post(config, "/ussd", form, config.ussd_timeout)
     except requests.Timeout:
         return _error(f"the hotline at {url} did not answer within {config.ussd_timeout:g} s; "
                       "AT would have ended the session", 504)

@@ -24,8 +24,12 @@ API_KEY = "test-api-key"
 
 
 def sim_config(**overrides) -> dict:
-    """Every key given explicitly (empty means unset) so the developer's environment cannot leak in."""
-    config = {"TESTING": True, "HOTLINE_URL": "", "WEBHOOK_TOKEN": "", "AT_API_KEY": ""}
+    """Every key given explicitly (empty means unset) so the developer's environment cannot leak in.
+
+    Delivery reports are off unless a test turns them on: they would go to a real hotline on port 5000.
+    """
+    config = {"TESTING": True, "HOTLINE_URL": "", "WEBHOOK_TOKEN": "", "AT_API_KEY": "", "SIM_FAILURES": "",
+              "SIM_DELIVERY_REPORTS": "0"}
     config.update(overrides)
     return config
 
@@ -42,7 +46,8 @@ def sms_form(**overrides) -> dict:
 def serving(app: Flask):
     """`app` on a real port in a background thread; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll so that shutting down takes milliseconds, not half a second.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

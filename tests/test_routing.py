@@ -1,0 +1,299 @@
+"""Routing end to end over real HTTP: USSD tip -> worker -> the AT simulator's phones -> ACK -> follow-up.
+
+The hotline runs on a real port, the local AT simulator on another; SMS go through the official
+SDK to the simulator, which posts delivery reports and incoming SMS back to the hotline.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+import simulator
+from hotline.models import FocalPoint, OutboundSms, Tip, TipUpdate, utcnow
+from hotline.reference import display
+from tests.conftest import TEST_PHONE, Phone, free_port
+from workers.routing import route_tip
+from workers.sweeper import sweep_escalations
+
+FOCAL_A, FOCAL_B, NATIONAL = "+254700000101", "+254700000102", "+254700000190"
+
+
+def serve(app, port):
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
+@pytest.fixture
+def stack(make_app):
+    """The hotline and the AT simulator, each on a real port, talking to each other over HTTP."""
+    web_port, sim_port = free_port(), free_port()
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    sim = simulator.create_app(
+        {
+            "HOTLINE_URL": f"http://127.0.0.1:{web_port}",
+            "SIM_DELIVERY_DELAY": "0.02",
+            "SIM_SEED": "7",
+            "SIM_DUPLICATE_RATE": "0",
+            "SIM_REORDER_RATE": "0",
+            "SIM_INTERMEDIATE_RATE": "0",
+        }
+    )
+    app = make_app(at_api_url=sim_url, at_timeout=(1, 1))
+    servers = [serve(sim, sim_port), serve(app, web_port)]
+    ext = app.extensions["hotline"]
+    with ext.session_scope() as session:
+        session.add_all(
+            [
+                FocalPoint(
+                    county_code=37, name="Officer A", organisation="Kakamega CCO", phone=FOCAL_A, priority=1
+                ),
+                FocalPoint(
+                    county_code=37,
+                    name="Officer B",
+                    organisation="Kakamega police",
+                    phone=FOCAL_B,
+                    priority=2,
+                ),
+                FocalPoint(
+                    county_code=0, name="Secretariat", organisation="CTiP", phone=NATIONAL, priority=1
+                ),
+            ]
+        )
+    yield Stack(app, sim_url)
+    for server, thread in servers:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+class Stack:
+    def __init__(self, app, sim_url):
+        self.app, self.sim_url = app, sim_url
+        self.ext = app.extensions["hotline"]
+        self.phone = Phone(app.test_client())
+
+    def work(self):
+        """Run the worker until the queues are empty (RQ's real worker, forking per job)."""
+        result = self.app.test_cli_runner().invoke(args=["worker", "--burst"])
+        assert result.exit_code == 0, result.output
+
+    def inbox(self, number) -> list[str]:
+        response = requests.get(f"{self.sim_url}/api/messages", params={"phone": number}, timeout=5)
+        return [m["message"] for m in response.json()]
+
+    def text_from(self, number, text, at_id=None):
+        body = {"from": number, "text": text}
+        if at_id:
+            body["id"] = at_id
+        response = requests.post(f"{self.sim_url}/api/inbound", json=body, timeout=5)
+        assert response.status_code == 200, response.text
+
+    def flush(self):
+        requests.post(f"{self.sim_url}/api/flush", timeout=10)
+
+    def tip(self) -> Tip:
+        with self.ext.session_scope() as session:
+            return session.scalars(select(Tip).order_by(Tip.id.desc())).first()
+
+    def sms(self) -> list[OutboundSms]:
+        with self.ext.session_scope() as session:
+            return list(session.scalars(select(OutboundSms).order_by(OutboundSms.id)))
+
+    def report(self, urgent=False):
+        self.phone.dial()
+        danger = "1" if urgent else "2"
+        return self.phone.send(
+            "1", "1", "kak", "Lurambi market", "Men locked in a yard", danger, "2", "1", "1"
+        )
+
+
+def test_a_ussd_tip_reaches_the_county_focal_point_without_the_reporter_number(stack):
+    stack.report()
+    stack.work()
+    tip = stack.tip()
+    [notice] = stack.inbox(FOCAL_A)
+    assert display(tip.reference) in notice and "Forced labour, Kakamega: Lurambi market" in notice
+    assert "Call-back number: available" in notice and f"ACK {tip.reference}" in notice
+    for secret in (TEST_PHONE, TEST_PHONE[1:], TEST_PHONE[4:]):
+        assert secret not in notice
+    assert stack.inbox(FOCAL_B) == [] and stack.inbox(NATIONAL) == []  # priority 2 and national wait
+    assert tip.status == "routed" and tip.escalate_at is not None
+    stack.flush()
+    [row] = stack.sms()
+    assert (row.state, row.at_status_code, row.delivery_status) == ("sent", 101, "Success")
+    assert row.at_message_id.startswith("ATXid_")
+
+
+def test_an_urgent_tip_goes_to_every_county_focal_point_at_once(stack):
+    assert stack.report(urgent=True).startswith("END In danger?")
+    stack.work()
+    assert len(stack.inbox(FOCAL_A)) == 1 and len(stack.inbox(FOCAL_B)) == 1
+    assert stack.inbox(FOCAL_A)[0].startswith("URGENT Hotline report")
+
+
+def test_routing_twice_sends_nothing_twice(stack):
+    stack.report()
+    stack.work()
+    with stack.app.app_context():
+        route_tip(stack.tip().id)
+    stack.work()
+    assert len(stack.inbox(FOCAL_A)) == 1 and len(stack.sms()) == 1
+
+
+def test_ack_from_a_focal_point_shows_in_the_reporters_follow_up(stack):
+    stack.report(urgent=True)
+    stack.work()
+    tip = stack.tip()
+    stack.text_from(FOCAL_A, f"ack {display(tip.reference)}")
+    stack.work()
+    assert stack.inbox(FOCAL_A)[-1] == f"Report {display(tip.reference)} acknowledged. Thank you."
+    assert "acknowledged by Officer A (Kakamega CCO)" in stack.inbox(FOCAL_B)[-1]
+    tip = stack.tip()
+    assert tip.status == "acknowledged" and tip.escalate_at is None
+    stack.phone.dial()
+    screen = stack.phone.send("3", tip.reference)
+    assert f"Report {display(tip.reference)}: acknowledged by the county team." in screen
+    stack.text_from(FOCAL_B, f"POKEA {tip.reference}")
+    stack.work()
+    assert stack.inbox(FOCAL_B)[-1] == f"Ripoti {display(tip.reference)} ilishapokelewa na Officer A."
+
+
+def test_ack_from_an_unknown_phone_or_for_an_unknown_reference_changes_nothing(stack):
+    stack.report()
+    stack.work()
+    tip = stack.tip()
+    stack.text_from("+254799999999", f"ACK {tip.reference}")
+    stack.text_from(FOCAL_A, "ACK 123456789")
+    stack.work()
+    assert "not registered as a focal point" in stack.inbox("+254799999999")[-1]
+    assert (
+        stack.inbox(FOCAL_A)[-1] == "We could not find reference 123456789. Check the number and try again."
+    )
+    assert stack.tip().status == "routed"
+
+
+def test_escalation_to_the_next_focal_point_then_the_secretariat(stack):
+    stack.report()
+    stack.work()
+    with stack.app.app_context():
+        assert sweep_escalations(now=utcnow() + timedelta(hours=1)) == 0  # not due yet
+        assert sweep_escalations(now=utcnow() + timedelta(hours=25)) == 1
+    stack.work()
+    assert stack.inbox(FOCAL_B)[0].startswith("ESCALATED: not acknowledged in 1440 min.")
+    assert stack.inbox(NATIONAL) == []
+    with stack.app.app_context():
+        assert sweep_escalations(now=utcnow() + timedelta(hours=50)) == 1
+    stack.work()
+    assert len(stack.inbox(NATIONAL)) == 1
+    with stack.app.app_context():
+        assert sweep_escalations(now=utcnow() + timedelta(days=30)) == 0  # the secretariat is last
+    assert stack.tip().escalation_level == 2
+
+
+def test_a_tip_without_county_goes_to_the_secretariat(stack):
+    stack.phone.dial()
+    stack.phone.send("1", "9", "99", "Unknown", "99", "3", "3", "2", "1")
+    stack.work()
+    assert len(stack.inbox(NATIONAL)) == 1 and stack.inbox(FOCAL_A) == []
+
+
+def test_africas_talking_down_or_refusing_delays_but_loses_nothing(stack):
+    from workers.sms import SendLater, send_sms
+
+    requests.post(f"{stack.sim_url}/api/faults", json={"status": 500, "count": 1}, timeout=5)
+    stack.report()
+    stack.work()  # AT answers 500: the job fails and RQ schedules a retry with backoff
+    [row] = stack.sms()
+    assert (row.state, row.attempts) == ("pending", 1)
+    for fault in ({"status": 401, "count": 1}, {"delay": 2, "status": 500, "count": 1}):  # bad key; timeout
+        requests.post(f"{stack.sim_url}/api/faults", json=fault, timeout=5)
+        with stack.app.app_context(), pytest.raises(SendLater):
+            send_sms(row.id)  # what RQ's retry runs
+    assert stack.inbox(FOCAL_A) == [] and stack.sms()[0].state == "pending"
+    with stack.app.app_context():
+        assert send_sms(row.id) == "sent"
+        assert send_sms(row.id) == "sent"  # a second run sends nothing
+    assert len(stack.inbox(FOCAL_A)) == 1
+    assert stack.sms()[0].attempts == 4
+
+
+def test_a_recipient_that_cannot_receive_is_recorded(stack):
+    requests.put(f"{stack.sim_url}/api/failures", json={FOCAL_A: 406}, timeout=5)
+    stack.report()
+    stack.work()
+    [row] = stack.sms()
+    assert (row.state, row.at_status_code, row.failure_reason) == ("failed", 406, "UserInBlacklist")
+
+
+def test_delivery_reports_duplicate_out_of_order_and_unknown(stack):
+    stack.report()
+    stack.work()
+    stack.flush()  # the simulator's own report: Success
+    client = stack.app.test_client()
+    [row] = stack.sms()
+    for status in ("Sent", "Failed", "Success", "Buffered"):  # late, contradicting, duplicate
+        form = {
+            "id": row.at_message_id,
+            "status": status,
+            "phoneNumber": FOCAL_A,
+            "failureReason": "DeliveryFailure",
+        }
+        assert client.post("/sms/delivery", data=form).status_code == 200
+    [row] = stack.sms()
+    assert (row.delivery_status, row.failure_reason) == ("Success", None)  # a final state is never undone
+    assert client.post("/sms/delivery", data={"id": "ATXid_unknown", "status": "Success"}).status_code == 200
+    assert stack.ext.redis.llen("sms:early-report:ATXid_unknown") == 1  # kept for the send job
+    assert client.post("/sms/delivery", data={"id": "x", "status": "Maybe"}).status_code == 400
+    assert client.post("/sms/delivery", data={"status": "Success"}).status_code == 400
+
+
+def test_tip_by_sms_acts_once_and_replies_in_neutral_words(stack):
+    stack.text_from(TEST_PHONE, "TIP girls kept in a house near Kisumu bus park", at_id="ATmsg-1")
+    stack.text_from(TEST_PHONE, "TIP girls kept in a house near Kisumu bus park", at_id="ATmsg-1")
+    stack.work()
+    tip = stack.tip()
+    assert (tip.channel, tip.county_code, tip.kind) == ("sms", None, "other")
+    [reply] = stack.inbox(TEST_PHONE)
+    assert (
+        reply.startswith("Thank you, your message was received. Reference ")
+        and display(tip.reference) in reply
+    )
+    assert "traffick" not in reply.lower()
+    assert len(stack.inbox(NATIONAL)) == 1  # national triage
+    stack.text_from(TEST_PHONE, f"hali {tip.reference}")
+    stack.text_from(TEST_PHONE, "hello there")
+    stack.text_from(TEST_PHONE, "MSAADA")
+    stack.work()
+    status, unknown, help_sw = stack.inbox(TEST_PHONE)[1:]
+    assert status == f"Nambari {display(tip.reference)}: iko na timu ya kaunti."
+    assert unknown.startswith("Sorry, we did not understand.")
+    assert help_sw.startswith("Tuma: RIPOTI")
+
+
+def test_follow_up_lookups_are_rate_limited(stack):
+    stack.phone.dial()
+    for _ in range(10):
+        stack.phone.send("3", "111111111", "00")
+    assert stack.phone.send("3", "111111111").startswith("CON Too many tries.")
+
+
+def test_follow_up_information_is_stored_and_forwarded(stack):
+    stack.report()
+    stack.work()
+    tip = stack.tip()
+    stack.phone.dial()
+    stack.phone.send("3", display(tip.reference), "1")
+    end = stack.phone.send("They moved to Mumias today")
+    assert end.startswith(f"END Thank you. Your information was added to report {display(tip.reference)}.")
+    stack.work()
+    assert stack.inbox(FOCAL_A)[-1].endswith("from the reporter: They moved to Mumias today")
+    with stack.ext.session_scope() as session:
+        [update] = session.scalars(select(TipUpdate)).all()
+        assert update.text == "They moved to Mumias today"
