@@ -53,7 +53,8 @@ def worker_command(burst, fork):
         worker_class = Worker if fork else SimpleWorker
         worker = worker_class(list(ext.queues.values()), connection=ext.redis)
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
-        if burst or worker._stop_requested:
+        # RQ marks a warm shutdown (SIGTERM/SIGINT) with this date, busy or idle.
+        if burst or worker._stop_requested or worker._shutdown_requested_date is not None:
             return
         log.warning("worker stopped unexpectedly (Redis lost?); restarting")
         time.sleep(1)
