@@ -73,37 +73,3 @@ def _tip_ids(ext) -> list[int]:
     with ext.session_scope() as session:
         return list(session.scalars(select(Tip.id)))
 
-
-def test_worker_stops_on_sigterm_instead_of_restarting(config, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    env = {
-        **os.environ,
-        "HOTLINE_ENV": "development",
-        "DATABASE_URL": config.database_url,
-        "REDIS_URL": config.redis_url,
-        "FLASK_APP": "hotline:create_app",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "flask", "worker"],
-        env=env,
-        cwd=os.getcwd(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 20
-    lines = []
-    while time.monotonic() < deadline:
-        line = worker.stdout.readline()
-        lines.append(line)
-        if "cleaning registries for queue: default" in line:  # in the work loop, handlers set
-            break
-    worker.send_signal(signal.SIGTERM)
-    output, _ = worker.communicate(timeout=20)
-    assert worker.returncode == 0, "".join(lines) + output
-    assert "restarting" not in output
