@@ -20,15 +20,13 @@ import asyncio
 import json
 import os
 import platform
-import signal
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sessions import COUNTY_CODE, drive
-from stack import REPO, RoutingStack
+from stack import REPO, RoutingStack, commit, exit_on_termination
 from timeline import collect_sms, epoch, routing_jobs, spread, tip_ids, worker_pace
 
 RESULTS = REPO / "bench" / "results" / "routing.json"
@@ -255,31 +253,15 @@ def report(results: dict, args: argparse.Namespace) -> dict:
     return checks
 
 
-def _commit() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+changes" if dirty else "")
-
-
-def _on_sigterm(_signum, _frame) -> None:
-    raise SystemExit(143)  # unwinds through `with RoutingStack`, which stops every process
-
-
 def main(argv: list[str] | None = None) -> int:
     """Set up, measure, report; the exit status says whether the target is met."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    signal.signal(signal.SIGHUP, _on_sigterm)
+    exit_on_termination()
     print(f"Routing benchmark: {args.tips} tips over USSD to Kakamega, {args.concurrency} sessions at once, "
           f"{args.urgent_share:.0%} urgent; one `flask worker` (jobs in-process); hotline on gunicorn "
           f"--workers {args.web_workers}; AT simulator with delivery reports after "
           f"{args.delivery_delay:g} s; {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"commit {_commit()}", flush=True)
+          f"commit {commit()}", flush=True)
     started = time.monotonic()
     with RoutingStack(args.web_workers, args.delivery_delay, keep=args.keep) as stack:
         print(f"  set up in {time.monotonic() - started:.1f} s (demo tips routed, the simulator's inbox "
@@ -291,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     output = {
         "benchmark": "routing",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _commit(),
+        "commit": commit(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
         "settings": {"tips": args.tips, "concurrency": args.concurrency, "urgent_share": args.urgent_share,

@@ -26,7 +26,17 @@ from pathlib import Path
 
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # bench/processes.py
 
-from processes import REPO, Processes, free_port, gunicorn_settings, service_env  # noqa: E402
+from processes import (  # noqa: E402
+    REPO,
+    Processes,
+    commit,
+    exit_on_termination,
+    free_port,
+    gunicorn_settings,
+    service_env,
+)
+
+__all__ = ["REPO", "RoutingStack", "commit", "exit_on_termination"]
 
 # The simulator's own settings; a developer's shell may carry them too.
 SIMULATOR_VARIABLES = ("HOTLINE_URL", "USSD_TIMEOUT", "SIM_")

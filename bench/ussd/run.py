@@ -18,16 +18,14 @@ import asyncio
 import json
 import os
 import platform
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from driver import REQUESTS_PER_SESSION, TIP_INPUTS, Sessions, Target, closed_loop, open_loop
-from stack import REPO, Stack, gunicorn_settings
+from stack import REPO, Stack, commit, exit_on_termination, gunicorn_settings
 from tally import Tally
 
 RESULTS = REPO / "bench" / "results" / "ussd.json"
@@ -250,29 +248,13 @@ def print_table(results: dict, checks: dict, args: argparse.Namespace) -> None:
               "the figures are noisy; run again on a quiet machine (or with more --rounds).")
 
 
-def _commit() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+changes" if dirty else "")
-
-
-def _on_sigterm(_signum, _frame) -> None:
-    raise SystemExit(143)  # unwinds through `with Stack`, which stops the servers
-
-
 def main(argv: list[str] | None = None) -> int:
     """Set up, measure, report; the exit status says whether the targets are met."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    signal.signal(signal.SIGHUP, _on_sigterm)
+    exit_on_termination()
     settings = gunicorn_settings(args.workers)
     print(f"USSD benchmark: gunicorn {' '.join(settings)} (sync workers), {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, commit {_commit()}")
+          f"Python {platform.python_version()}, commit {commit()}")
     print(f"  rounds: {args.rounds} of each phase; per target and round {args.warmup:g} s warm-up + "
           f"{args.duration:g} s measured; a tip session is {REQUESTS_PER_SESSION} requests; the bare "
           "handler gets the same bodies", flush=True)
@@ -285,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "benchmark": "ussd",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": _commit(),
+        "commit": commit(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
         "settings": {"gunicorn": settings, "duration_s": args.duration, "warmup_s": args.warmup,

@@ -17,9 +17,17 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(1, str(BENCH.parent))  # bench/processes.py, shared by the benchmarks
 
-from processes import REPO, Processes, free_port, gunicorn_settings, service_env  # noqa: E402
+from processes import (  # noqa: E402
+    REPO,
+    Processes,
+    commit,
+    exit_on_termination,
+    free_port,
+    gunicorn_settings,
+    service_env,
+)
 
-__all__ = ["BENCH", "REPO", "Stack", "free_port", "gunicorn_settings"]
+__all__ = ["BENCH", "REPO", "Stack", "commit", "exit_on_termination", "free_port", "gunicorn_settings"]
 
 PROBE = (
     b"sessionId=ATUid_probe&serviceCode=%2A384%2A1234%23&phoneNumber=%2B254799999999"
