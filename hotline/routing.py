@@ -80,22 +80,26 @@ def notify_stage(session: Session, config: Config, tip: Tip, level: int, now: da
         return []
     minutes = config.escalation_after(tip.kind, tip.urgent)
     message = notice(tip, escalated_after=minutes if level else None)
-    ids = []
-    for focal_point in all_stages[level]:
-        row = outbound.prepare(
-            session,
-            f"tip:{tip.id}:notify:{focal_point.id}",
-            "tip" if level == 0 else "escalation",
-            message,
-            tip_id=tip.id,
-            focal_point_id=focal_point.id,
-        )
-        if row.state == "pending":
-            ids.append(row.id)
+    purpose = "tip" if level == 0 else "escalation"
+    # One notification per focal point and tip, whatever the stage: a repeat finds the first.
+    ids = tell(session, tip, all_stages[level], "tip:{tip}:notify:{fp}", purpose, message)
     tip.escalation_level = level
     tip.status = "routed" if tip.status == "received" else tip.status
     more = level + 1 < len(all_stages)
     tip.escalate_at = now + timedelta(minutes=minutes) if more else None
+    return ids
+
+
+def tell(session: Session, tip: Tip, recipients, key: str, purpose: str, message: str) -> list[int]:
+    """Decide one SMS per focal point (dedupe key `key` with {tip} and {fp}); ids still to send."""
+    ids = []
+    for focal_point in recipients:
+        dedupe_key = key.format(tip=tip.id, fp=focal_point.id)
+        row = outbound.prepare(
+            session, dedupe_key, purpose, message, tip_id=tip.id, focal_point_id=focal_point.id
+        )
+        if row.state == "pending":
+            ids.append(row.id)
     return ids
 
 
@@ -118,19 +122,8 @@ def acknowledge(session: Session, tip: Tip, by: FocalPoint, now: datetime) -> li
         f"Report {display(tip.reference)} was acknowledged by {by.name}"
         f"{' (' + by.organisation + ')' if by.organisation else ''}. No action needed from you."
     )
-    ids = []
-    for other in notified(session, tip.id):
-        if other.id != by.id:
-            row = outbound.prepare(
-                session,
-                f"tip:{tip.id}:acked:{other.id}",
-                "ack",
-                message,
-                tip_id=tip.id,
-                focal_point_id=other.id,
-            )
-            ids.append(row.id)
-    return ids
+    others = [fp for fp in notified(session, tip.id) if fp.id != by.id]
+    return tell(session, tip, others, "tip:{tip}:acked:{fp}", "ack", message)
 
 
 def may_acknowledge(session: Session, tip: Tip, focal_point: FocalPoint) -> bool:
@@ -147,18 +140,7 @@ def add_update(session: Session, tip: Tip, words: str, now: datetime) -> list[in
     session.flush()
     holders = [tip.acknowledged_by] if tip.acknowledged_by else notified(session, tip.id)
     message = to_gsm7(f"Update on report {display(tip.reference)} from the reporter: {words}")[:306]
-    ids = []
-    for holder in holders:
-        row = outbound.prepare(
-            session,
-            f"update:{update.id}:{holder.id}",
-            "update",
-            message,
-            tip_id=tip.id,
-            focal_point_id=holder.id,
-        )
-        ids.append(row.id)
-    return ids
+    return tell(session, tip, holders, f"update:{update.id}:{{fp}}", "update", message)
 
 
 def due_for_escalation(session: Session, now: datetime) -> list[int]:
