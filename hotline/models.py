@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -89,6 +90,8 @@ class Tip(Base):
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     escalate_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # A report about a recruitment agency (made from the agency verdict screen).
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
 
     county: Mapped[County | None] = relationship()
     acknowledged_by: Mapped[FocalPoint | None] = relationship()
@@ -186,3 +189,59 @@ class UssdSessionEnd(Base):
     hops: Mapped[int | None] = mapped_column(Integer)
     error_message: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Agency(Base):
+    """A private employment agency in NEA's register (NEAIMS), as last imported."""
+
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    registration_number: Mapped[str] = mapped_column(String(80))
+    # Normalised forms for lookups: case, spaces, slashes, "Ltd"/"Limited" and the like folded away.
+    registration_key: Mapped[str] = mapped_column(String(80), unique=True)
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # licensed|expired|suspended|revoked|deregistered|pending
+    expiry_date: Mapped[date | None] = mapped_column(Date)
+    licence_type: Mapped[str] = mapped_column(String(16))  # local | international | both
+    phone: Mapped[str | None] = mapped_column(String(16), index=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class AgencyStatusChange(Base):
+    """One change of an agency's status between two register snapshots."""
+
+    __tablename__ = "agency_status_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    old_status: Mapped[str | None] = mapped_column(String(16))
+    new_status: Mapped[str] = mapped_column(String(16))
+    snapshot_date: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RegisterSnapshot(Base):
+    """An import of NEA's register: the date it was taken and what the import did."""
+
+    __tablename__ = "register_snapshot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot_date: Mapped[date] = mapped_column(Date, index=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AgencyLookup(Base):
+    """One agency check, for NEA and the secretariat: which agency, what verdict. No phone number."""
+
+    __tablename__ = "agency_lookup"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    verdict: Mapped[str] = mapped_column(String(16), index=True)  # a status, or not_found
+    channel: Mapped[str] = mapped_column(String(8))
+    county_code: Mapped[int | None] = mapped_column(Integer)
+    day: Mapped[date] = mapped_column(Date, index=True)

@@ -21,7 +21,19 @@ from hotline import create_app
 from hotline.cli import seed_counties
 from hotline.config import Config, normalise_database_url
 from hotline.db import upgrade
-from hotline.models import FocalPoint, InboundSms, OutboundSms, Reporter, Tip, TipUpdate, UssdSessionEnd
+from hotline.models import (
+    Agency,
+    AgencyLookup,
+    AgencyStatusChange,
+    FocalPoint,
+    InboundSms,
+    OutboundSms,
+    RegisterSnapshot,
+    Reporter,
+    Tip,
+    TipUpdate,
+    UssdSessionEnd,
+)
 
 TEST_PHONE = "+254711000001"
 
@@ -130,7 +142,9 @@ def make_app(config, redis_server):
     ext = first.extensions["hotline"]
     ext.redis.flushdb()
     with ext.session_scope() as session:
-        for model in (OutboundSms, TipUpdate, InboundSms, Tip, FocalPoint, Reporter, UssdSessionEnd):
+        cleanup = (OutboundSms, TipUpdate, InboundSms, AgencyLookup, AgencyStatusChange, Tip, Agency,
+                   RegisterSnapshot, FocalPoint, Reporter, UssdSessionEnd)
+        for model in cleanup:
             session.execute(delete(model))
         seed_counties(session)
     yield build
