@@ -56,7 +56,7 @@ def hotline_flow() -> Flow:
             "main",
             options=(
                 Option("main.report", "tip_kind"),
-                Option("main.agency", "coming_soon"),
+                Option("main.agency", "agency_query"),
                 Option("main.follow_up", "followup_ref"),
                 Option("main.help", "help"),
                 Option("main.safety_sms", "coming_soon"),
@@ -150,6 +150,42 @@ def hotline_flow() -> Flow:
             max_length=500,
         ),
         Screen("followup_added", "end", "followup.added", action="add_update", params=(("ref", 11),)),
+        Screen(
+            "agency_query", "text", "agency.query", field="agency_query", next="agency_found", max_length=200
+        ),
+        # `find_agency` goes on to the verdict, or to the pick list when several agencies match.
+        Screen(
+            "agency_found",
+            "menu",
+            "agency.verdict",
+            action="find_agency",
+            params=(("verdict", 62), ("register", 24)),
+            options=(
+                Option("agency.signs", "agency_signs"),
+                Option("agency.report", "tip_county", action="start_agency_report"),
+            ),
+        ),
+        Screen(
+            "agency_pick",
+            "text",
+            "agency.pick",
+            field="agency_pick",
+            next="agency_verdict",
+            params=(("choices", 88),),
+            max_length=3,
+        ),
+        Screen(
+            "agency_verdict",
+            "menu",
+            "agency.verdict",
+            action="show_picked_agency",
+            params=(("verdict", 62), ("register", 24)),
+            options=(
+                Option("agency.signs", "agency_signs"),
+                Option("agency.report", "tip_county", action="start_agency_report"),
+            ),
+        ),
+        Screen("agency_signs", "info", "agency.signs_text"),
         Screen("help", "info", "help"),
         Screen("coming_soon", "info", "coming_soon"),
         Screen(
@@ -165,4 +201,6 @@ def hotline_flow() -> Flow:
     ]
     # `resume_draft` jumps to whichever tip screen the draft stopped on.
     dynamic = tuple(s.id for s in screens if s.draft)
-    return flow_of("main", screens, sources=_sources(), dynamic_targets=dynamic + ("resume",))
+    # Actions also jump to the agency pick list and back to the follow-up question.
+    jumps = ("resume", "agency_pick")
+    return flow_of("main", screens, sources=_sources(), dynamic_targets=dynamic + jumps)

@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from hotline import focal_points, tips
+from hotline import agencies, focal_points, tips
 from hotline.counties import all_counties
 from hotline.csv_import import import_file
 from hotline.db import db_group
@@ -28,6 +28,7 @@ def register(app) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(ussd_group)
     app.cli.add_command(focal_points.focal_points_group)
+    app.cli.add_command(agencies.agencies_group)
 
 
 def _ext():
@@ -74,7 +75,7 @@ DEMO_TIPS = (
 
 
 @click.command("seed")
-@click.option("--demo", is_flag=True, help="Also add fictitious demo tips and focal points.")
+@click.option("--demo", is_flag=True, help="Also add fictitious demo tips, focal points and agencies.")
 @with_appcontext
 def seed_command(demo):
     """Load the 47 counties (and demo data with --demo). Safe to run again."""
@@ -90,6 +91,8 @@ def seed_command(demo):
             click.echo(f"demo tip {tip.reference} ({new.kind})")
         report = import_file(focal_points.DEMO_FILE, focal_points.SPEC, ext.session_scope)
         click.echo(f"demo focal points: {report.counts}")
+        report = import_file(agencies.DEMO_FILE, agencies.SPEC, ext.session_scope)
+        click.echo(f"demo agencies: {len(report.checked.rows)} in the register (`flask agencies list`)")
 
 
 @click.group("ussd")

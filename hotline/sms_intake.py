@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from flows.engine import clean_text
-from hotline import followup, outbound, reporters, routing, tips
+from hotline import agencies, followup, outbound, reporters, routing, tips
+from hotline.agency_verdicts import register_text, verdict_text
 from hotline.extensions import Extensions
 from hotline.models import FocalPoint, InboundSms, Tip, utcnow
 from hotline.privacy import encrypt_contact, reporter_key
@@ -78,8 +79,10 @@ def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
 
     if command == "help" or command == "unknown":
         return answer("help" if command == "help" else "unknown", code=ext.config.ussd_service_code)
-    if command in ("stop", "start", "agency"):
+    if command in ("stop", "start"):
         return answer("not_yet")
+    if command == "agency":
+        return _agency(session, language, rest, answer)
     if command == "tip":
         if not rest:
             return answer("tip_empty")
@@ -107,6 +110,33 @@ def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
             return answer("not_found", typed=rest.split()[0][:20])
         return answer("status", ref=display(tip.reference), status=followup.status_words(tip, language))
     return _acknowledge(ext, session, sms, language, rest, now, answer)
+
+
+def _agency(session, language, rest, answer) -> Outcome:
+    if not rest:
+        return answer("agency_empty")
+    found = agencies.lookup(session, rest)
+    if len(found.candidates) > 1:
+        choices = "; ".join(
+            f"{n}) {c.name[:40]} ({c.registration_number})" for n, c in enumerate(found.candidates, 1)
+        )
+        return answer("agency_several", choices=choices)
+    candidate = found.candidates[0] if found.candidates else None
+    today = utcnow().date()
+    verdict = agencies.verdict(candidate, today)
+    agencies.record_lookup(
+        session, candidate.agency_id if candidate else None, verdict.kind, "sms", today=today
+    )
+    words = verdict_text(
+        language,
+        candidate.name if candidate else None,
+        verdict.kind,
+        verdict.abroad,
+        verdict.until or verdict.since,
+        name_limit=60,
+    )
+    register = register_text(language, agencies.snapshot_date(session), today)
+    return answer("raw", message=f"{words} {register}".strip())
 
 
 def _acknowledge(ext, session, sms, language, rest, now: datetime, answer) -> Outcome:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 REPLIES = {
     "en": {
+        "raw": "{message}",
         "help": "Reply with: TIP and what you saw, STATUS and your reference, HELP. Or dial {code} "
         "(free). In danger call 999 or 112. Child Helpline 116, GBV 1195.",
         "unknown": "Sorry, we did not understand. Send HELP for the list of words.",
@@ -23,8 +24,12 @@ REPLIES = {
         "ack_not_registered": "This number is not registered as a focal point. Contact the CTiP secretariat.",
         "ack_not_yours": "Report {ref} is not assigned to your county.",
         "ack_empty": "Please send ACK followed by the report reference.",
+        "agency_empty": "Please send AGENCY followed by the agency's name or licence number.",
+        "agency_several": "Several agencies match: {choices}. "
+        "Send AGENCY and the licence number to check one.",
     },
     "sw": {
+        "raw": "{message}",
         "help": "Tuma: RIPOTI na ulichoona, HALI na nambari yako, MSAADA. Au piga {code} (bure). "
         "Hatarini piga 999 au 112. Watoto 116, GBV 1195.",
         "unknown": "Samahani, hatukuelewa. Tuma MSAADA kupata orodha ya maneno.",
@@ -41,6 +46,9 @@ REPLIES = {
         "Wasiliana na sekretarieti ya CTiP.",
         "ack_not_yours": "Ripoti {ref} si ya kaunti yako.",
         "ack_empty": "Tafadhali tuma POKEA ikifuatiwa na nambari ya ripoti.",
+        "agency_empty": "Tafadhali tuma WAKALA ikifuatiwa na jina au nambari ya leseni ya wakala.",
+        "agency_several": "Mawakala kadhaa wanalingana: {choices}. Tuma WAKALA na nambari ya leseni "
+        "kumkagua mmoja.",
     },
 }
 

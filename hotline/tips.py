@@ -42,6 +42,7 @@ class NewTip:
     danger: str = "unsure"
     children: str = "unsure"
     callback_contact: str | None = None  # Fernet token, only with consent
+    agency_id: int | None = None  # a report about a recruitment agency
 
     def __post_init__(self):
         if self.kind not in TIP_KINDS:

@@ -17,9 +17,11 @@ from functools import cache
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows.engine import Engine, Reply, State
+from flows.gsm import to_gsm7
 from flows.menu import hotline_flow
 from flows.texts import DEFAULT_LANGUAGE, text
-from hotline import followup, outbound, reference, reporters, routing, tips
+from hotline import agencies, followup, outbound, reference, reporters, routing, tips
+from hotline.agency_verdicts import register_text, verdict_text
 from hotline.channel import UssdRequest
 from hotline.extensions import Extensions
 from hotline.models import utcnow
@@ -131,6 +133,7 @@ def submit_tip(state: State, ctx: UssdContext) -> None:
         danger=answers.get("danger", "unsure"),
         children=answers.get("children", "unsure"),
         callback_contact=contact,
+        agency_id=answers.get("agency_id"),
     )
     tip = tips.submit_tip(ctx.ext.engine.begin, new)
     if tip.routing_started_at is None:
@@ -176,6 +179,61 @@ def add_update(state: State, ctx: UssdContext) -> None:
     outbound.queue_send(ctx.ext.queues, ids)
 
 
+def find_agency(state: State, ctx: UssdContext) -> str | None:
+    """Look the agency up: its verdict, or a pick list when several match."""
+    with ctx.ext.session_scope() as session:
+        found = agencies.lookup(session, state.answers.get("agency_query", ""))
+    candidates = [_candidate(c) for c in found.candidates]
+    state.params["candidates"] = candidates
+    if len(candidates) > 1:
+        lines = [f"{n}. {to_gsm7(c['name'])[:26]}" for n, c in enumerate(candidates, 1)]
+        state.params["choices"] = "\n".join(lines)
+        return "agency_pick"
+    _show_verdict(state, ctx, candidates[0] if candidates else None)
+    return None
+
+
+def show_picked_agency(state: State, ctx: UssdContext) -> str | None:
+    """The verdict on the agency picked from the list; back to the list on a wrong number."""
+    candidates = state.params.get("candidates") or []
+    picked = state.answers.get("agency_pick", "")
+    if not (picked.isdigit() and 1 <= int(picked) <= len(candidates)):
+        state.hint = "hint.invalid"
+        state.stack.pop()
+        return "agency_pick"
+    _show_verdict(state, ctx, candidates[int(picked) - 1])
+    return None
+
+
+def start_agency_report(state: State, ctx: UssdContext) -> None:
+    """Begin a report of kind recruitment fraud about the agency just checked."""
+    state.answers = {"kind": "recruitment_fraud", "agency_id": state.params.get("agency_id")}
+
+
+def _candidate(candidate) -> dict:
+    return {
+        "id": candidate.agency_id,
+        "name": candidate.name,
+        "status": candidate.status,
+        "expiry": candidate.expiry_date.isoformat() if candidate.expiry_date else None,
+        "licence_type": candidate.licence_type,
+    }
+
+
+def _show_verdict(state: State, ctx: UssdContext, candidate: dict | None) -> None:
+    today = utcnow().date()
+    with ctx.ext.session_scope() as session:
+        found = agencies.verdict_of(candidate, today)
+        agency_id = candidate["id"] if candidate else None
+        agencies.record_lookup(session, agency_id, found.kind, "ussd", today=today)
+        snapshot = agencies.snapshot_date(session)
+    name = candidate["name"] if candidate else None
+    when = found.until or found.since
+    state.params["verdict"] = verdict_text(state.lang, name, found.kind, found.abroad, when)
+    state.params["register"] = register_text(state.lang, snapshot, today)
+    state.params["agency_id"] = candidate["id"] if candidate else None
+
+
 ACTIONS = {
     "resume_draft": resume_draft,
     "discard_draft": discard_draft,
@@ -183,6 +241,9 @@ ACTIONS = {
     "set_language": set_language,
     "find_report": find_report,
     "add_update": add_update,
+    "find_agency": find_agency,
+    "show_picked_agency": show_picked_agency,
+    "start_agency_report": start_agency_report,
 }
 CONDITIONS = {"urgent": lambda state: state.answers.get("danger") == "yes"}
 

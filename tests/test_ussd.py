@@ -189,7 +189,7 @@ def test_help_screen_and_coming_soon(phone):
     for number in ("999", "112", "116", "1195", "0800 722 203"):
         assert number in help_screen
     assert phone.send("0").startswith("CON 1. Report")
-    assert "coming soon" in phone.send("2")
+    assert "coming soon" in phone.send("5")
 
 
 def test_redis_outage_in_the_middle_of_a_session(ext, phone, redis_server, app):
