@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint dial bench bench-ussd bench-routing redis-server clean help
+.PHONY: run test lint dial bench bench-ussd bench-routing bench-agencies redis-server clean help
 
 help:
 	@echo "make run    set up (virtualenv, requirements, Redis, database) and start web, worker, simulator"
@@ -42,13 +42,16 @@ lint: $(STAMP)
 dial: $(STAMP)
 	HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/flask ussd dial
 
-bench: bench-ussd bench-routing
+bench: bench-ussd bench-routing bench-agencies
 
 bench-ussd: $(STAMP) redis-server
 	$(BIN)/python bench/ussd/run.py
 
 bench-routing: $(STAMP) redis-server
 	$(BIN)/python bench/routing/run.py
+
+bench-agencies: $(STAMP) redis-server
+	$(BIN)/python bench/agencies/run.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
