@@ -21,7 +21,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from hotline.agency_lookup import Candidate, LookupResult, lookup, name_key, registration_key
-from hotline.csv_import import Counts, CsvSpec, RowError, cli_import
+from hotline.csv_import import Counts, CsvSpec, cli_import, parse_row
 from hotline.errors import InvalidPhoneNumber
 from hotline.models import Agency, AgencyLookup, AgencyStatusChange, RegisterSnapshot, utcnow
 from hotline.privacy import normalise_phone
@@ -146,15 +146,7 @@ PARSERS = {
 
 def validate_row(row: dict[str, str]) -> AgencyRow:
     """A clean agency from one CSV row, or RowError naming every problem in it."""
-    values, problems = {}, []
-    for column, parse in PARSERS.items():
-        try:
-            values[column] = parse(row.get(column, "").strip())
-        except ValueError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise RowError("; ".join(problems))
-    return AgencyRow(**values)
+    return parse_row(row, PARSERS, AgencyRow)
 
 
 def upsert(session, rows: Iterable[AgencyRow], snapshot_date: date) -> Counts:

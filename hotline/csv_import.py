@@ -71,6 +71,19 @@ class Report:
     counts: Counts | None
 
 
+def parse_row(row: dict[str, str], parsers: dict, make):
+    """`make(**values)` from a CSV row, each column through its parser; RowError names every problem."""
+    values, problems = {}, []
+    for column, parse in parsers.items():
+        try:
+            values[column] = parse(row.get(column, "").strip())
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise RowError("; ".join(problems))
+    return make(**values)
+
+
 def decode(data: bytes) -> str:
     """The text of a UTF-8 file (BOM dropped), or FileRejected naming the first bad line."""
     data = data.removeprefix(codecs.BOM_UTF8)

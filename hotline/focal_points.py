@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from hotline.counties import NATIONAL, by_code, name_of
-from hotline.csv_import import Counts, CsvSpec, RowError, cli_import
+from hotline.csv_import import Counts, CsvSpec, cli_import, parse_row
 from hotline.errors import InvalidPhoneNumber
 from hotline.models import FocalPoint
 from hotline.privacy import normalise_phone
@@ -104,15 +104,7 @@ PARSERS = {
 
 def validate_row(row: dict[str, str]) -> FocalPointRow:
     """A clean focal point from one CSV row, or RowError naming every problem in it."""
-    values, problems = {}, []
-    for column, parse in PARSERS.items():
-        try:
-            values[column] = parse(row.get(column, "").strip())
-        except ValueError as exc:
-            problems.append(str(exc))
-    if problems:
-        raise RowError("; ".join(problems))
-    return FocalPointRow(**values)
+    return parse_row(row, PARSERS, FocalPointRow)
 
 
 def upsert(session, rows: Iterable[FocalPointRow]) -> Counts:
