@@ -21,7 +21,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from hotline.agency_lookup import Candidate, LookupResult, lookup, name_key, registration_key
-from hotline.csv_import import Counts, CsvSpec, cli_import, parse_row
+from hotline.csv_import import Counts, CsvSpec, cli_import, parse_row, text_column
 from hotline.errors import InvalidPhoneNumber
 from hotline.models import Agency, AgencyLookup, AgencyStatusChange, RegisterSnapshot, utcnow
 from hotline.privacy import normalise_phone
@@ -73,20 +73,8 @@ class AgencyRow:
 COLUMNS = ("name", "registration_number", "status", "expiry_date", "licence_type", "phone", "email")
 
 
-def _text(column: str, limit: int):
-    def parse(text: str) -> str:
-        text = " ".join(text.split())
-        if not text:
-            raise ValueError(f"{column} is empty")
-        if len(text) > limit:
-            raise ValueError(f"{column} is longer than {limit} characters ({len(text)})")
-        return text
-
-    return parse
-
-
 def _registration_number(text: str) -> str:
-    text = _text("registration_number", 80)(text)
+    text = text_column("registration_number", 80)(text)
     if not registration_key(text):
         raise ValueError(f"registration_number {text!r} has no letters or digits")
     return text
@@ -134,7 +122,7 @@ def _email(text: str) -> str | None:
 
 
 PARSERS = {
-    "name": _text("name", 200),
+    "name": text_column("name", 200),
     "registration_number": _registration_number,
     "status": _status,
     "expiry_date": _expiry,

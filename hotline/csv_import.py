@@ -71,6 +71,20 @@ class Report:
     counts: Counts | None
 
 
+def text_column(column: str, limit: int, required: bool = True):
+    """A parser for a free-text column: spaces folded, length checked, empty refused if required."""
+
+    def parse(text: str) -> str:
+        text = " ".join(text.split())
+        if required and not text:
+            raise ValueError(f"{column} is empty")
+        if len(text) > limit:
+            raise ValueError(f"{column} is longer than {limit} characters ({len(text)})")
+        return text
+
+    return parse
+
+
 def parse_row(row: dict[str, str], parsers: dict, make):
     """`make(**values)` from a CSV row, each column through its parser; RowError names every problem."""
     values, problems = {}, []

@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from hotline.counties import NATIONAL, by_code, name_of
-from hotline.csv_import import Counts, CsvSpec, cli_import, parse_row
+from hotline.csv_import import Counts, CsvSpec, cli_import, parse_row, text_column
 from hotline.errors import InvalidPhoneNumber
 from hotline.models import FocalPoint
 from hotline.privacy import normalise_phone
@@ -53,18 +53,6 @@ def _county_code(text: str) -> int:
     return code
 
 
-def _text(column: str, limit: int, required: bool):
-    def parse(text: str) -> str:
-        text = " ".join(text.split())
-        if required and not text:
-            raise ValueError(f"{column} is empty")
-        if len(text) > limit:
-            raise ValueError(f"{column} is longer than {limit} characters ({len(text)})")
-        return text
-
-    return parse
-
-
 def _phone(text: str) -> str:
     if not text:
         raise ValueError("phone is empty")
@@ -94,8 +82,8 @@ def _active(text: str) -> bool:
 
 PARSERS = {
     "county_code": _county_code,
-    "name": _text("name", 120, required=True),
-    "organisation": _text("organisation", 160, required=False),
+    "name": text_column("name", 120, required=True),
+    "organisation": text_column("organisation", 160, required=False),
     "phone": _phone,
     "priority": _priority,
     "active": _active,
