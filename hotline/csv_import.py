@@ -203,11 +203,9 @@ def cli_import(path: Path, spec: CsvSpec, session_scope, skip_invalid: bool) -> 
     for error in errors:
         click.echo(f"{path.name}: {error}", err=True)
     if report.counts is None:
-        click.echo(
-            f"{path.name}: {_rows(len(errors), 'bad')}, nothing imported. Fix them, or use "
-            f"--skip-invalid to import the {_rows(good, 'good')}.",
-            err=True,
-        )
+        fix = "Fix it" if len(errors) == 1 else "Fix them"
+        rest = f", or use --skip-invalid to import the {_rows(good, 'good')}" if good else " (none is valid)"
+        click.echo(f"{path.name}: {_rows(len(errors), 'bad')}, nothing imported. {fix}{rest}.", err=True)
         raise click.exceptions.Exit(1)
     if errors:
         click.echo(f"{path.name}: skipped {_rows(len(errors), 'bad')}", err=True)
