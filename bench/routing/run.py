@@ -26,13 +26,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sessions import COUNTY_CODE, drive
-from stack import REPO, RoutingStack, commit, exit_on_termination
+from stack import REPO, RoutingStack, commit, cpu_seconds, exit_on_termination, machine_cpu
 from timeline import collect_sms, epoch, routing_jobs, spread, tip_ids, worker_pace
 
 RESULTS = REPO / "bench" / "results" / "routing.json"
 MAX_P95_S = 2.0  # the target: END → the focal point's SMS at AT, p95
 NOISY_PCT = 10.0  # other processes' share of the machine above which the figures are suspect
-TICK = os.sysconf("SC_CLK_TCK")
 SERVERS = ("hotline", "worker", "simulator")
 # The one line the Flask development server always prints; the simulator runs on it by design.
 HARMLESS = ("This is a development server",)
@@ -69,17 +68,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICK
-
-
 class Meter:
     """CPU of each of the stack's processes and of the benchmark, against the whole machine's."""
 
@@ -90,10 +78,8 @@ class Meter:
         self.start = self._read()
 
     def _read(self) -> tuple[float, ...]:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-        busy = (sum(values) - values[3] - values[4]) / TICK  # all but idle and iowait
-        processes = [_cpu_seconds(self.stack.pids(name)) for name in self.NAMES]
-        return *processes, time.process_time(), busy, values[7] / TICK, sum(values) / TICK
+        processes = [cpu_seconds(self.stack.pids(name)) for name in self.NAMES]
+        return *processes, time.process_time(), *machine_cpu()
 
     def shares(self, tips: int) -> dict:
         """CPU ms per tip of each process; percent of the machine busy, taken by others, stolen."""

@@ -30,13 +30,15 @@ from processes import (  # noqa: E402
     REPO,
     Processes,
     commit,
+    cpu_seconds,
     exit_on_termination,
     free_port,
     gunicorn_settings,
+    machine_cpu,
     service_env,
 )
 
-__all__ = ["REPO", "RoutingStack", "commit", "exit_on_termination"]
+__all__ = ["REPO", "RoutingStack", "commit", "cpu_seconds", "exit_on_termination", "machine_cpu"]
 
 # The simulator's own settings; a developer's shell may carry them too.
 SIMULATOR_VARIABLES = ("HOTLINE_URL", "USSD_TIMEOUT", "SIM_")

@@ -25,14 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from driver import REQUESTS_PER_SESSION, TIP_INPUTS, Sessions, Target, closed_loop, open_loop
-from stack import REPO, Stack, commit, exit_on_termination, gunicorn_settings
+from stack import REPO, Stack, commit, cpu_seconds, exit_on_termination, gunicorn_settings, machine_cpu
 from tally import Tally
 
 RESULTS = REPO / "bench" / "results" / "ussd.json"
 MIN_RATIO = 0.75  # hotline throughput / bare throughput
 MAX_P99_MS = 25.0  # hotline p99 at the fixed rate
 NOISY_PCT = 10.0  # other processes' share of the machine above which the figures are suspect
-TICK = os.sysconf("SC_CLK_TCK")
 TARGETS = ("bare", "hotline")  # the order of the first round; the next round reverses it
 PHASES = ("throughput", "latency")
 
@@ -64,24 +63,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICK
-
-
-def _machine() -> tuple[float, float, float]:
-    """Seconds of CPU since boot over all CPUs: busy (steal included), stolen, and in all."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    idle = values[3] + values[4]  # idle, iowait
-    return (sum(values) - idle) / TICK, values[7] / TICK, sum(values) / TICK
-
-
 class CpuMeter:
     """CPU used inside measuring windows, summed over rounds: by the server under test, Redis,
     the driver, everything else on the machine (other people's work: noise), and stolen by the
@@ -94,7 +75,7 @@ class CpuMeter:
         self.last = [0.0] * 6
 
     def _read(self) -> tuple:
-        return (_cpu_seconds(self.server), _cpu_seconds(self.redis), time.process_time(), *_machine())
+        return (cpu_seconds(self.server), cpu_seconds(self.redis), time.process_time(), *machine_cpu())
 
     def __call__(self, edge: str) -> None:
         if edge == "start":

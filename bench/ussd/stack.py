@@ -21,13 +21,18 @@ from processes import (  # noqa: E402
     REPO,
     Processes,
     commit,
+    cpu_seconds,
     exit_on_termination,
     free_port,
     gunicorn_settings,
+    machine_cpu,
     service_env,
 )
 
-__all__ = ["BENCH", "REPO", "Stack", "commit", "exit_on_termination", "free_port", "gunicorn_settings"]
+__all__ = [
+    "BENCH", "REPO", "Stack", "commit", "cpu_seconds", "exit_on_termination", "free_port",
+    "gunicorn_settings", "machine_cpu",
+]
 
 PROBE = (
     b"sessionId=ATUid_probe&serviceCode=%2A384%2A1234%23&phoneNumber=%2B254799999999"
