@@ -187,6 +187,8 @@ class Engine:
         screen = self.flow[target]
         if screen.action:
             jump = self.actions[screen.action](state, ctx)
+            if jump and state.stack and state.stack[-1][0] == jump:
+                state.stack.pop()  # sent back where it came from (e.g. with a hint): not a step forward
             if jump:
                 self._set(state, jump)
 

@@ -164,7 +164,6 @@ def find_report(state: State, ctx: UssdContext) -> str | None:
         state.hint, found = "hint.too_many", None
     if found is None:
         state.hint = state.hint or "hint.not_found"
-        state.stack.pop()  # back on the question, as if it had not been left
         return "followup_ref"
     state.params["reference"], state.params["ref"] = found[0], reference.display(found[0])
     state.params["status"] = found[1]
@@ -199,7 +198,6 @@ def show_picked_agency(state: State, ctx: UssdContext) -> str | None:
     picked = state.answers.get("agency_pick", "")
     if not (picked.isdigit() and 1 <= int(picked) <= len(candidates)):
         state.hint = "hint.invalid"
-        state.stack.pop()
         return "agency_pick"
     _show_verdict(state, ctx, candidates[int(picked) - 1])
     return None

@@ -293,3 +293,10 @@ def test_only_one_tip_per_session_even_if_submitted_twice(ext, client):
     phone.post("*".join(phone.inputs))
     with ext.session_scope() as session:
         assert session.scalar(select(func.count(Tip.id))) == 1
+
+
+def test_a_wrong_reference_asks_again_and_back_leaves_the_question(phone):
+    phone.dial()
+    phone.send("3")
+    assert phone.send("123456789").startswith("CON Reference not found. Check it and try again.")
+    assert phone.send("0").startswith("CON 1. Report trafficking")
