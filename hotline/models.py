@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
+    Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -181,6 +187,8 @@ class UssdSessionEnd(Base):
     __tablename__ = "ussd_session_end"
 
     session_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # Who dialled, pseudonymously: lets a campaign report match dials to its contacts.
+    reporter_key: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16))
     last_screen: Mapped[str | None] = mapped_column(String(40), index=True)
     language: Mapped[str | None] = mapped_column(String(2))
@@ -245,3 +253,156 @@ class AgencyLookup(Base):
     channel: Mapped[str] = mapped_column(String(8))
     county_code: Mapped[int | None] = mapped_column(Integer)
     day: Mapped[date] = mapped_column(Date, index=True)
+    # Who checked, pseudonymously (campaign effect), and when exactly.
+    reporter_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class Contact(Base):
+    """Someone who consented to awareness SMS.
+
+    Their number is stored (SMS need it); they meet tips, dials and checks only through the reporter
+    key. `salt` is the contact's own random draw: with a campaign's seed it decides, reproducibly,
+    whether they are held out and which variant they get.
+    """
+
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16), unique=True)  # E.164
+    reporter_key: Mapped[str] = mapped_column(String(64), index=True)
+    county_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    consent_source: Mapped[str] = mapped_column(String(40))
+    consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opt_out_source: Mapped[str | None] = mapped_column(String(20))  # sms | ussd | at_opt_out | blacklist
+    # Set when AT says the number can never get an SMS (403 InvalidPhoneNumber, 404 UnsupportedNumberType).
+    unreachable_reason: Mapped[str | None] = mapped_column(String(40))
+    salt: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Campaign(Base):
+    """An SMS awareness campaign: its audience, holdout, schedule, hours, rate and state."""
+
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    # draft -> sending <-> paused -> done | cancelled
+    state: Mapped[str] = mapped_column(String(12), default="draft", index=True)
+    county_codes: Mapped[list | None] = mapped_column(JSON)  # None: every county (and none known)
+    languages: Mapped[list | None] = mapped_column(JSON)
+    sources: Mapped[list | None] = mapped_column(JSON)
+    holdout_share: Mapped[float] = mapped_column(Float, default=0.1)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    start_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Allowed sending hours, minutes after local midnight (Africa/Nairobi): from <= t < until.
+    hours_from: Mapped[int] = mapped_column(SmallInteger, default=8 * 60)
+    hours_until: Mapped[int] = mapped_column(SmallInteger, default=18 * 60)
+    rate: Mapped[int] = mapped_column(Integer, default=100)  # messages per second, at most
+    attribution_days: Mapped[int] = mapped_column(SmallInteger, default=14)
+    audience_size: Mapped[int | None] = mapped_column(Integer)  # set when the audience is drawn
+    held_out: Mapped[int | None] = mapped_column(Integer)
+    next_send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    messages: Mapped[list[CampaignMessage]] = relationship(
+        back_populates="campaign", order_by="(CampaignMessage.variant, CampaignMessage.language)"
+    )
+
+
+class CampaignMessage(Base):
+    """The text one variant of a campaign sends in one language."""
+
+    __tablename__ = "campaign_message"
+    __table_args__ = (UniqueConstraint("campaign_id", "variant", "language"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    variant: Mapped[str] = mapped_column(String(8), default="A")
+    language: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(Text)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="messages")
+
+
+class CampaignBatch(Base):
+    """Up to 1,000 recipients sent in one AT request.
+
+    `claimed` while the request is out; `sent` once AT's answer is recorded; `uncertain` when the
+    request may have reached AT but its answer was lost (read timeout, or the worker died): its
+    recipients are matched to delivery reports before anyone is sent it again; `failed` when AT
+    certainly did not take it (its recipients went back to the queue).
+    """
+
+    __tablename__ = "campaign_batch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    variant: Mapped[str] = mapped_column(String(8))
+    language: Mapped[str] = mapped_column(String(2))
+    last_recipient_id: Mapped[int] = mapped_column(BigInteger)  # the group's forward cursor
+    size: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10), default="claimed", index=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+class CampaignRecipient(Base):
+    """One contact in one campaign's audience: held out, or sent one variant, and what became of it.
+
+    One row per (campaign, contact): nobody is in a campaign twice. States: queued, retry, sending,
+    sent, failed, suppressed (opted out or unreachable before their turn), held_out, cancelled.
+    """
+
+    __tablename__ = "campaign_recipient"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "contact_id"),
+        Index("ix_campaign_recipient_claim", "campaign_id", "variant", "language", "state", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    held_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    variant: Mapped[str | None] = mapped_column(String(8))
+    language: Mapped[str] = mapped_column(String(2))
+    county_code: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("campaign_batch.id"), index=True)
+    at_message_id: Mapped[str | None] = mapped_column(String(80), unique=True)
+    at_status_code: Mapped[int | None] = mapped_column(SmallInteger)
+    cost: Mapped[float | None] = mapped_column(Numeric(10, 4))  # KES
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(String(40))
+    network_code: Mapped[str | None] = mapped_column(String(8))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UnmatchedDeliveryReport(Base):
+    """A delivery report whose messageId no SMS of ours had when it was applied.
+
+    Kept for reconciliation: a send recorded later picks it up by messageId, and a batch whose answer
+    was lost finds its recipients' reports by `phone_key` (the reporter key of the number: no
+    plaintext number is stored).
+    """
+
+    __tablename__ = "unmatched_delivery_report"
+    __table_args__ = (UniqueConstraint("message_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(80), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(String(40))
+    network_code: Mapped[str | None] = mapped_column(String(8))
+    phone_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

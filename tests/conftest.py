@@ -25,6 +25,11 @@ from hotline.models import (
     Agency,
     AgencyLookup,
     AgencyStatusChange,
+    Campaign,
+    CampaignBatch,
+    CampaignMessage,
+    CampaignRecipient,
+    Contact,
     FocalPoint,
     InboundSms,
     OutboundSms,
@@ -32,6 +37,7 @@ from hotline.models import (
     Reporter,
     Tip,
     TipUpdate,
+    UnmatchedDeliveryReport,
     UssdSessionEnd,
 )
 
@@ -142,8 +148,9 @@ def make_app(config, redis_server):
     ext = first.extensions["hotline"]
     ext.redis.flushdb()
     with ext.session_scope() as session:
-        cleanup = (OutboundSms, TipUpdate, InboundSms, AgencyLookup, AgencyStatusChange, Tip, Agency,
-                   RegisterSnapshot, FocalPoint, Reporter, UssdSessionEnd)
+        cleanup = (CampaignRecipient, CampaignBatch, CampaignMessage, Campaign, Contact,
+                   UnmatchedDeliveryReport, OutboundSms, TipUpdate, InboundSms, AgencyLookup,
+                   AgencyStatusChange, Tip, Agency, RegisterSnapshot, FocalPoint, Reporter, UssdSessionEnd)
         for model in cleanup:
             session.execute(delete(model))
         seed_counties(session)
