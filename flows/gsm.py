@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -32,3 +34,18 @@ def to_gsm7(text: str, replacement: str = "?") -> str:
 def offending(text: str) -> str:
     """The characters of `text` that are not GSM-7, for error messages."""
     return "".join(sorted({ch for ch in text if ch not in BASIC and ch not in EXTENDED}))
+
+
+def encoding(text: str) -> str:
+    """How an SMS of `text` is encoded: "GSM-7", or "UCS-2" when one character is outside it."""
+    return "GSM-7" if is_gsm7(text) else "UCS-2"
+
+
+def segments(text: str) -> int:
+    """How many SMS `text` takes: 160 GSM-7 septets or 70 UCS-2 units alone, 153 or 67 joined."""
+    if is_gsm7(text):
+        single, joined, length = 160, 153, septets(text)
+    else:
+        # UCS-2 counts UTF-16 code units, so an emoji takes two.
+        single, joined, length = 70, 67, len(text.encode("utf-16-le")) // 2
+    return 1 if length <= single else math.ceil(length / joined)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import math
 import re
 import uuid
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from decimal import Decimal
 
 from flask import Blueprint, Response, jsonify, request
 
-from flows.gsm import is_gsm7, septets
+from flows.gsm import segments
 from simulator.errors import BadRequest
 from simulator.extensions import current
 from simulator.failures import Failure
@@ -69,16 +68,6 @@ def api_key_ok() -> bool:
         return True
     given = request.headers.get("apiKey", "")
     return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def message_parts(text: str) -> int:
-    """How many SMS a message takes: 160 GSM-7 septets or 70 UCS-2 units alone, 153 or 67 joined."""
-    if is_gsm7(text):
-        single, joined, length = 160, 153, septets(text)
-    else:
-        # UCS-2 counts UTF-16 code units, so an emoji takes two.
-        single, joined, length = 70, 67, len(text.encode("utf-16-le")) // 2
-    return 1 if length <= single else math.ceil(length / joined)
 
 
 def outcome_for(number: str, enqueue: bool, failure: Failure | None = None) -> Outcome:
@@ -142,7 +131,7 @@ def send_sms():
         sms = parse_sms_request(request.form)
     except BadRequest as exc:
         return plain(str(exc), 400)
-    parts = message_parts(sms.message)
+    parts = segments(sms.message)
     cost = PRICE_PER_PART * parts
     recipients = []
     sent = 0

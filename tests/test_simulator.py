@@ -13,9 +13,9 @@ from africastalking.SMS import SMSService
 from flask import Flask, request
 from werkzeug.serving import make_server
 
+from flows.gsm import segments
 from simulator import create_app
 from simulator.config import DEFAULT_HOTLINE_URL, from_mapping
-from simulator.messaging import message_parts
 from simulator.store import MessageStore
 
 PHONE = "+254711000001"
@@ -188,7 +188,7 @@ def test_no_configured_key_accepts_any(client):
     ],
 )
 def test_message_parts_follow_gsm7_and_ucs2(text, parts):
-    assert message_parts(text) == parts
+    assert segments(text) == parts
 
 
 def test_a_long_message_costs_per_part(client):
