@@ -257,8 +257,9 @@ def record_lookup(
     channel: str,
     county_code: int | None = None,
     today: date | None = None,
+    reporter_key: str | None = None,
 ) -> None:
-    """Count one agency check (no phone number is kept)."""
+    """Count one agency check; who checked is kept only as the reporter key (campaign effect)."""
     session.add(
         AgencyLookup(
             agency_id=agency_id,
@@ -266,6 +267,7 @@ def record_lookup(
             channel=channel[:8],
             county_code=county_code,
             day=today or date.today(),
+            reporter_key=reporter_key,
         )
     )
 

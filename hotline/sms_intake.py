@@ -82,7 +82,7 @@ def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
     if command in ("stop", "start"):
         return answer("not_yet")
     if command == "agency":
-        return _agency(session, language, rest, answer)
+        return _agency(session, key, language, rest, answer)
     if command == "tip":
         if not rest:
             return answer("tip_empty")
@@ -112,7 +112,7 @@ def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
     return _acknowledge(ext, session, sms, language, rest, now, answer)
 
 
-def _agency(session, language, rest, answer) -> Outcome:
+def _agency(session, key, language, rest, answer) -> Outcome:
     if not rest:
         return answer("agency_empty")
     found = agencies.lookup(session, rest)
@@ -124,9 +124,8 @@ def _agency(session, language, rest, answer) -> Outcome:
     candidate = found.candidates[0] if found.candidates else None
     today = utcnow().date()
     verdict = agencies.verdict(candidate, today)
-    agencies.record_lookup(
-        session, candidate.agency_id if candidate else None, verdict.kind, "sms", today=today
-    )
+    agency_id = candidate.agency_id if candidate else None
+    agencies.record_lookup(session, agency_id, verdict.kind, "sms", today=today, reporter_key=key)
     words = verdict_text(
         language,
         candidate.name if candidate else None,

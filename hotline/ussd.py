@@ -223,7 +223,9 @@ def _show_verdict(state: State, ctx: UssdContext, candidate: dict | None) -> Non
     with ctx.ext.session_scope() as session:
         found = agencies.verdict_of(candidate, today)
         agency_id = candidate["id"] if candidate else None
-        agencies.record_lookup(session, agency_id, found.kind, "ussd", today=today)
+        agencies.record_lookup(
+            session, agency_id, found.kind, "ussd", today=today, reporter_key=ctx.reporter_key
+        )
         snapshot = agencies.snapshot_date(session)
     name = candidate["name"] if candidate else None
     when = found.until or found.since

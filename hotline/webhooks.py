@@ -78,13 +78,15 @@ def ussd_session_ended():
     except BadRequest as exc:
         return plain(f"bad request: {exc}", 400)
     ext = _ext()
-    screen = language = None
+    screen = language = key = None
     if event.phone:
-        stored = SessionStore(ext.redis, 0).load(reporter_key(event.phone, ext.config.phone_hash_key))
+        key = reporter_key(event.phone, ext.config.phone_hash_key)
+        stored = SessionStore(ext.redis, 0).load(key)
         if stored and stored.session_id == event.session_id:
             screen, language = stored.state.screen, stored.state.lang
     values = {
         "session_id": event.session_id,
+        "reporter_key": key,
         "status": event.status,
         "last_screen": screen,
         "language": language,
