@@ -3,7 +3,8 @@
 Besides where the hotline is, it holds how the simulated network behaves: configured failures
 (`SIM_FAILURES`, see `simulator.failures`) and how delivery reports come back (`SIM_DELIVERY_*`,
 `SIM_DUPLICATE_RATE`, `SIM_REORDER_RATE`, `SIM_INTERMEDIATE_RATE`, `SIM_SEED`; see
-`simulator.delivery`).
+`simulator.delivery`), and how many messages it keeps in memory (`SIM_KEEP_MESSAGES`, see
+`simulator.store`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class SimulatorConfig:
     retry_backoff: float = DEFAULT_RETRY_BACKOFF
     callback_timeout: float = DEFAULT_CALLBACK_TIMEOUT
     delivery_workers: int = DEFAULT_DELIVERY_WORKERS
+    keep_messages: int | None = None  # the most recent N messages keep their bodies; None: every one
 
 
 def _number(name: str, text: str | None, default, kind=float, low=0.0, high=None):
@@ -106,4 +108,5 @@ def from_mapping(config: Mapping | None = None, environ: Mapping | None = None) 
                                  DEFAULT_CALLBACK_TIMEOUT, low=0.01),
         delivery_workers=_number("SIM_DELIVERY_WORKERS", get("SIM_DELIVERY_WORKERS"),
                                  DEFAULT_DELIVERY_WORKERS, kind=int, low=1, high=64),
+        keep_messages=_number("SIM_KEEP_MESSAGES", get("SIM_KEEP_MESSAGES"), None, kind=int, low=0),
     )

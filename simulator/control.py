@@ -7,6 +7,10 @@
 - `POST /api/flush?timeout=30`: wait until every planned delivery report is posted or given up;
   answers the report counts with `flushed` true (200), or false (504) when the timeout ran out.
   `timeout=0` only reads the counts.
+- `GET /api/stats`: counts since start or the last `DELETE /api/messages`, however many messages
+  SIM_KEEP_MESSAGES lets the store keep: SMS API calls (`requests`, and by HTTP status), messages
+  `accepted`, `recipients` by AT's status code, `unique_numbers`, messages `kept` and `forgotten`,
+  and the delivery reports' counts (`delivery_reports`, as `/api/flush` gives them).
 """
 
 from __future__ import annotations
@@ -88,3 +92,10 @@ def flush_delivery_reports():
     delivery = current().delivery
     flushed = delivery.flush(timeout)
     return jsonify({"flushed": flushed, **delivery.stats()}), 200 if flushed else 504
+
+
+@bp.get("/api/stats")
+def show_stats():
+    """Counts of everything the SMS API took, and of the delivery reports."""
+    simulator = current()
+    return jsonify({**simulator.messages.stats(), "delivery_reports": simulator.delivery.stats()})

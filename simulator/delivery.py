@@ -122,11 +122,16 @@ class DeliveryReporter:
             reports.insert(0, step)
         return reports
 
-    def schedule(self, message: SmsMessage, failure: Failure | None = None) -> None:
+    @property
+    def enabled(self) -> bool:
+        """False when delivery reports are off (SIM_DELIVERY_REPORTS=0)."""
+        return self.config.delivery_reports
+
+    def schedule(self, message_id: str, phone_number: str, failure: Failure | None = None) -> None:
         """Post the message's reports after the delay (nothing when delivery reports are off)."""
         if not self.config.delivery_reports:
             return
-        reports = self.plan(message.id, message.to, failure)
+        reports = self.plan(message_id, phone_number, failure)
         with self._lock:
             self._start()
             self._counts.pending += len(reports)

@@ -18,12 +18,13 @@ class Simulator:
     """What every route needs; kept in `app.extensions["simulator"]`."""
 
     config: SimulatorConfig
-    messages: MessageStore = field(default_factory=MessageStore)
+    messages: MessageStore = field(init=False)
     failures: FailureTable = field(init=False)
     faults: FaultQueue = field(default_factory=FaultQueue)
     delivery: DeliveryReporter = field(init=False)
 
     def __post_init__(self) -> None:
+        self.messages = MessageStore(keep=self.config.keep_messages)
         self.failures = FailureTable(self.config.failures)
         self.delivery = DeliveryReporter(self.config, self.messages)
 

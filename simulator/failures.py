@@ -115,6 +115,11 @@ class FailureTable:
         with self._lock:
             return self._table.get(number)
 
+    def snapshot(self) -> Mapping[str, Failure]:
+        """The table as it is now, for many lookups without the lock (`replace` swaps, never edits)."""
+        with self._lock:
+            return self._table
+
     def replace(self, table: Mapping[str, Failure]) -> None:
         """Use `table` from now on."""
         with self._lock:

@@ -3,6 +3,8 @@ message store and its pages, and the browser phone's forwarding to a hotline (a 
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import threading
 from contextlib import contextmanager
@@ -16,6 +18,7 @@ from werkzeug.serving import make_server
 from flows.gsm import segments
 from simulator import create_app
 from simulator.config import DEFAULT_HOTLINE_URL, from_mapping
+from simulator.errors import ConfigError
 from simulator.store import MessageStore
 
 PHONE = "+254711000001"
@@ -416,3 +419,65 @@ def test_a_malformed_phone_request_is_a_400(client, payload):
     response = client.post("/phone/ussd", json=payload)
     assert response.status_code == 400
     assert response.get_json()["error"]
+
+
+# A million recipients: cheap ids, a bounded store, counts of everything
+
+
+def test_the_answer_is_byte_for_byte_what_jsonify_gives(client):
+    response = send(client, to=f"{PHONE},0711000001,+2547ñ,{OTHER_PHONE}", message="a" * 200)
+    body = response.get_data(as_text=True)
+    assert body == json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")) + "\n"
+    assert "\\u00f1" in body  # non-ASCII escaped, as jsonify does
+
+
+def test_message_ids_are_unique_ats_shape_and_differ_between_simulators(make_app):
+    first = send(make_app().test_client(), to=",".join([PHONE] * 50)).get_json()["SMSMessageData"]
+    other = send(make_app().test_client()).get_json()["SMSMessageData"]
+    ids = [r["messageId"] for r in first["Recipients"] + other["Recipients"]]
+    assert len(set(ids)) == 51
+    assert all(re.fullmatch(r"ATXid_[0-9a-f]{32}", message_id) for message_id in ids)
+
+
+def test_keep_messages_keeps_the_most_recent_and_counts_everything(make_app):
+    client = make_app(SIM_KEEP_MESSAGES="2").test_client()
+    send(client, to=f"{PHONE},{OTHER_PHONE},+254733000003", message="first")
+    send(client, message="second")
+    kept = client.get("/api/messages").get_json()
+    assert [(m["to"], m["message"]) for m in kept] == [("+254733000003", "first"), (PHONE, "second")]
+    stats = client.get("/api/stats").get_json()
+    assert (stats["accepted"], stats["kept"], stats["forgotten"], stats["keep"]) == (4, 2, 2, 2)
+    assert stats["unique_numbers"] == 3
+
+
+def test_keep_messages_zero_keeps_no_bodies(make_app):
+    client = make_app(SIM_KEEP_MESSAGES="0").test_client()
+    [recipient] = send(client).get_json()["SMSMessageData"]["Recipients"]
+    assert recipient["messageId"].startswith("ATXid_")
+    assert client.get("/api/messages").get_json() == []
+    assert client.get("/api/stats").get_json()["accepted"] == 1
+
+
+def test_keep_messages_is_unset_by_default_and_checked():
+    assert from_mapping({}, {}).keep_messages is None
+    assert from_mapping({"SIM_KEEP_MESSAGES": "1000"}, {}).keep_messages == 1000
+    with pytest.raises(ConfigError):
+        from_mapping({"SIM_KEEP_MESSAGES": "-1"}, {})
+
+
+def test_stats_count_calls_recipients_numbers_and_reports(make_app):
+    client = make_app(AT_API_KEY=API_KEY, SIM_FAILURES={OTHER_PHONE: 406}).test_client()
+    headers = {"apiKey": API_KEY}
+    send(client, headers, to=f"{PHONE},{OTHER_PHONE},0711000001")
+    send(client, headers, to=PHONE, enqueue="1")
+    send(client, {"apiKey": "wrong"})
+    send(client, headers, to=" , ")
+    stats = client.get("/api/stats").get_json()
+    assert stats["requests"] == 4
+    assert stats["requests_by_http_status"] == {"201": 2, "400": 1, "401": 1}
+    assert (stats["accepted"], stats["recipients"], stats["unique_numbers"]) == (2, 4, 1)
+    assert stats["recipients_by_status_code"] == {"101": 1, "102": 1, "403": 1, "406": 1}
+    assert stats["delivery_reports"] == {"pending": 0, "posted": 0, "failed": 0, "attempts": 0,
+                                         "by_status": {}}
+    client.delete("/api/messages")
+    assert client.get("/api/stats").get_json()["requests"] == 0
