@@ -175,7 +175,7 @@ class InboundSms(Base):
     keyword: Mapped[str] = mapped_column(String(16))
     sender_key: Mapped[str] = mapped_column(String(64), index=True)
     tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class UssdSessionEnd(Base):
@@ -196,7 +196,7 @@ class UssdSessionEnd(Base):
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     hops: Mapped[int | None] = mapped_column(Integer)
     error_message: Mapped[str | None] = mapped_column(String(200))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class Agency(Base):
@@ -275,7 +275,8 @@ class Contact(Base):
     language: Mapped[str] = mapped_column(String(2), default="en")
     consent_source: Mapped[str] = mapped_column(String(40))
     consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Indexed: a campaign report counts opt-outs in its attribution window.
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     opt_out_source: Mapped[str | None] = mapped_column(String(20))  # sms | ussd | at_opt_out | blacklist
     # Set when AT says the number can never get an SMS (403 InvalidPhoneNumber, 404 UnsupportedNumberType).
     unreachable_reason: Mapped[str | None] = mapped_column(String(40))

@@ -44,6 +44,14 @@ from hotline.models import (
 TEST_PHONE = "+254711000001"
 
 
+def serve(app, port):
+    """Serve a WSGI app on a real port from a thread; returns (server, thread)."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
