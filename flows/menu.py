@@ -1,4 +1,5 @@
-"""The hotline's USSD menu (SPEC.md numbering) and the anonymous tip journey, as data."""
+"""The hotline's USSD menu (SPEC.md numbering), the anonymous tip journey and the other journeys,
+as data."""
 
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ def hotline_flow() -> Flow:
                 Option("main.agency", "agency_query"),
                 Option("main.follow_up", "followup_ref"),
                 Option("main.help", "help"),
-                Option("main.safety_sms", "coming_soon"),
+                # `safety_sms_state` jumps to `safety_sms_on` for a contact already subscribed.
+                Option("main.safety_sms", "safety_sms_off", action="safety_sms_state"),
                 Option("main.language", "language"),
             ),
         ),
@@ -187,7 +189,19 @@ def hotline_flow() -> Flow:
         ),
         Screen("agency_signs", "info", "agency.signs_text"),
         Screen("help", "info", "help"),
-        Screen("coming_soon", "info", "coming_soon"),
+        Screen("safety_sms_off", "menu", "safety.off", options=(Option("safety.join", "safety_county"),)),
+        Screen(
+            "safety_county",
+            "list",
+            "safety.county",
+            source="counties",
+            field="sms_county",
+            next="safety_joined",
+            skip="safety.county.skip",
+        ),
+        Screen("safety_joined", "end", "safety.joined", action="join_safety_sms"),
+        Screen("safety_sms_on", "menu", "safety.on", options=(Option("safety.leave", "safety_left"),)),
+        Screen("safety_left", "end", "safety.left", action="leave_safety_sms"),
         Screen(
             "language",
             "menu",
@@ -201,6 +215,6 @@ def hotline_flow() -> Flow:
     ]
     # `resume_draft` jumps to whichever tip screen the draft stopped on.
     dynamic = tuple(s.id for s in screens if s.draft)
-    # Actions also jump to the agency pick list and back to the follow-up question.
-    jumps = ("resume", "agency_pick")
+    # Actions also jump to the agency pick list and to the screen of a subscribed contact.
+    jumps = ("resume", "agency_pick", "safety_sms_on")
     return flow_of("main", screens, sources=_sources(), dynamic_targets=dynamic + jumps)

@@ -105,7 +105,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "followup.added": "Thank you. Your information was added to report {ref}.",
         # other menus
         "help": "Free help lines:\n" + HELP_LINES["en"],
-        "coming_soon": "This service is coming soon. If someone is in danger call 999 or 112.",
+        # safety tips by SMS (awareness campaigns): neutral words, the phone may not be private
+        "safety.off": "Get safety tips by SMS: safe jobs, safe travel, where to find help. "
+        "You can stop them at any time.",
+        "safety.join": "Join",
+        "safety.county": "Your county? Choose, or type its name:",
+        "safety.county.skip": "99 Skip",
+        "safety.joined": "Done. You will get safety tips by SMS. To stop, send STOP by SMS "
+        "or choose 5 on this menu.",
+        "safety.on": "You get safety tips by SMS.",
+        "safety.leave": "Stop them",
+        "safety.left": "Done. No more safety tips by SMS. To join again, send JOIN by SMS "
+        "or choose 5 on this menu.",
         "language": "Choose language / Chagua lugha",
         "language.en": "English",
         "language.sw": "Kiswahili",
@@ -196,7 +207,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "followup.add_prompt": "Andika unachotaka kuongeza:",
         "followup.added": "Asante. Taarifa yako imeongezwa kwenye ripoti {ref}.",
         "help": "Nambari za msaada bure:\n" + HELP_LINES["sw"],
-        "coming_soon": "Huduma hii inakuja hivi karibuni. Mtu akiwa hatarini piga 999 au 112.",
+        "safety.off": "Pata vidokezo vya usalama kwa SMS: kazi salama, safari salama, wapi pa "
+        "kupata msaada. Acha wakati wowote.",
+        "safety.join": "Jiunge",
+        "safety.county": "Kaunti yako? Chagua, au andika jina:",
+        "safety.county.skip": "99 Ruka",
+        "safety.joined": "Tayari. Utapokea vidokezo vya usalama kwa SMS. Kuacha, tuma ACHA kwa SMS "
+        "au chagua 5 kwenye menyu hii.",
+        "safety.on": "Unapokea vidokezo vya usalama kwa SMS.",
+        "safety.leave": "Acha",
+        "safety.left": "Tayari. Hutapokea tena vidokezo vya usalama kwa SMS. Kujiunga tena, tuma "
+        "JIUNGE kwa SMS au chagua 5 kwenye menyu hii.",
         "language": "Chagua lugha / Choose language",
         "language.en": "English",
         "language.sw": "Kiswahili",

@@ -1,9 +1,11 @@
 """Incoming SMS: the SPEC keywords, acted on once per AT message id, replies sent by a job.
 
-`TIP`/`RIPOTI` makes a tip (channel sms, county unknown, so the national secretariat triages
-it), `STATUS`/`HALI` follows one up, `ACK`/`POKEA` lets a registered focal point acknowledge
-one, `HELP`/`MSAADA` and anything unknown get the keyword list. The sender's number is used only
-to reply (encrypted in the outbound row) and to compute the reporter key.
+`STOP`/`ACHA` leaves awareness SMS and `START`/`JOIN`/`ANZA`/`JIUNGE` joins them (in the
+keyword's language), each confirmed by one SMS. `TIP`/`RIPOTI` makes a tip (channel sms, county
+unknown, so the national secretariat triages it), `STATUS`/`HALI` follows one up, `ACK`/`POKEA`
+lets a registered focal point acknowledge one, `HELP`/`MSAADA` and anything unknown get the
+keyword list. The sender's number is used only to reply (encrypted in the outbound row), to
+compute the reporter key and, for the awareness keywords, as the campaign contact's number.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from flows.engine import clean_text
-from hotline import agencies, followup, outbound, reporters, routing, tips
+from hotline import agencies, contacts, followup, outbound, reporters, routing, tips
 from hotline.agency_verdicts import register_text, verdict_text
 from hotline.extensions import Extensions
 from hotline.models import FocalPoint, InboundSms, Tip, utcnow
@@ -79,8 +81,15 @@ def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
 
     if command == "help" or command == "unknown":
         return answer("help" if command == "help" else "unknown", code=ext.config.ussd_service_code)
-    if command in ("stop", "start"):
-        return answer("not_yet")
+    hash_key = ext.config.phone_hash_key
+    if command == "stop":
+        contacts.opt_out(session, sms.phone, source="sms", phone_hash_key=hash_key, language=language, at=now)
+        return answer("stopped")
+    if command == "start":
+        contacts.subscribe(
+            session, sms.phone, source="sms", language=language, phone_hash_key=hash_key, at=now
+        )
+        return answer("joined")
     if command == "agency":
         return _agency(session, key, language, rest, answer)
     if command == "tip":

@@ -20,7 +20,7 @@ from flows.engine import Engine, Reply, State
 from flows.gsm import to_gsm7
 from flows.menu import hotline_flow
 from flows.texts import DEFAULT_LANGUAGE, text
-from hotline import agencies, followup, outbound, reference, reporters, routing, tips
+from hotline import agencies, contacts, followup, outbound, reference, reporters, routing, tips
 from hotline.agency_verdicts import register_text, verdict_text
 from hotline.channel import UssdRequest
 from hotline.extensions import Extensions
@@ -208,6 +208,39 @@ def start_agency_report(state: State, ctx: UssdContext) -> None:
     state.answers = {"kind": "recruitment_fraud", "agency_id": state.params.get("agency_id")}
 
 
+def safety_sms_state(state: State, ctx: UssdContext) -> str | None:
+    """Menu 5: the screen for a caller who already gets safety tips, else the offer to join."""
+    with ctx.ext.session_scope() as session:
+        subscribed = contacts.is_subscribed(contacts.find(session, ctx.request.phone))
+    return "safety_sms_on" if subscribed else None
+
+
+def join_safety_sms(state: State, ctx: UssdContext) -> None:
+    """Join awareness SMS in the session's language, with the county picked (if any)."""
+    county = state.answers.pop("sms_county", None)
+    with ctx.ext.session_scope() as session:
+        contacts.subscribe(
+            session,
+            ctx.request.phone,
+            source="ussd",
+            language=state.lang,
+            phone_hash_key=ctx.ext.config.phone_hash_key,
+            county_code=int(county) if county else None,
+        )
+
+
+def leave_safety_sms(state: State, ctx: UssdContext) -> None:
+    """Leave awareness SMS."""
+    with ctx.ext.session_scope() as session:
+        contacts.opt_out(
+            session,
+            ctx.request.phone,
+            source="ussd",
+            phone_hash_key=ctx.ext.config.phone_hash_key,
+            language=state.lang,
+        )
+
+
 def _candidate(candidate) -> dict:
     return {
         "id": candidate.agency_id,
@@ -244,6 +277,9 @@ ACTIONS = {
     "find_agency": find_agency,
     "show_picked_agency": show_picked_agency,
     "start_agency_report": start_agency_report,
+    "safety_sms_state": safety_sms_state,
+    "join_safety_sms": join_safety_sms,
+    "leave_safety_sms": leave_safety_sms,
 }
 CONDITIONS = {"urgent": lambda state: state.answers.get("danger") == "yes"}
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rq import Queue
 from sqlalchemy import func, select
 
-from hotline.models import Reporter, Tip
+from hotline import contacts
+from hotline.models import Contact, Reporter, Tip
 from hotline.privacy import decrypt_contact, reporter_key
 from hotline.reference import normalise
 from tests.conftest import TEST_PHONE, Phone, ussd_form
@@ -183,13 +184,12 @@ def test_cancel_sends_nothing(ext, phone):
     assert phone.dial().startswith("CON 1. Report")
 
 
-def test_help_screen_and_coming_soon(phone):
+def test_help_screen(phone):
     phone.dial()
     help_screen = phone.send("4")
     for number in ("999", "112", "116", "1195", "0800 722 203"):
         assert number in help_screen
     assert phone.send("0").startswith("CON 1. Report")
-    assert "coming soon" in phone.send("5")
 
 
 def test_redis_outage_in_the_middle_of_a_session(ext, phone, redis_server, app):
@@ -300,3 +300,67 @@ def test_a_wrong_reference_asks_again_and_back_leaves_the_question(phone):
     phone.send("3")
     assert phone.send("123456789").startswith("CON Reference not found. Check it and try again.")
     assert phone.send("0").startswith("CON 1. Report trafficking")
+
+
+def safety_contact(ext, number=TEST_PHONE) -> Contact | None:
+    with ext.session_scope() as session:
+        found = contacts.find(session, number)
+        if found is not None:
+            session.expunge(found)
+        return found
+
+
+def test_safety_tips_join_with_a_county_then_leave_in_english(ext, phone):
+    phone.dial()
+    offer = phone.send("5")
+    assert offer.startswith("CON Get safety tips by SMS") and "1. Join" in offer and "0 Back" in offer
+    assert "traffick" not in offer.lower()
+    assert phone.send("1").startswith("CON Your county? Choose, or type its name:")
+    end = phone.send("kak")
+    assert end.startswith("END Done. You will get safety tips by SMS.")
+    joined = safety_contact(ext)
+    assert (joined.consent_source, joined.language, joined.county_code) == ("ussd", "en", KAKAMEGA)
+    assert joined.reporter_key == reporter_key(TEST_PHONE, ext.config.phone_hash_key)
+
+    phone.dial()
+    state = phone.send("5")
+    assert state.startswith("CON You get safety tips by SMS.\n1. Stop them")
+    assert phone.send("1").startswith("END Done. No more safety tips by SMS.")
+    left = safety_contact(ext)
+    assert left.opt_out_source == "ussd" and not contacts.is_subscribed(left)
+    assert phone.dial() and phone.send("5").startswith("CON Get safety tips by SMS")
+
+
+def test_safety_tips_join_without_a_county_and_leave_in_kiswahili(ext, client):
+    phone = Phone(client, number="+254722000005")
+    phone.dial()
+    phone.send("6", "2")
+    assert phone.send("5").startswith("CON Pata vidokezo vya usalama kwa SMS")
+    assert "99 Ruka" in phone.send("1")
+    assert phone.send("99").startswith("END Tayari. Utapokea vidokezo vya usalama kwa SMS.")
+    joined = safety_contact(ext, "+254722000005")
+    assert (joined.consent_source, joined.language, joined.county_code) == ("ussd", "sw", None)
+    phone.dial()
+    assert phone.send("5").startswith("CON Unapokea vidokezo vya usalama kwa SMS.\n1. Acha")
+    assert phone.send("1").startswith("END Tayari. Hutapokea tena vidokezo")
+    assert safety_contact(ext, "+254722000005").opt_out_source == "ussd"
+
+
+def test_rejoining_by_ussd_after_stop_records_new_consent_and_keeps_the_county(ext, phone):
+    with ext.session_scope() as session:
+        hash_key = ext.config.phone_hash_key
+        contacts.subscribe(
+            session, TEST_PHONE, source="Demo forum", language="en", phone_hash_key=hash_key, county_code=1
+        )
+        contacts.opt_out(session, TEST_PHONE, source="sms", phone_hash_key=hash_key)
+    phone.dial()
+    assert phone.send("5", "1", "99").startswith("END Done.")
+    back = safety_contact(ext)
+    assert contacts.is_subscribed(back) and (back.consent_source, back.county_code) == ("ussd", 1)
+
+
+def test_back_from_the_safety_tips_screens(phone):
+    phone.dial()
+    phone.send("5", "1")
+    assert phone.send("0").startswith("CON Get safety tips by SMS")
+    assert phone.send("0").startswith("CON 1. Report")

@@ -1,0 +1,89 @@
+"""Awareness keywords by SMS: STOP/ACHA leave and START/JOIN/ANZA/JIUNGE join, each confirmed by one
+SMS in the keyword's language, acted on once per AT id. Through `/sms/inbound`, real database."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from flows.gsm import is_gsm7
+from hotline import contacts
+from hotline.models import OutboundSms
+from hotline.privacy import decrypt_contact
+from hotline.sms_texts import REPLIES
+
+PHONE = "+254733000777"
+
+
+def text_in(client, text, at_id=None, phone=PHONE):
+    form = {
+        "id": at_id or f"ATXid_{uuid.uuid4().hex}",
+        "from": phone,
+        "to": "21606",
+        "text": text,
+        "date": "2026-11-22 10:00:00",
+    }
+    response = client.post("/sms/inbound", data=form)
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def replies(ext) -> list[tuple[str, str]]:
+    """Every reply SMS as (recipient, message), oldest first."""
+    with ext.session_scope() as session:
+        rows = session.scalars(
+            select(OutboundSms).where(OutboundSms.purpose == "reply").order_by(OutboundSms.id)
+        )
+        return [(decrypt_contact(row.to_token, ext.config.contact_key), row.message) for row in rows]
+
+
+def contact(ext, phone=PHONE):
+    with ext.session_scope() as session:
+        found = contacts.find(session, phone)
+        if found is not None:
+            session.expunge(found)
+        return found
+
+
+@pytest.mark.parametrize(
+    ("keyword", "language"), [("START", "en"), ("join", "en"), ("Anza", "sw"), ("JIUNGE", "sw")]
+)
+def test_joining_by_sms_subscribes_in_the_keywords_language_and_confirms(ext, client, keyword, language):
+    text_in(client, keyword)
+    joined = contact(ext)
+    assert (joined.consent_source, joined.language, joined.county_code) == ("sms", language, None)
+    assert contacts.is_subscribed(joined)
+    assert replies(ext) == [(PHONE, REPLIES[language]["joined"])]
+
+
+@pytest.mark.parametrize(("keyword", "language"), [("STOP", "en"), ("acha tafadhali", "sw")])
+def test_leaving_by_sms_opts_out_and_confirms(ext, client, keyword, language):
+    text_in(client, "JOIN")
+    text_in(client, keyword)
+    left = contact(ext)
+    assert left.opt_out_source == "sms" and not contacts.is_subscribed(left)
+    assert replies(ext)[-1] == (PHONE, REPLIES[language]["stopped"])
+
+
+def test_stop_from_an_unknown_number_is_remembered_and_join_undoes_it(ext, client):
+    text_in(client, "STOP")
+    assert contact(ext).consent_source == contacts.NEVER_JOINED and contact(ext).opted_out_at is not None
+    text_in(client, "JIUNGE")
+    back = contact(ext)
+    assert contacts.is_subscribed(back) and (back.consent_source, back.language) == ("sms", "sw")
+    assert [message for _to, message in replies(ext)] == [REPLIES["en"]["stopped"], REPLIES["sw"]["joined"]]
+
+
+def test_a_keyword_delivered_twice_acts_and_replies_once(ext, client):
+    text_in(client, "STOP", at_id="ATXid_twice")
+    text_in(client, "STOP", at_id="ATXid_twice")
+    assert len(replies(ext)) == 1
+
+
+def test_the_confirmations_are_neutral_gsm7_single_sms():
+    for language in ("en", "sw"):
+        for key in ("joined", "stopped"):
+            message = REPLIES[language][key]
+            assert is_gsm7(message) and len(message) <= 160, message
+            assert "traffick" not in message.lower() and "ulanguzi" not in message.lower()
