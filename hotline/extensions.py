@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from hotline.config import Config
 
 # Queue names, most urgent first: a worker listens on all of them in this order.
-QUEUE_NAMES = ("tips", "default")
+QUEUE_NAMES = ("tips", "default", "campaigns")
 
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 

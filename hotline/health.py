@@ -7,6 +7,8 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from hotline import delivery_reports
+
 bp = Blueprint("health", __name__)
 
 
@@ -23,6 +25,7 @@ def healthz():
     try:
         ext.redis.ping()
         report["queues"] = {name: queue.count for name, queue in ext.queues.items()}
+        report["delivery_reports_buffered"] = delivery_reports.pending(ext.redis)
     except redis.RedisError as exc:
         report["redis"] = f"error: {type(exc).__name__}"
     healthy = report["database"] == "ok" and report["redis"] == "ok"

@@ -18,9 +18,6 @@ from hotline.sms_gateway import RecipientResult
 
 log = logging.getLogger(__name__)
 
-FINAL_DELIVERY = {"Success", "Failed", "Rejected", "Expired"}
-
-
 def prepare(session: Session, dedupe_key: str, purpose: str, message: str, **target) -> OutboundSms:
     """The row for this SMS, made now unless it was decided before."""
     row = session.scalar(select(OutboundSms).where(OutboundSms.dedupe_key == dedupe_key))
@@ -65,18 +62,3 @@ def record_result(row: OutboundSms, result: RecipientResult) -> None:
         row.state, row.at_message_id, row.sent_at = "sent", result.message_id, utcnow()
     elif result.undeliverable:
         row.state, row.failure_reason = "failed", result.status
-
-
-def apply_delivery_report(session: Session, message_id: str, status: str, reason: str | None) -> bool:
-    """Apply a delivery report; False when no SMS has this id (yet). A final state is never undone."""
-    row = session.scalar(select(OutboundSms).where(OutboundSms.at_message_id == message_id))
-    if row is None:
-        return False
-    if row.delivery_status in FINAL_DELIVERY:
-        return True  # late, duplicate or out-of-order report: the final one stands
-    row.delivery_status = status
-    if status == "Success":
-        row.delivered_at = utcnow()
-    elif status in FINAL_DELIVERY:
-        row.failure_reason = reason or status
-    return True

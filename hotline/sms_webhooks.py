@@ -1,22 +1,22 @@
-"""Africa's Talking SMS callbacks: `/sms/inbound` and `/sms/delivery`.
+"""Africa's Talking SMS callbacks: `/sms/inbound`, `/sms/delivery` and `/sms/opt-out`.
 
 Incoming SMS (FACTS.md): `from`, `to`, `text`, `date`, `id`, `linkId`, `networkCode`; AT retries
 every minute until it gets a 200, so handling is idempotent by `id`. Delivery report: `id` (the
 messageId), `status`, `phoneNumber`, `networkCode`, `failureReason`, `retryCount`; reports arrive
-out of order and sometimes twice, and can beat the send job to recording the messageId.
+out of order and sometimes twice, and can beat the send job to recording the messageId: the
+handler only checks and buffers them (`hotline.delivery_reports`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
 import redis
 from flask import Blueprint, current_app, request
 
-from hotline import outbound
+from hotline import contacts, delivery_reports
 from hotline.channel import form_of
-from hotline.errors import InvalidPhoneNumber
+from hotline.errors import BadRequest, InvalidPhoneNumber
 from hotline.privacy import normalise_phone
 from hotline.sms_intake import IncomingSms, handle
 from hotline.webhooks import plain, token_ok
@@ -24,17 +24,6 @@ from hotline.webhooks import plain, token_ok
 log = logging.getLogger(__name__)
 bp = Blueprint("sms", __name__)
 
-DELIVERY_STATUSES = {
-    "Sent",
-    "Submitted",
-    "Buffered",
-    "Rejected",
-    "Success",
-    "Failed",
-    "AbsentSubscriber",
-    "Expired",
-}
-EARLY_REPORT_TTL = 24 * 3600
 
 
 @bp.post("/sms/inbound")
@@ -56,29 +45,39 @@ def inbound():
     return plain("ok", 200)
 
 
-@bp.post("/sms/delivery")
-def delivery_report():
-    """A delivery report for an SMS we sent (idempotent; a final state is never undone)."""
+@bp.post("/sms/opt-out")
+def opt_out():
+    """AT's bulk opt-out: the number leaves awareness SMS (idempotent; no SMS is sent)."""
     if not token_ok():
         return plain("forbidden", 403)
-    form = form_of(request)
-    message_id, status = form.get("id", "").strip(), form.get("status", "").strip()
-    if not message_id or len(message_id) > 80:
-        return plain("bad request: missing or overlong field id", 400)
-    if status not in DELIVERY_STATUSES:
-        return plain("bad request: unknown status", 400)
-    reason = form.get("failureReason", "").strip()[:40] or None
+    number = form_of(request).get("phoneNumber", "").strip()
+    if not number:
+        return plain("bad request: missing field phoneNumber", 400)
+    try:
+        phone = normalise_phone(number)
+    except InvalidPhoneNumber:
+        return plain("bad request: phoneNumber is not a phone number", 400)
     ext = current_app.extensions["hotline"]
     with ext.session_scope() as session:
-        known = outbound.apply_delivery_report(session, message_id, status, reason)
-    if not known:
-        # The send job has not recorded this messageId yet (or it is not ours): park it for the job.
-        try:
-            key = f"sms:early-report:{message_id}"
-            pipe = ext.redis.pipeline(transaction=False)
-            pipe.rpush(key, json.dumps({"status": status, "reason": reason}))
-            pipe.expire(key, EARLY_REPORT_TTL)
-            pipe.execute()
-        except redis.RedisError as exc:
-            log.warning("delivery report for unknown id not parked: %s", type(exc).__name__)
+        # senderId is not checked: whichever of our sender IDs they left, they asked for no more.
+        contacts.opt_out(session, phone, source="at_opt_out", phone_hash_key=ext.config.phone_hash_key)
+    return plain("ok", 200)
+
+
+@bp.post("/sms/delivery")
+def delivery_report():
+    """A delivery report: checked and buffered for the applying job (written through if Redis is down)."""
+    if not token_ok():
+        return plain("forbidden", 403)
+    ext = current_app.extensions["hotline"]
+    try:
+        report = delivery_reports.parse(form_of(request), ext.config.phone_hash_key)
+    except BadRequest as exc:
+        return plain(f"bad request: {exc}", 400)
+    try:
+        delivery_reports.buffer(ext.redis, ext.queues, report)
+    except redis.RedisError as exc:
+        log.warning("delivery report written through: Redis unavailable (%s)", type(exc).__name__)
+        with ext.session_scope() as session:
+            delivery_reports.apply(session, [report])
     return plain("ok", 200)

@@ -61,7 +61,8 @@ def test_health_reports_database_redis_and_queues(client):
     assert response.json == {
         "database": "ok",
         "redis": "ok",
-        "queues": {"tips": 0, "default": 0},
+        "queues": {"tips": 0, "default": 0, "campaigns": 0},
+        "delivery_reports_buffered": 0,
         "status": "ok",
     }
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta
 
-import redis
-
-from hotline import outbound
+from hotline import delivery_reports, outbound
 from hotline.models import OutboundSms
 from hotline.privacy import decrypt_contact
 from hotline.sms_gateway import GatewayError
@@ -49,7 +46,8 @@ def send_sms(outbound_id: int) -> str:
         outbound.record_result(row, result)
         state = row.state
         if row.at_message_id:
-            _apply_early_report(ext, session, row.at_message_id)
+            # A delivery report can beat us to recording the messageId: it was kept as unmatched.
+            delivery_reports.claim_unmatched(session, [row.at_message_id])
     if result.retry_later:
         raise SendLater(f"AT status {result.status_code} {result.status}")
     return state
@@ -72,14 +70,3 @@ def _settle(outbound_id: int, state: str, reason: str) -> None:
     with extensions().session_scope() as session:
         row = session.get(OutboundSms, outbound_id)
         row.state, row.failure_reason = state, reason
-
-
-def _apply_early_report(ext, session, message_id: str) -> None:
-    # A delivery report can beat us to recording the messageId: the webhook parks it in Redis.
-    try:
-        raw = ext.redis.lrange(f"sms:early-report:{message_id}", 0, -1)
-    except redis.RedisError:
-        return
-    for item in raw:
-        report = json.loads(item)
-        outbound.apply_delivery_report(session, message_id, report["status"], report.get("reason"))

@@ -1,0 +1,72 @@
+"""`/sms/opt-out`, AT's bulk opt-out callback: token, bad numbers, idempotence, no SMS sent."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from hotline import contacts
+from hotline.models import Contact, OutboundSms
+
+PHONE = "+254733000888"
+
+
+def opt_out_form(**overrides) -> dict:
+    """AT's bulk opt-out notification: defaults plus overrides."""
+    form = {"senderId": "HOTLINE", "phoneNumber": PHONE}
+    form.update(overrides)
+    return form
+
+
+def contact(ext, phone=PHONE):
+    with ext.session_scope() as session:
+        found = contacts.find(session, phone)
+        if found is not None:
+            session.expunge(found)
+        return found
+
+
+def test_an_opt_out_stops_a_subscribed_contact_once_and_sends_nothing(ext, client):
+    with ext.session_scope() as session:
+        contacts.subscribe(
+            session, PHONE, source="Demo forum", language="sw", phone_hash_key=ext.config.phone_hash_key
+        )
+    first = client.post("/sms/opt-out", data=opt_out_form())
+    assert (first.status_code, first.get_data(as_text=True)) == (200, "ok\n")
+    left = contact(ext)
+    assert left.opt_out_source == "at_opt_out" and not contacts.is_subscribed(left)
+    again = client.post("/sms/opt-out", data=opt_out_form(phoneNumber="254733000888"))
+    assert again.status_code == 200
+    assert contacts.as_utc(contact(ext).opted_out_at) == contacts.as_utc(left.opted_out_at)
+    with ext.session_scope() as session:
+        assert session.scalar(select(func.count(OutboundSms.id))) == 0
+
+
+def test_an_opt_out_of_an_unknown_number_keeps_it_from_being_subscribed(ext, client):
+    assert client.post("/sms/opt-out", data=opt_out_form(senderId="")).status_code == 200
+    recorded = contact(ext)
+    assert (recorded.consent_source, recorded.opt_out_source) == (contacts.NEVER_JOINED, "at_opt_out")
+    assert client.post("/sms/opt-out", data=opt_out_form()).status_code == 200
+    with ext.session_scope() as session:
+        assert session.scalar(select(func.count(Contact.id))) == 1
+
+
+def test_a_missing_or_bad_number_is_a_400_with_a_reason(ext, client):
+    missing = client.post("/sms/opt-out", data={"senderId": "HOTLINE"})
+    assert (missing.status_code, missing.get_data(as_text=True)) == (
+        400,
+        "bad request: missing field phoneNumber\n",
+    )
+    bad = client.post("/sms/opt-out", data=opt_out_form(phoneNumber="not-a-number"))
+    assert bad.status_code == 400 and "phoneNumber is not a phone number" in bad.get_data(as_text=True)
+    assert bad.mimetype == "text/plain"
+    assert contact(ext) is None
+
+
+def test_the_webhook_token_is_required(make_app):
+    app = make_app(webhook_token="s3cret")
+    client = app.test_client()
+    assert client.post("/sms/opt-out", data=opt_out_form()).status_code == 403
+    assert client.post("/sms/opt-out?token=wrong", data=opt_out_form()).status_code == 403
+    assert contact(app.extensions["hotline"]) is None
+    assert client.post("/sms/opt-out?token=s3cret", data=opt_out_form()).status_code == 200
+    assert contact(app.extensions["hotline"]).opt_out_source == "at_opt_out"
