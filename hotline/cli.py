@@ -11,7 +11,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from hotline import agencies, focal_points, tips
+from campaigns.cli import campaigns_group
+from hotline import agencies, contacts_cli, focal_points, tips
 from hotline.counties import all_counties
 from hotline.csv_import import import_file
 from hotline.db import db_group
@@ -29,6 +30,8 @@ def register(app) -> None:
     app.cli.add_command(ussd_group)
     app.cli.add_command(focal_points.focal_points_group)
     app.cli.add_command(agencies.agencies_group)
+    app.cli.add_command(contacts_cli.contacts_group)
+    app.cli.add_command(campaigns_group)
 
 
 def _ext():
@@ -75,7 +78,7 @@ DEMO_TIPS = (
 
 
 @click.command("seed")
-@click.option("--demo", is_flag=True, help="Also add fictitious demo tips, focal points and agencies.")
+@click.option("--demo", is_flag=True, help="Also add fictitious demo tips, focal points, agencies, contacts.")
 @with_appcontext
 def seed_command(demo):
     """Load the 47 counties (and demo data with --demo). Safe to run again."""
@@ -93,6 +96,9 @@ def seed_command(demo):
         click.echo(f"demo focal points: {report.counts}")
         report = import_file(agencies.DEMO_FILE, agencies.SPEC, ext.session_scope)
         click.echo(f"demo agencies: {len(report.checked.rows)} in the register (`flask agencies list`)")
+        spec = contacts_cli.spec_for(ext.config.phone_hash_key)
+        report = import_file(contacts_cli.DEMO_FILE, spec, ext.session_scope)
+        click.echo(f"demo contacts: {report.counts}")
 
 
 @click.group("ussd")

@@ -50,6 +50,12 @@ class Config:
     escalation_minutes: dict = field(default_factory=lambda: dict(DEFAULT_ESCALATION))
     followup_lookups_per_hour: int = 10
     at_timeout: tuple = (3.05, 9.05)  # the SDK's own (connect, read) timeout
+    # Campaigns: KES per SMS segment for estimates; how long a batch whose answer was lost waits for
+    # delivery reports before its unreported recipients are sent again; the dispatcher's lock and slice.
+    sms_price_kes: str = "0.80"
+    campaign_reconcile_seconds: int = 900
+    campaign_lock_seconds: int = 60
+    campaign_slice_seconds: float = 5.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -133,6 +139,10 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         phone_hash_key=get("PHONE_HASH_KEY") or DEV_PHONE_HASH_KEY,
         contact_key=get("CONTACT_KEY") or DEV_CONTACT_KEY,
         escalation_minutes=_escalation(get("ESCALATION_MINUTES")),
+        sms_price_kes=_price(get("SMS_PRICE_KES")),
+        campaign_reconcile_seconds=_seconds(
+            "CAMPAIGN_RECONCILE_SECONDS", get("CAMPAIGN_RECONCILE_SECONDS"), 900
+        ),
     )
     if not config.secret_key and not config.production:
         config = config.replace(secret_key=_dev_secret_key(instance_path))
@@ -149,6 +159,23 @@ def _escalation(text: str | None) -> dict:
             raise ConfigError(f"ESCALATION_MINUTES: {part!r} is not name=minutes")
         table[name.strip()] = int(minutes)
     return table
+
+
+def _price(text: str | None) -> str:
+    try:
+        if text is not None and float(text) < 0:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"SMS_PRICE_KES must be a price in KES, like 0.80, not {text!r}") from None
+    return text or "0.80"
+
+
+def _seconds(name: str, text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    if not text.isdigit():
+        raise ConfigError(f"{name} must be a whole number of seconds, not {text!r}")
+    return int(text)
 
 
 def check(config: Config) -> None:

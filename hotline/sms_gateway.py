@@ -28,7 +28,25 @@ UNDELIVERABLE = {403, 404, 406, 409}
 
 
 class GatewayError(Exception):
-    """AT could not take the message now (network, 5xx, 401 key, bad sender id): try again later."""
+    """AT could not take the message now (network, 5xx, 401 key, bad sender id): try again later.
+
+    `maybe_sent` is True when the request may have reached AT though no answer came back (a read
+    timeout, a connection dropped mid-answer): sending it again could make it arrive twice.
+    """
+
+    def __init__(self, message: str, maybe_sent: bool = False):
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
+
+
+def _maybe_sent(exc: requests.RequestException) -> bool:
+    """False only when the request certainly never reached AT (no connection was made)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        return not ("NewConnectionError" in text or "Connection refused" in text or "NameResolution" in text)
+    return True
 
 
 @dataclass(frozen=True)
@@ -79,14 +97,19 @@ class SmsGateway:
         self.sender_id = config.at_sender_id
         self.timeout = config.at_timeout
 
-    def send(self, message: str, recipients: list[str]) -> list[RecipientResult]:
-        """Send one message to E.164 `recipients`; GatewayError when AT did not take the request."""
+    def send(self, message: str, recipients: list[str], enqueue: bool = False) -> list[RecipientResult]:
+        """Send one message to E.164 `recipients`; GatewayError when AT did not take the request.
+
+        `enqueue` asks AT to queue a bulk send and answer at once (status 102 Queued).
+        """
         try:
-            response = self.service.send(message, recipients, sender_id=self.sender_id, timeout=self.timeout)
+            response = self.service.send(
+                message, recipients, sender_id=self.sender_id, enqueue=enqueue, timeout=self.timeout
+            )
         except AfricasTalkingException as exc:
             raise GatewayError(f"AT refused the request: {str(exc)[:120]}") from None
         except requests.RequestException as exc:
-            raise GatewayError(f"AT unreachable: {type(exc).__name__}") from None
+            raise GatewayError(f"AT unreachable: {type(exc).__name__}", maybe_sent=_maybe_sent(exc)) from None
         return parse_response(response)
 
 

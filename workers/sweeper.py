@@ -2,7 +2,9 @@
 
 - tips whose routing job never reached Redis (or that Redis lost);
 - tips past their escalation deadline whose scheduled escalation job was lost;
-- SMS still pending whose send job is gone.
+- SMS still pending whose send job is gone;
+- sending campaigns that nobody is working (their slice was lost with a worker or with Redis);
+- delivery reports waiting in the buffer with no applying job (it was not queued, or its worker died).
 
 It runs when a worker starts and then every minute, scheduling itself by RQ's scheduler.
 """
@@ -15,9 +17,11 @@ from datetime import timedelta
 from rq.job import Job
 from sqlalchemy import select
 
-from hotline import outbound, routing, tips
-from hotline.models import OutboundSms, Tip, utcnow
+from hotline import delivery_reports, outbound, routing, tips
+from hotline.models import Campaign, OutboundSms, Tip, utcnow
+from workers import campaigns as campaign_jobs
 from workers.context import extensions
+from workers.delivery import STALE_AFTER
 from workers.routing import escalate_tip
 
 log = logging.getLogger(__name__)
@@ -65,12 +69,41 @@ def sweep_pending_sms(older_than_seconds: int = 60) -> int:
     return outbound.queue_send(ext.queues, missing)
 
 
+def sweep_campaigns(now=None) -> int:
+    """Queue a slice for every sending campaign that is due and that no slice holds or waits for."""
+    ext = extensions()
+    now = now or utcnow()
+    with ext.session_scope() as session:
+        due = session.scalars(
+            select(Campaign.id).where(
+                Campaign.state == "sending",
+                (Campaign.next_send_at.is_(None)) | (Campaign.next_send_at <= now),
+            )
+        ).all()
+    idle = [
+        campaign_id
+        for campaign_id in due
+        if not ext.redis.exists(campaign_jobs.lock_key(campaign_id), campaign_jobs.queued_key(campaign_id))
+    ]
+    return sum(campaign_jobs.queue_dispatch(ext, campaign_id) for campaign_id in idle)
+
+
+def sweep_delivery_reports() -> bool:
+    """Queue the applying job when reports wait in the buffer or a dead worker left some half-applied."""
+    ext = extensions()
+    if delivery_reports.pending(ext.redis) or delivery_reports.stale(ext.redis, STALE_AFTER):
+        return delivery_reports.queue_apply(ext.queues)
+    return False
+
+
 def sweep_all(now=None) -> dict:
     """Every sweep, with what each did."""
     return {
         "tips": sweep_unqueued_tips(),
         "escalations": sweep_escalations(now),
         "sms": sweep_pending_sms(),
+        "campaigns": sweep_campaigns(now),
+        "delivery_reports": sweep_delivery_reports(),
     }
 
 

@@ -1,0 +1,165 @@
+"""A campaign's audience: who matches, who is held out, who gets which variant, and what it costs.
+
+Every contact carries a random `salt` drawn once, uniform in [0, P) with P = 2^31 - 1 (a prime). A
+campaign's seed picks (a, b) and (c, d); a contact is held out when `(a*salt + b) mod P` falls below
+`holdout_share * P`, and a treated contact gets variant number `(c*salt + d) mod P mod n`. For one
+campaign these draws are independent across contacts (the salts are), different campaigns draw
+differently, and the same seed always draws the same: the assignment is random, reproducible and,
+being plain integer arithmetic, computed by the database in one INSERT ... SELECT for a million
+contacts. Each recipient row records the outcome (held out or not, variant).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, and_, case, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from flows.gsm import encoding, segments
+from hotline.contacts import SALT_MODULUS
+from hotline.models import Campaign, CampaignRecipient, Contact
+
+P = SALT_MODULUS
+
+
+@dataclass(frozen=True)
+class Draw:
+    """The integers a campaign's seed stands for."""
+
+    holdout_a: int
+    holdout_b: int
+    variant_c: int
+    variant_d: int
+
+    @classmethod
+    def of(cls, seed: int) -> Draw:
+        """The draw of `seed` (the same seed, the same draw)."""
+        rng = random.Random(seed)
+        return cls(rng.randrange(1, P), rng.randrange(P), rng.randrange(1, P), rng.randrange(P))
+
+
+def audience_filter(campaign: Campaign):
+    """The WHERE clause of the campaign's audience: consented, not opted out, reachable, matching."""
+    conditions = [Contact.opted_out_at.is_(None), Contact.unreachable_reason.is_(None)]
+    if campaign.county_codes:
+        conditions.append(Contact.county_code.in_(campaign.county_codes))
+    conditions.append(Contact.language.in_(campaign_languages(campaign)))
+    if campaign.sources:
+        conditions.append(Contact.consent_source.in_(campaign.sources))
+    return and_(*conditions)
+
+
+def campaign_languages(campaign: Campaign) -> list[str]:
+    """The audience's languages: those asked for, else those the campaign has a message in."""
+    written = sorted({message.language for message in campaign.messages})
+    return [lang for lang in campaign.languages if lang in written] if campaign.languages else written
+
+
+def variants(campaign: Campaign) -> list[str]:
+    """The campaign's variants, in order (A, B, ...)."""
+    return sorted({message.variant for message in campaign.messages})
+
+
+def _columns(campaign: Campaign):
+    """held_out and variant as SQL expressions of the contact's salt."""
+    draw = Draw.of(campaign.seed)
+    salt = Contact.salt
+    holdout_draw = (literal(draw.holdout_a, BigInteger) * salt + draw.holdout_b) % P
+    threshold = round(campaign.holdout_share * P)
+    held_out = holdout_draw < threshold
+    names = variants(campaign)
+    variant_draw = ((literal(draw.variant_c, BigInteger) * salt + draw.variant_d) % P) % len(names)
+    variant = case(*((variant_draw == number, name) for number, name in enumerate(names)), else_=names[0])
+    return held_out, case((held_out, None), else_=variant)
+
+
+def draw_audience(session: Session, campaign: Campaign) -> tuple[int, int]:
+    """Insert one recipient row per matching contact (INSERT ... SELECT); returns (audience, held out)."""
+    held_out, variant = _columns(campaign)
+    chosen = select(
+        literal(campaign.id),
+        Contact.id,
+        case((held_out, True), else_=False),
+        variant,
+        Contact.language,
+        Contact.county_code,
+        case((held_out, "held_out"), else_="queued"),
+        literal(0),
+    ).where(audience_filter(campaign))
+    target = (
+        CampaignRecipient.campaign_id,
+        CampaignRecipient.contact_id,
+        CampaignRecipient.held_out,
+        CampaignRecipient.variant,
+        CampaignRecipient.language,
+        CampaignRecipient.county_code,
+        CampaignRecipient.state,
+        CampaignRecipient.attempts,
+    )
+    session.execute(insert(CampaignRecipient).from_select([c.key for c in target], chosen))
+    audience, held = session.execute(
+        select(func.count(), func.count().filter(CampaignRecipient.held_out)).where(
+            CampaignRecipient.campaign_id == campaign.id
+        )
+    ).one()
+    return audience, held
+
+
+@dataclass
+class Estimate:
+    """What a campaign would send, before anything is sent."""
+
+    audience: int = 0
+    held_out: int = 0
+    # (variant, language) -> recipients
+    recipients: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (variant, language) -> (segments per message, encoding, characters)
+    messages: dict[tuple[str, str], tuple[int, str, int]] = field(default_factory=dict)
+    price_per_segment: Decimal = Decimal("0.80")
+
+    @property
+    def treated(self) -> int:
+        """Those who would get a message."""
+        return self.audience - self.held_out
+
+    @property
+    def segments(self) -> int:
+        """SMS segments in all."""
+        return sum(n * self.messages[key][0] for key, n in self.recipients.items() if key in self.messages)
+
+    @property
+    def cost(self) -> Decimal:
+        """Estimated cost in KES."""
+        return self.segments * self.price_per_segment
+
+
+def estimate(session: Session, campaign: Campaign, price_per_segment: Decimal) -> Estimate:
+    """Audience, held-out count, recipients per variant and language, segments and cost."""
+    held_out, variant = _columns(campaign)
+    drawn = (
+        select(held_out.label("held_out"), variant.label("variant"), Contact.language.label("language"))
+        .where(audience_filter(campaign))
+        .subquery()
+    )
+    rows = session.execute(
+        select(drawn.c.held_out, drawn.c.variant, drawn.c.language, func.count()).group_by(
+            drawn.c.held_out, drawn.c.variant, drawn.c.language
+        )
+    ).all()
+    result = Estimate(price_per_segment=price_per_segment)
+    recipients: dict[tuple[str, str], int] = defaultdict(int)
+    for is_held_out, variant_name, language, count in rows:
+        result.audience += count
+        if is_held_out:
+            result.held_out += count
+        else:
+            recipients[(variant_name, language)] += count
+    result.recipients = dict(sorted(recipients.items()))
+    result.messages = {
+        (m.variant, m.language): (segments(m.text), encoding(m.text), len(m.text)) for m in campaign.messages
+    }
+    return result

@@ -1,0 +1,342 @@
+"""Sending a campaign in batches of up to 1,000 recipients per AT request, safe against a dying worker.
+
+One batch goes through three transactions:
+1. `claim`: the next recipients of one (variant, language) are marked `sending` in a new batch
+   (`claimed`); anyone who opted out or became unreachable meanwhile is marked `suppressed` instead;
+2. the AT request, outside any transaction;
+3. `record`: AT's answer per recipient (messageId, statusCode, cost), the batch `sent`.
+A worker that dies between 1 and 3 leaves a `claimed` batch whose request may or may not have reached
+AT. The next dispatcher marks it `uncertain` and `reconcile` settles it from delivery reports: AT
+reports every message it took, and a report for an id we never recorded is kept, with the number's
+reporter key, in `unmatched_delivery_report`. Recipients found there were sent (and get the messageId);
+those with no report after the reconcile window go back to the queue. So nobody gets the same campaign
+twice and nobody is skipped. A read timeout is handled the same way; an answer of 5xx, 401, or no
+connection at all means AT took nothing, and the batch's recipients simply go back to the queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from hotline import bulk, contacts, delivery_reports
+from hotline.models import (
+    Campaign,
+    CampaignBatch,
+    CampaignMessage,
+    CampaignRecipient,
+    Contact,
+    UnmatchedDeliveryReport,
+)
+from hotline.sms_gateway import RecipientResult
+
+BATCH_LIMIT = 1000  # recipients per AT request
+MAX_ATTEMPTS = 5  # per recipient, for AT's passing per-recipient failures
+BLACKLISTED_CODE = 406
+UNREACHABLE_CODES = {403, 404}
+UNFINISHED = ("queued", "retry", "sending")
+
+_recipients = CampaignRecipient.__table__
+
+
+@dataclass
+class Claim:
+    """A claimed batch: the message and who it goes to."""
+
+    batch_id: int
+    message: str
+    numbers: dict[str, int]  # E.164 -> recipient id
+    contact_of: dict[int, int]  # recipient id -> contact id
+    attempts: dict[int, int]  # recipient id -> attempts before this one
+
+
+@dataclass
+class Recorded:
+    """What AT said about a batch."""
+
+    accepted: int = 0
+    failed: int = 0
+    retry: int = 0
+    message_ids: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_taken(self) -> bool:
+        """AT took no one and some may be tried again: back off before the next batch."""
+        return self.accepted == 0 and self.retry > 0
+
+
+def groups(campaign: Campaign) -> list[CampaignMessage]:
+    """The campaign's (variant, language) messages, in a stable order."""
+    return sorted(campaign.messages, key=lambda m: (m.variant, m.language))
+
+
+def claim(session: Session, campaign: Campaign, size: int, turn: int, now: datetime) -> Claim | None:
+    """Claim the next batch, taking the groups in turn so variants go out side by side; None when done."""
+    messages = groups(campaign)
+    for step in range(len(messages)):
+        found = _claim_group(session, campaign, messages[(turn + step) % len(messages)], size, now)
+        if found is not None:
+            return found
+    return None
+
+
+def _claim_group(session, campaign, message: CampaignMessage, size: int, now: datetime) -> Claim | None:
+    recipient = CampaignRecipient
+    blocked = or_(Contact.opted_out_at.is_not(None), Contact.unreachable_reason.is_not(None))
+    base = (
+        select(recipient.id, recipient.contact_id, Contact.phone, blocked, recipient.attempts)
+        .join(Contact, Contact.id == recipient.contact_id)
+        .where(
+            recipient.campaign_id == campaign.id,
+            recipient.variant == message.variant,
+            recipient.language == message.language,
+        )
+        .order_by(recipient.id)
+        .limit(size)
+    )
+    rows = session.execute(base.where(recipient.state == "retry")).all()
+    if not rows:
+        # The forward cursor keeps every claim off the rows already sent (no dead index entries scanned).
+        cursor = session.scalar(
+            select(func.max(CampaignBatch.last_recipient_id)).where(
+                CampaignBatch.campaign_id == campaign.id,
+                CampaignBatch.variant == message.variant,
+                CampaignBatch.language == message.language,
+            )
+        )
+        rows = session.execute(base.where(recipient.state == "queued", recipient.id > (cursor or 0))).all()
+    if not rows:
+        return None
+    batch = CampaignBatch(
+        campaign_id=campaign.id,
+        variant=message.variant,
+        language=message.language,
+        last_recipient_id=max(row[0] for row in rows),
+        size=0,
+        state="claimed",
+        claimed_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    waiting = _recipients.c.state.in_(("queued", "retry"))
+    suppressed = [row[0] for row in rows if row[3]]
+    if suppressed:
+        session.execute(
+            update(_recipients)
+            .where(bulk.one_of(session, _recipients.c.id, suppressed), waiting)
+            .values(state="suppressed")
+        )
+    wanted = {row[0]: row for row in rows if not row[3]}
+    taken = (
+        session.scalars(
+            update(_recipients)
+            .where(bulk.one_of(session, _recipients.c.id, list(wanted)), waiting)
+            .values(state="sending", batch_id=batch.id)
+            .returning(_recipients.c.id)
+        ).all()
+        if wanted
+        else []
+    )
+    batch.size = len(taken)
+    if not taken:
+        batch.state, batch.finished_at = "sent", now
+    return Claim(
+        batch_id=batch.id,
+        message=message.text,
+        numbers={wanted[rid][2]: rid for rid in taken},
+        contact_of={rid: wanted[rid][1] for rid in taken},
+        attempts={rid: wanted[rid][4] for rid in taken},
+    )
+
+
+# Only rows still `sending` in this batch take AT's answer (a cancel or a reconcile got there first).
+_SENDING = "campaign_recipient.state = 'sending'"
+
+
+def parse_cost(text: str | None) -> Decimal | None:
+    """AT's "KES 0.8000" (or "0") as a number."""
+    if not text:
+        return None
+    try:
+        return Decimal(text.split()[-1])
+    except (InvalidOperation, IndexError):
+        return None
+
+
+def record(session: Session, claim: Claim, results: list[RecipientResult], now: datetime) -> Recorded:
+    """Record AT's answer for every recipient of the batch, and act on refusals."""
+    by_number = {result.number: result for result in results}
+    outcome = Recorded()
+    changes, blacklisted, unreachable = [], [], {}
+    # Accepted rows differ only by messageId within a (code, cost, attempts) group: one array each.
+    accepted: dict[tuple, list[dict]] = {}
+    for number, rid in claim.numbers.items():
+        result = by_number.get(number)
+        change = {
+            "id": rid,
+            "state": "retry",
+            "attempts": claim.attempts[rid] + 1,
+            "at_message_id": None,
+            "at_status_code": None,
+            "cost": None,
+            "sent_at": None,
+            "failure_reason": None,
+        }
+        if result is None:
+            change.update(failure_reason="NoAnswer")
+            outcome.retry += 1
+        elif result.accepted:
+            group = (result.status_code, parse_cost(result.cost), change["attempts"])
+            accepted.setdefault(group, []).append({"id": rid, "at_message_id": result.message_id})
+            outcome.accepted += 1
+            if result.message_id:
+                outcome.message_ids.append(result.message_id)
+            continue
+        elif result.undeliverable:
+            change.update(
+                state="failed", at_status_code=result.status_code, failure_reason=result.status or "Refused"
+            )
+            outcome.failed += 1
+            if result.status_code == BLACKLISTED_CODE:
+                blacklisted.append(claim.contact_of[rid])
+            elif result.status_code in UNREACHABLE_CODES:
+                unreachable.setdefault(result.status or str(result.status_code), []).append(
+                    claim.contact_of[rid]
+                )
+        else:
+            change.update(at_status_code=result.status_code, failure_reason=result.status)
+            outcome.retry += 1
+        if change["state"] == "retry" and change["attempts"] >= MAX_ATTEMPTS:
+            change["state"] = "failed"
+        changes.append(change)
+    for (code, cost, attempts), rows in accepted.items():
+        same = {"state": "sent", "at_status_code": code, "cost": cost, "sent_at": now, "attempts": attempts}
+        bulk.update_rows(session, _recipients, rows, guard=_SENDING, same=same)
+    bulk.update_rows(session, _recipients, changes, guard=_SENDING)
+    batch = session.get(CampaignBatch, claim.batch_id)
+    batch.state, batch.finished_at = "sent", now
+    if blacklisted:
+        contacts.opt_out_ids(session, blacklisted, source="blacklist", at=now)
+    for reason, contact_ids in unreachable.items():
+        contacts.mark_unreachable(session, contact_ids, reason)
+    # Reports that beat this answer to the database were kept as unmatched: apply them now.
+    delivery_reports.claim_unmatched(session, outcome.message_ids)
+    return outcome
+
+
+def fail(session: Session, claim: Claim, error: str, maybe_sent: bool, now: datetime) -> None:
+    """AT gave no answer: the batch is uncertain (reconcile it) or certainly not sent (queue it again)."""
+    batch = session.get(CampaignBatch, claim.batch_id)
+    batch.error = error[:200]
+    if maybe_sent:
+        batch.state = "uncertain"
+        return
+    batch.state, batch.finished_at = "failed", now
+    session.execute(
+        update(_recipients)
+        .where(_recipients.c.batch_id == claim.batch_id, _recipients.c.state == "sending")
+        .values(state="retry")
+    )
+
+
+def mark_stale(session: Session, campaign_id: int) -> int:
+    """Batches left `claimed` by a dispatcher that died: their requests may have reached AT."""
+    result = session.execute(
+        update(CampaignBatch)
+        .where(CampaignBatch.campaign_id == campaign_id, CampaignBatch.state == "claimed")
+        .values(state="uncertain", error="the worker stopped during this batch")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def reconcile(session: Session, campaign: Campaign, now: datetime, window: timedelta) -> int:
+    """Settle uncertain batches from delivery reports; returns how many still wait for reports."""
+    waiting = 0
+    batches = session.scalars(
+        select(CampaignBatch).where(
+            CampaignBatch.campaign_id == campaign.id, CampaignBatch.state == "uncertain"
+        )
+    ).all()
+    for batch in batches:
+        rows = session.execute(
+            select(CampaignRecipient.id, Contact.reporter_key)
+            .join(Contact, Contact.id == CampaignRecipient.contact_id)
+            .where(CampaignRecipient.batch_id == batch.id, CampaignRecipient.state == "sending")
+        ).all()
+        found = _reports_by_key(session, [key for _, key in rows], batch.claimed_at)
+        matched = [{"rid": rid, "message_id": found[key]} for rid, key in rows if key in found]
+        if matched:
+            session.execute(
+                update(_recipients)
+                .where(_recipients.c.id == bindparam("rid"), _recipients.c.state == "sending")
+                .values(
+                    state="sent",
+                    at_message_id=bindparam("message_id"),
+                    sent_at=batch.claimed_at,
+                    attempts=_recipients.c.attempts + 1,
+                ),
+                matched,
+            )
+            delivery_reports.claim_unmatched(session, [m["message_id"] for m in matched])
+        if len(matched) == len(rows):
+            batch.state, batch.finished_at = "sent", now
+            batch.error = f"reconciled from delivery reports: {len(matched)} sent"
+        elif now - contacts.as_utc(batch.claimed_at) >= window:
+            session.execute(
+                update(_recipients)
+                .where(_recipients.c.batch_id == batch.id, _recipients.c.state == "sending")
+                .values(state="retry")
+            )
+            batch.state, batch.finished_at = "failed", now
+            batch.error = f"{len(matched)} sent by delivery reports, {len(rows) - len(matched)} queued again"
+        else:
+            waiting += 1
+    return waiting
+
+
+def _reports_by_key(session, keys: list[str], since: datetime) -> dict[str, str]:
+    """messageId of a kept report per reporter key, for reports received after `since`."""
+    found: dict[str, str] = {}
+    kept = UnmatchedDeliveryReport
+    for start in range(0, len(keys), 500):
+        rows = session.execute(
+            select(kept.phone_key, kept.message_id)
+            .where(kept.phone_key.in_(keys[start : start + 500]), kept.received_at >= since)
+            .order_by(kept.id)
+        ).all()
+        used = set(found.values())
+        for key, message_id in rows:
+            if key not in found and message_id not in used:
+                found[key] = message_id
+                used.add(message_id)
+    return found
+
+
+def backoff(session: Session, campaign_id: int) -> timedelta:
+    """How long to wait after failed batches: 5 s, doubling per failure in a row, at most 5 minutes."""
+    states = session.scalars(
+        select(CampaignBatch.state)
+        .where(CampaignBatch.campaign_id == campaign_id)
+        .order_by(CampaignBatch.id.desc())
+        .limit(8)
+    ).all()
+    failures = next((n for n, state in enumerate(states) if state != "failed"), len(states))
+    return timedelta(seconds=min(300, 5 * 2 ** max(0, failures - 1)))
+
+
+def finish_if_done(session: Session, campaign: Campaign, now: datetime) -> bool:
+    """Mark the campaign done when nobody is left to send; True when it is."""
+    left = session.scalar(
+        select(CampaignRecipient.id)
+        .where(CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.state.in_(UNFINISHED))
+        .limit(1)
+    )
+    if left is not None:
+        return False
+    campaign.state, campaign.finished_at, campaign.next_send_at = "done", now, None
+    return True

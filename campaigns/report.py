@@ -1,0 +1,386 @@
+"""A campaign's reach and effect: what was sent and delivered, to whom, at what cost, and whether
+the people it reached did more than the holdout.
+
+Reach counts unique numbers with a Success delivery report (one recipient row per contact, so it
+never counts messages twice). Effect is intention to treat: everyone assigned a variant counts as
+treated, delivered or not, against everyone held out; an outcome counts when the contact's reporter
+key dialled the hotline, reported a tip, checked an agency or sent an SMS (STOP aside: opt-outs are
+counted apart) between the campaign's start and the end of its attribution window.
+
+Built for large campaigns: one GROUP BY over the campaign's recipients, rolled up here, and one
+query that starts from the window's (few) engagement rows and semi-joins them to the campaign's
+contacts. No per-recipient row reaches Python.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from sqlalchemy import Date, and_, case, cast, func, literal_column, or_, select, text, union_all
+
+from campaigns.effect import Effect, difference
+from hotline.models import (
+    AgencyLookup,
+    Campaign,
+    CampaignRecipient,
+    Contact,
+    County,
+    InboundSms,
+    Tip,
+    UssdSessionEnd,
+    utcnow,
+)
+
+NAIROBI = timezone(timedelta(hours=3), "EAT")  # Kenya: UTC+3 all year, no DST
+ENGAGEMENT = ("dialled", "tip", "agency_check", "sms")
+SIGNALS = (*ENGAGEMENT, "any")
+SIGNAL_LABELS = {
+    "dialled": "dialled the hotline",
+    "tip": "reported a tip",
+    "agency_check": "checked an agency",
+    "sms": "sent an SMS",
+    "any": "any of these",
+}
+ACCEPTED = {100, 101, 102}  # AT's per-recipient codes for a message it took
+FINAL_FAILURES = {"Rejected", "Failed", "AbsentSubscriber", "Expired"}
+NOT_SENT_YET = {"queued", "retry", "sending"}
+AT_STATUS = {
+    401: "RiskHold",
+    402: "InvalidSenderId",
+    403: "InvalidPhoneNumber",
+    404: "UnsupportedNumberType",
+    405: "InsufficientBalance",
+    406: "UserInBlacklist",
+    407: "CouldNotRoute",
+    409: "DoNotDisturbRejection",
+    500: "InternalServerError",
+    501: "GatewayError",
+    502: "RejectedByGateway",
+}
+NETWORKS = {"63902": "Safaricom", "63903": "Airtel Kenya", "99999": "sandbox"}
+UNKNOWN = "unknown"
+HOLDOUT, TREATED = "held out", "treated"  # engagement groups besides the variants
+BITS = {"dialled": 1, "tip": 2, "agency_check": 4, "sms": 8, "opt_out": 16}
+ANY = 1 | 2 | 4 | 8  # any engagement; an opt-out is not one
+
+
+@dataclass
+class Funnel:
+    """Counts of one slice of the audience, from assignment to delivery report, and its cost."""
+
+    audience: int = 0
+    held_out: int = 0
+    treated: int = 0
+    sent: int = 0  # accepted by AT
+    delivered: int = 0  # delivery report Success: unique numbers reached
+    failed: int = 0  # not accepted by AT, or a final failed delivery report
+    awaiting_report: int = 0  # accepted, no final delivery report yet
+    not_sent_yet: int = 0
+    suppressed: int = 0
+    cancelled: int = 0
+    cost: Decimal = Decimal(0)  # KES
+
+
+@dataclass
+class Slice:
+    """One row of a breakdown (a county, a variant, a day, a network) and its funnel."""
+
+    key: str
+    funnel: Funnel
+
+
+@dataclass
+class Window:
+    """The attribution window: campaign start to start + days."""
+
+    days: int
+    start: datetime | None
+    end: datetime | None
+    open: bool
+
+
+@dataclass
+class CampaignReport:
+    """Everything `render` shows about one campaign."""
+
+    campaign_id: int
+    name: str
+    state: str
+    status: str  # not started | window open | final
+    holdout_share: float
+    started_at: datetime | None
+    finished_at: datetime | None
+    generated_at: datetime
+    totals: Funnel
+    reach: int
+    failed_by_reason: dict[str, int]
+    failed_by_network: dict[str, int]
+    by_network: list[Slice]
+    by_county: list[Slice]
+    by_variant: list[Slice]
+    by_day: list[Slice]
+    window: Window
+    opt_outs: Effect  # opted out within the window, treated vs held out
+    effects: dict[str, Effect]  # signal -> treated vs held out
+    effects_by_variant: dict[str, dict[str, Effect]] = field(default_factory=dict)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes: they were stored in UTC.
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _nairobi_date(session, column):
+    """SQL for the Africa/Nairobi calendar date of a timestamp column (the one dialect switch)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("Africa/Nairobi", column), Date)
+    return func.date(column, "+3 hours")  # SQLite keeps UTC text
+
+
+def _as_date(value) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _outcome(held_out: bool, state, code, delivery_status, failure_reason) -> tuple[str, bool, str | None]:
+    """(funnel field, accepted by AT, failure reason) of one group of recipients."""
+    if held_out:
+        return "held_out", False, None
+    # A delivery report means AT took the message, whatever the row's state says.
+    accepted = state == "sent" or code in ACCEPTED or delivery_status is not None
+    if accepted:
+        if delivery_status == "Success":
+            return "delivered", True, None
+        if delivery_status in FINAL_FAILURES:
+            return "failed", True, failure_reason or delivery_status
+        return "awaiting_report", True, None
+    if state in NOT_SENT_YET:
+        return "not_sent_yet", False, None
+    if state in ("suppressed", "cancelled"):
+        return state, False, None
+    # Not accepted by AT: its per-recipient status code (and the status the sender kept) says why.
+    name = failure_reason or AT_STATUS.get(code, "not accepted")
+    reason = f"{code} {name}" if code is not None else name
+    return "failed", False, reason
+
+
+def _count(funnel: Funnel, held_out: bool, outcome: str, accepted: bool, n: int, cost: Decimal) -> None:
+    funnel.audience += n
+    funnel.cost += cost
+    if held_out:
+        funnel.held_out += n
+        return
+    funnel.treated += n
+    funnel.sent += n if accepted else 0
+    setattr(funnel, outcome, getattr(funnel, outcome) + n)
+
+
+@contextmanager
+def _tuned(session):
+    """Per dialect: on PostgreSQL, planner settings fit for this report, for its queries only.
+
+    The planner multiplies per-column distinct counts, expects a huge number of groups and would
+    sort a million rows on disk instead of hashing a few thousand groups; it also expects few
+    engaged contacts and probes indexes row by row where one hash join is faster. JIT compiling
+    costs more than it saves here.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    settings = {"work_mem": "64MB", "jit": "off", "enable_nestloop": "off"}
+    before = {name: session.execute(select(func.current_setting(name))).scalar_one() for name in settings}
+    for name, value in settings.items():
+        session.execute(select(func.set_config(name, value, True)))
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            session.execute(select(func.set_config(name, value, True)))
+
+
+def _nairobi_date(session, column):
+    """SQL for the Africa/Nairobi calendar date of a timestamp column (the one dialect switch)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # A fixed offset: cheaper per row than a named zone, and Kenya keeps no DST.
+        return cast(func.timezone(text("interval '3 hours'"), column), Date)
+    return func.date(column, "+3 hours")  # SQLite keeps UTC text
+
+
+def _engaged_contacts(start: datetime, end: datetime):
+    """Contacts with a signal in [start, end): their id and a bit mask of `BITS`.
+
+    One pass over the contacts, each reporter key probing hash tables built from the window's (few)
+    engagement rows; contacts are not joined to the whole audience row by row.
+    """
+
+    def keys(key, moment, *where):
+        return select(key).where(moment >= start, moment < end, *where)
+
+    sources = {
+        "dialled": keys(UssdSessionEnd.reporter_key, UssdSessionEnd.received_at),
+        "tip": keys(Tip.reporter_key, Tip.created_at),
+        "agency_check": keys(AgencyLookup.reporter_key, AgencyLookup.checked_at),
+        # STOP is an opt-out, counted apart, not engagement.
+        "sms": keys(InboundSms.sender_key, InboundSms.received_at, InboundSms.keyword != "stop"),
+    }
+    key = Contact.reporter_key
+    opted_out = and_(Contact.opted_out_at >= start, Contact.opted_out_at < end)
+    tests = {name: key.in_(query) for name, query in sources.items()} | {"opt_out": opted_out}
+    mask = sum((case((tests[name], bit), else_=0) for name, bit in BITS.items()), literal_column("0"))
+    engaged = or_(key.in_(union_all(*sources.values())), opted_out)
+    return select(Contact.id.label("contact_id"), mask.label("mask")).where(engaged).subquery()
+
+
+def _recipient_groups(session, campaign_id: int):
+    """The one scan of the campaign's recipients, grouped by everything the report breaks down by."""
+    r = CampaignRecipient
+    day = _nairobi_date(session, r.sent_at).label("day")
+    columns = (
+        r.held_out,
+        r.variant,
+        r.state,
+        r.at_status_code,
+        r.delivery_status,
+        r.failure_reason,
+        r.network_code,
+        r.county_code,
+        day,
+    )
+    query = (
+        select(*columns, func.count().label("n"), func.sum(r.cost).label("cost"))
+        .where(r.campaign_id == campaign_id)
+        .group_by(*columns)
+    )
+    with _tuned(session):
+        return session.execute(query).all()
+
+
+def _engagement(session, campaign_id: int, window: Window):
+    """Recipients engaged in the window by (held out, variant, engagement mask): a hash join of the
+    campaign's recipients to the (few) engaged contacts."""
+    r = CampaignRecipient
+    engaged = _engaged_contacts(window.start, window.end)
+    query = (
+        select(r.held_out, r.variant, engaged.c.mask, func.count().label("n"))
+        .join(engaged, engaged.c.contact_id == r.contact_id)
+        .where(r.campaign_id == campaign_id)
+        .group_by(r.held_out, r.variant, engaged.c.mask)
+    )
+    with _tuned(session):
+        return session.execute(query).all()
+
+
+def _window(campaign: Campaign, window_days: int | None, now: datetime) -> Window:
+    days = window_days or campaign.attribution_days or 14
+    start = _utc(campaign.started_at)
+    end = start + timedelta(days=days) if start else None
+    return Window(days=days, start=start, end=end, open=end is not None and now < end)
+
+
+def build(
+    session, campaign_id: int, window_days: int | None = None, now: datetime | None = None
+) -> CampaignReport:
+    """The reach-and-effect report of one campaign; LookupError if there is no such campaign."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise LookupError(f"no campaign with id {campaign_id}")
+    now = _utc(now) or utcnow()
+    window = _window(campaign, window_days, now)
+    names = dict(session.execute(select(County.code, County.name)).all())
+
+    totals = Funnel()
+    slices: dict[str, dict] = {name: defaultdict(Funnel) for name in ("network", "county", "variant", "day")}
+    failed_by_reason: dict[str, int] = defaultdict(int)
+    failed_by_network: dict[str, int] = defaultdict(int)
+    # Engaged contacts per group: HOLDOUT, TREATED (all variants) and each variant.
+    engaged: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in _recipient_groups(session, campaign_id):
+        held_out, n, cost = bool(row.held_out), row.n, row.cost or Decimal(0)
+        outcome, accepted, reason = _outcome(
+            held_out, row.state, row.at_status_code, row.delivery_status, row.failure_reason
+        )
+        network = NETWORKS.get(row.network_code, row.network_code) if row.network_code else UNKNOWN
+        county = names.get(row.county_code, UNKNOWN) if row.county_code is not None else UNKNOWN
+        variant = row.variant or UNKNOWN
+        targets = [totals, slices["county"][county]]
+        if not held_out:
+            targets += [slices["variant"][variant], slices["network"][network]]
+        day = _as_date(row.day)
+        if day is not None:
+            targets.append(slices["day"][day.isoformat()])
+        for funnel in targets:
+            _count(funnel, held_out, outcome, accepted, n, cost)
+        if outcome == "failed":
+            failed_by_reason[reason] += n
+            failed_by_network[network] += n
+    for row in _engagement(session, campaign_id, window) if window.start else ():
+        for group in (HOLDOUT,) if row.held_out else (TREATED, row.variant or UNKNOWN):
+            for name, bit in BITS.items():
+                engaged[group][name] += row.n if row.mask & bit else 0
+            engaged[group]["any"] += row.n if row.mask & ANY else 0
+
+    def ordered(name: str, key=None) -> list[Slice]:
+        return [Slice(k, f) for k, f in sorted(slices[name].items(), key=key)]
+
+    held = engaged[HOLDOUT]
+
+    def effects(group: str, n: int) -> dict[str, Effect]:
+        if window.start is None:
+            return {s: _not_started(n, totals.held_out) for s in SIGNALS}
+        return {s: difference(engaged[group][s], n, held[s], totals.held_out) for s in SIGNALS}
+
+    by_variant = ordered("variant")
+    opt_outs = (
+        _not_started(totals.treated, totals.held_out)
+        if window.start is None
+        else difference(engaged[TREATED]["opt_out"], totals.treated, held["opt_out"], totals.held_out)
+    )
+    return CampaignReport(
+        campaign_id=campaign.id,
+        name=campaign.name,
+        state=campaign.state,
+        status="not started" if window.start is None else "window open" if window.open else "final",
+        holdout_share=campaign.holdout_share,
+        started_at=window.start,
+        finished_at=_utc(campaign.finished_at),
+        generated_at=now,
+        totals=totals,
+        reach=totals.delivered,
+        failed_by_reason=_by_count(failed_by_reason),
+        failed_by_network=_by_count(failed_by_network),
+        by_network=ordered("network", key=lambda kv: (-kv[1].treated, kv[0])),
+        by_county=ordered("county", key=lambda kv: (kv[0] == UNKNOWN, kv[0])),
+        by_variant=by_variant,
+        by_day=ordered("day"),
+        window=window,
+        opt_outs=opt_outs,
+        effects=effects(TREATED, totals.treated),
+        effects_by_variant={v.key: effects(v.key, v.funnel.treated) for v in by_variant},
+    )
+
+
+def _not_started(treated_n: int, held_out_n: int) -> Effect:
+    return Effect(
+        treated_n,
+        0,
+        held_out_n,
+        0,
+        None,
+        None,
+        None,
+        None,
+        None,
+        significant=False,
+        measurable=False,
+        small_sample=True,
+        note="not started",
+    )
+
+
+def _by_count(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

@@ -1,0 +1,202 @@
+"""Campaign use cases shared by the CLI and the jobs: create, send, pause, resume, cancel, status.
+
+States: `draft` (created, nothing drawn) -> `sending` (audience drawn; the dispatcher works through
+it inside the allowed hours) <-> `paused` -> `done` or `cancelled`. A state change takes effect
+within one batch: the dispatcher reads the state before every batch.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from campaigns import audience
+from campaigns.errors import CampaignError
+from campaigns.hours import DEFAULT_HOURS
+from flows.gsm import segments
+from hotline.models import Campaign, CampaignMessage, CampaignRecipient, County, utcnow
+
+LANGUAGES = ("en", "sw")
+MAX_SEGMENTS = 3
+MAX_RATE = 10_000
+UNFINISHED = ("queued", "retry", "sending")
+
+
+@dataclass
+class NewCampaign:
+    """What a campaign manager asks for."""
+
+    name: str
+    messages: dict[tuple[str, str], str]  # (variant, language) -> text
+    county_codes: list[int] | None = None
+    languages: list[str] | None = None
+    sources: list[str] | None = None
+    holdout_share: float = 0.1
+    seed: int | None = None
+    start_at: datetime | None = None
+    hours: tuple[int, int] = DEFAULT_HOURS
+    rate: int = 100
+    attribution_days: int = 14
+
+
+def find(session: Session, name_or_id: str) -> Campaign:
+    """The campaign named (or numbered) so; CampaignError when there is none."""
+    campaign = session.scalar(select(Campaign).where(Campaign.name == name_or_id.strip()))
+    if campaign is None and name_or_id.strip().isdigit():
+        campaign = session.get(Campaign, int(name_or_id))
+    if campaign is None:
+        raise CampaignError(f"no campaign named {name_or_id!r} (see `flask campaigns status`)")
+    return campaign
+
+
+def create(session: Session, new: NewCampaign) -> Campaign:
+    """A draft campaign, checked: messages, languages, counties, shares, rate."""
+    name = new.name.strip()
+    if not name or len(name) > 80:
+        raise CampaignError("a campaign needs a name of 1 to 80 characters")
+    if session.scalar(select(Campaign.id).where(Campaign.name == name)):
+        raise CampaignError(f"there is already a campaign named {name!r}")
+    _check_messages(new.messages)
+    if not 0 <= new.holdout_share < 1:
+        raise CampaignError("the holdout share must be at least 0 and below 1 (e.g. 0.1 for 10%)")
+    if not 1 <= new.rate <= MAX_RATE:
+        raise CampaignError(f"the rate must be 1 to {MAX_RATE} messages per second")
+    if not 1 <= new.attribution_days <= 365:
+        raise CampaignError("the attribution window must be 1 to 365 days")
+    for language in new.languages or ():
+        if language not in LANGUAGES:
+            raise CampaignError(f"unknown language {language!r}: use en or sw")
+        if language not in {lang for _, lang in new.messages}:
+            raise CampaignError(f"the audience includes {language} but no message is written in it")
+    if new.county_codes:
+        known = set(session.scalars(select(County.code)))
+        unknown = sorted(set(new.county_codes) - known)
+        if unknown:
+            raise CampaignError(f"unknown county code(s): {', '.join(map(str, unknown))} (1 to 47)")
+    campaign = Campaign(
+        name=name,
+        state="draft",
+        county_codes=sorted(set(new.county_codes)) if new.county_codes else None,
+        languages=sorted(set(new.languages)) if new.languages else None,
+        sources=sorted(set(new.sources)) if new.sources else None,
+        holdout_share=new.holdout_share,
+        seed=new.seed if new.seed is not None else secrets.randbelow(2**62),
+        start_at=new.start_at.astimezone(UTC) if new.start_at else None,
+        hours_from=new.hours[0],
+        hours_until=new.hours[1],
+        rate=new.rate,
+        attribution_days=new.attribution_days,
+    )
+    session.add(campaign)
+    session.flush()
+    for (variant, language), text in sorted(new.messages.items()):
+        session.add(CampaignMessage(campaign_id=campaign.id, variant=variant, language=language, text=text))
+    session.flush()
+    session.refresh(campaign)
+    return campaign
+
+
+def _check_messages(messages: dict[tuple[str, str], str]) -> None:
+    if not messages:
+        raise CampaignError("a campaign needs at least one message (--message en=TEXT)")
+    by_variant: dict[str, set[str]] = {}
+    for (variant, language), text in messages.items():
+        if language not in LANGUAGES:
+            raise CampaignError(f"unknown language {language!r} in a message: use en or sw")
+        if not variant.isalnum() or len(variant) > 8:
+            raise CampaignError(f"a variant is named by up to 8 letters or digits, not {variant!r}")
+        if not text.strip():
+            raise CampaignError(f"the {language} message of variant {variant} is empty")
+        if segments(text) > MAX_SEGMENTS:
+            raise CampaignError(
+                f"the {language} message of variant {variant} takes {segments(text)} SMS; keep it to "
+                f"{MAX_SEGMENTS} (459 GSM-7 characters, fewer with characters outside GSM-7)"
+            )
+        by_variant.setdefault(variant, set()).add(language)
+    languages = set().union(*by_variant.values())
+    for variant, written in sorted(by_variant.items()):
+        if written != languages:
+            missing = ", ".join(sorted(languages - written))
+            raise CampaignError(
+                f"variant {variant} has no message in {missing}: every variant needs each language"
+            )
+
+
+def start(session: Session, campaign: Campaign, now: datetime | None = None) -> tuple[int, int]:
+    """Draw the audience of a draft campaign and mark it sending; returns (audience, held out)."""
+    if campaign.state != "draft":
+        raise CampaignError(
+            f"campaign {campaign.name!r} is {campaign.state}, not a draft: it was sent already"
+        )
+    now = now or utcnow()
+    size, held_out = audience.draw_audience(session, campaign)
+    if size == 0:
+        raise CampaignError(f"campaign {campaign.name!r} has nobody in its audience: nothing was sent")
+    campaign.audience_size, campaign.held_out = size, held_out
+    campaign.state = "sending"
+    campaign.next_send_at = max(campaign.start_at or now, now)
+    return size, held_out
+
+
+def pause(session: Session, campaign: Campaign) -> None:
+    """Stop sending after the batch in flight; `resume` goes on where it stopped."""
+    if campaign.state != "sending":
+        raise CampaignError(f"campaign {campaign.name!r} is {campaign.state}; only a sending one can pause")
+    campaign.state = "paused"
+
+
+def resume(session: Session, campaign: Campaign, now: datetime | None = None) -> None:
+    """Go on sending a paused campaign."""
+    if campaign.state != "paused":
+        raise CampaignError(f"campaign {campaign.name!r} is {campaign.state}; only a paused one can resume")
+    campaign.state = "sending"
+    campaign.next_send_at = now or utcnow()
+
+
+def cancel(session: Session, campaign: Campaign, now: datetime | None = None) -> int:
+    """Stop for good: nobody not yet sent will be; returns how many were cancelled."""
+    if campaign.state in ("done", "cancelled"):
+        raise CampaignError(f"campaign {campaign.name!r} is {campaign.state} already")
+    campaign.state, campaign.finished_at = "cancelled", now or utcnow()
+    result = session.execute(
+        update(CampaignRecipient)
+        .where(CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.state.in_(("queued", "retry")))
+        .values(state="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a campaign stands."""
+
+    state: str
+    audience: int
+    held_out: int
+    by_state: dict[str, int]
+
+    @property
+    def to_send(self) -> int:
+        """Recipients who are meant to get a message."""
+        return self.audience - self.held_out
+
+    @property
+    def settled(self) -> int:
+        """Recipients the dispatcher is finished with (sent, failed, suppressed, cancelled)."""
+        return self.to_send - sum(self.by_state.get(state, 0) for state in UNFINISHED)
+
+
+def progress(session: Session, campaign: Campaign) -> Progress:
+    """Recipients per state."""
+    rows = session.execute(
+        select(CampaignRecipient.state, func.count())
+        .where(CampaignRecipient.campaign_id == campaign.id)
+        .group_by(CampaignRecipient.state)
+    ).all()
+    by_state = dict(rows)
+    return Progress(campaign.state, sum(by_state.values()), by_state.get("held_out", 0), by_state)

@@ -1,0 +1,315 @@
+"""The campaign reach-and-effect report: every figure of a small campaign built row by row, the
+effect window, a campaign never started, the three renderings and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from campaigns import render, report
+from campaigns.report_cli import report_command
+from hotline.models import (
+    AgencyLookup,
+    Campaign,
+    CampaignRecipient,
+    Contact,
+    InboundSms,
+    Tip,
+    UssdSessionEnd,
+)
+
+START = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)  # 08:00 in Nairobi
+NOW = datetime(2026, 6, 20, tzinfo=UTC)
+
+
+def at(days: float = 0, hours: float = 0) -> datetime:
+    return START + timedelta(days=days, hours=hours)
+
+
+def contact(session, n: int, county_code=None, **extra) -> Contact:
+    row = Contact(
+        phone=f"+2547000000{n:02d}",
+        reporter_key=f"key-{n}",
+        county_code=county_code,
+        language="en",
+        consent_source="test",
+        consented_at=at(-30),
+        salt=n,
+        **extra,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def recipient(session, campaign, who, variant=None, **extra) -> CampaignRecipient:
+    held_out = variant is None
+    row = CampaignRecipient(
+        campaign_id=campaign.id,
+        contact_id=who.id,
+        held_out=held_out,
+        variant=variant,
+        language="en",
+        county_code=who.county_code,
+        state=extra.pop("state", "held_out" if held_out else "queued"),
+        **extra,
+    )
+    session.add(row)
+    return row
+
+
+def sent(status, network="63902", hours=0.5, **extra) -> dict:
+    return dict(
+        state="sent",
+        at_status_code=101,
+        cost=Decimal("0.8"),
+        sent_at=at(hours=hours),
+        delivery_status=status,
+        network_code=network,
+        **extra,
+    )
+
+
+@pytest.fixture
+def campaign_id(ext):
+    """Ten contacts: eight treated (variants A and B, every state), two held out, and their signals."""
+    with ext.session_scope() as session:
+        campaign = Campaign(
+            name="june",
+            state="done",
+            seed=1,
+            holdout_share=0.2,
+            started_at=START,
+            finished_at=at(1),
+            attribution_days=14,
+        )
+        other = Campaign(name="other", state="done", seed=2, started_at=START)
+        session.add_all([campaign, other])
+        session.flush()
+        c = {
+            n: contact(session, n, county)
+            for n, county in [
+                (1, 47),
+                (2, 47),
+                (3, 1),
+                (4, None),
+                (5, 1),
+                (6, 1),
+                (7, 1),
+                (8, None),
+                (9, 47),
+                (10, 1),
+            ]
+        }
+        c[5].opted_out_at, c[5].opt_out_source = at(2), "sms"
+        c[10].opted_out_at, c[10].opt_out_source = at(3), "sms"
+        recipient(session, campaign, c[1], "A", **sent("Success"))
+        # 22:30 UTC is 01:30 the next day in Nairobi
+        recipient(
+            session,
+            campaign,
+            c[2],
+            "A",
+            **sent("Failed", "63903", hours=17.5, failure_reason="DeliveryFailure"),
+        )
+        recipient(session, campaign, c[3], "A", state="failed", at_status_code=405)
+        recipient(session, campaign, c[4], "A")
+        recipient(session, campaign, c[5], "B", **sent("Success", hours=1))
+        recipient(session, campaign, c[6], "B", **sent("Buffered", hours=2))
+        recipient(session, campaign, c[7], "B", state="suppressed")
+        recipient(session, campaign, c[8], "B", state="cancelled")
+        recipient(session, campaign, c[9])
+        recipient(session, campaign, c[10])
+        recipient(session, other, c[9], "A", **sent("Success"))  # another campaign: ignored
+        session.add_all(
+            [
+                UssdSessionEnd(
+                    session_id="s1", reporter_key="key-1", status="Success", received_at=at(hours=5)
+                ),
+                UssdSessionEnd(session_id="s1b", reporter_key="key-1", status="Success", received_at=at(2)),
+                UssdSessionEnd(
+                    session_id="s2", reporter_key="key-2", status="Success", received_at=at(-1)
+                ),  # before
+                UssdSessionEnd(session_id="s9", reporter_key="key-9", status="Success", received_at=at(4)),
+                UssdSessionEnd(session_id="sx", reporter_key="stranger", status="Success", received_at=at(4)),
+                UssdSessionEnd(session_id="sn", reporter_key=None, status="Failed", received_at=at(4)),
+                Tip(
+                    reference="R1",
+                    channel="ussd",
+                    kind="forced_labour",
+                    reporter_key="key-1",
+                    created_at=at(1),
+                ),
+                Tip(
+                    reference="R7",
+                    channel="sms",
+                    kind="forced_labour",
+                    reporter_key="key-7",
+                    created_at=at(15),
+                ),  # after
+                AgencyLookup(
+                    verdict="licensed",
+                    channel="ussd",
+                    day=at(hours=7).date(),
+                    reporter_key="key-3",
+                    checked_at=at(hours=7),
+                ),
+                InboundSms(at_id="in4", keyword="help", sender_key="key-4", received_at=at(2)),
+                InboundSms(at_id="in5", keyword="stop", sender_key="key-5", received_at=at(2)),  # an opt-out
+            ]
+        )
+        return campaign.id
+
+
+def build(ext, campaign_id, **kwargs):
+    with ext.session_scope() as session:
+        return report.build(session, campaign_id, now=NOW, **kwargs)
+
+
+def test_delivery_figures(ext, campaign_id):
+    r = build(ext, campaign_id)
+    t = r.totals
+    assert (t.audience, t.held_out, t.treated) == (10, 2, 8)
+    assert (t.sent, t.delivered, t.failed, t.awaiting_report) == (4, 2, 2, 1)
+    assert (t.not_sent_yet, t.suppressed, t.cancelled) == (1, 1, 1)
+    assert t.cost == Decimal("3.2") and r.reach == 2
+    assert r.failed_by_reason == {"405 InsufficientBalance": 1, "DeliveryFailure": 1}
+    assert r.failed_by_network == {"Airtel Kenya": 1, "unknown": 1}
+    assert (r.name, r.state, r.status, r.started_at) == ("june", "done", "final", START)
+
+
+def test_breakdowns(ext, campaign_id):
+    r = build(ext, campaign_id)
+    county = {s.key: s.funnel for s in r.by_county}
+    assert list(county) == ["Mombasa", "Nairobi City", "unknown"]
+    assert (county["Mombasa"].audience, county["Mombasa"].held_out, county["Mombasa"].sent) == (5, 1, 2)
+    assert (county["Nairobi City"].delivered, county["Nairobi City"].failed) == (1, 1)
+    assert (county["unknown"].not_sent_yet, county["unknown"].cancelled) == (1, 1)
+    variant = {s.key: s.funnel for s in r.by_variant}
+    assert (variant["A"].treated, variant["A"].sent, variant["A"].delivered, variant["A"].failed) == (
+        4,
+        2,
+        1,
+        2,
+    )
+    assert (variant["B"].awaiting_report, variant["B"].suppressed, variant["B"].cancelled) == (1, 1, 1)
+    assert variant["A"].held_out == 0
+    day = {s.key: s.funnel for s in r.by_day}
+    assert list(day) == ["2026-06-01", "2026-06-02"]  # Nairobi dates, not UTC ones
+    assert (day["2026-06-01"].sent, day["2026-06-01"].delivered, day["2026-06-01"].awaiting_report) == (
+        3,
+        2,
+        1,
+    )
+    assert (day["2026-06-02"].sent, day["2026-06-02"].failed) == (1, 1)
+    network = {s.key: s.funnel for s in r.by_network}
+    assert (network["Safaricom"].sent, network["Airtel Kenya"].failed) == (3, 1)
+
+
+def test_effect_counts_signals_in_the_window_only(ext, campaign_id):
+    r = build(ext, campaign_id)
+    counts = {s: (e.treated_x, e.treated_n, e.held_out_x, e.held_out_n) for s, e in r.effects.items()}
+    assert counts == {
+        "dialled": (1, 8, 1, 2),  # key-1 (twice: one contact), key-9; key-2 dialled before the start
+        "tip": (1, 8, 0, 2),  # key-7's tip came after the window
+        "agency_check": (1, 8, 0, 2),
+        "sms": (1, 8, 0, 2),  # key-5's STOP is an opt-out, not engagement
+        "any": (3, 8, 1, 2),
+    }
+    assert r.effects["any"].difference == pytest.approx(3 / 8 - 1 / 2)
+    assert r.effects["any"].measurable and not r.effects["any"].significant
+    assert (r.opt_outs.treated_x, r.opt_outs.held_out_x) == (1, 1)
+    by_variant = {v: (e["any"].treated_x, e["any"].treated_n) for v, e in r.effects_by_variant.items()}
+    assert by_variant == {"A": (3, 4), "B": (0, 4)}
+    assert r.effects_by_variant["B"]["any"].held_out_x == 1
+
+
+def test_window_days_narrows_the_window(ext, campaign_id):
+    r = build(ext, campaign_id, window_days=1)
+    assert r.window.days == 1 and r.window.end == at(1)
+    assert (r.effects["any"].treated_x, r.effects["any"].held_out_x) == (2, 0)  # key-1's dial, key-3's check
+    assert (r.opt_outs.treated_x, r.opt_outs.held_out_x) == (0, 0)
+
+
+def test_open_window(ext, campaign_id):
+    with ext.session_scope() as session:
+        r = report.build(session, campaign_id, now=at(3))
+    assert r.status == "window open" and r.window.open
+
+
+def test_campaign_never_started(ext):
+    with ext.session_scope() as session:
+        draft = Campaign(name="draft", seed=3)
+        session.add(draft)
+        session.flush()
+        recipient(session, draft, contact(session, 1, 47), "A")
+        recipient(session, draft, contact(session, 2, 47))
+        draft_id = draft.id
+    r = build(ext, draft_id)
+    assert r.status == "not started" and r.started_at is None and r.window.end is None
+    assert (r.totals.sent, r.totals.delivered, r.reach, r.totals.cost) == (0, 0, 0, 0)
+    assert (r.totals.treated, r.totals.held_out, r.totals.not_sent_yet) == (1, 1, 1)
+    assert not any(e.measurable for e in r.effects.values()) and not r.opt_outs.measurable
+    assert r.by_day == []
+    assert "not started" in render.table(r) and "<svg" in render.html(r)
+    render.csv_text(r)
+
+
+def test_unknown_campaign(ext):
+    with ext.session_scope() as session, pytest.raises(LookupError):
+        report.build(session, 999)
+
+
+def test_table(ext, campaign_id):
+    text = render.table(build(ext, campaign_id))
+    assert "june" in text and "unique reach: 2" in text
+    assert "Mombasa" in text and "2026-06-02" in text and "405 InsufficientBalance" in text
+    assert "dialled the hotline" in text and "variant A" in text
+
+
+def test_csv_is_tidy(ext, campaign_id):
+    rows = list(csv.DictReader(io.StringIO(render.csv_text(build(ext, campaign_id)))))
+    assert set(rows[0]) == {"section", "key", "metric", "value"}
+    value = {(r["section"], r["key"], r["metric"]): r["value"] for r in rows}
+    assert value[("totals", "", "delivered")] == "2"
+    assert value[("county", "Nairobi City", "audience")] == "3"
+    assert value[("day", "2026-06-02", "failed")] == "1"
+    assert value[("effect", "any", "treated_x")] == "3"
+    assert value[("effect_variant_A", "any", "treated_n")] == "4"
+    assert value[("failed_by_reason", "DeliveryFailure", "failed")] == "1"
+
+
+def test_html_is_self_contained_and_escaped(ext, campaign_id):
+    with ext.session_scope() as session:
+        session.get(Campaign, campaign_id).name = "<b>june</b>"
+    page = render.html(build(ext, campaign_id))
+    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") >= 4
+    assert "&lt;b&gt;june&lt;/b&gt;" in page and "<b>june</b>" not in page
+    assert "<script" not in page and "http" not in page.replace("http-equiv", "")
+    assert 'name="viewport"' in page
+
+
+def test_cli_formats(app, ext, campaign_id, tmp_path, monkeypatch):
+    runner = app.test_cli_runner()
+    result = runner.invoke(report_command, ["june"])
+    assert result.exit_code == 0, result.output
+    assert "unique reach: 2" in result.output
+    result = runner.invoke(report_command, [str(campaign_id), "--format", "csv", "--window-days", "1"])
+    assert result.exit_code == 0 and result.output.startswith("section,key,metric,value")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(report_command, ["june", "--format", "html"])
+    assert result.exit_code == 0, result.output
+    page = tmp_path / "campaign-june-report.html"
+    assert str(page) in result.output and "<svg" in page.read_text(encoding="utf-8")
+    out = tmp_path / "r.csv"
+    result = runner.invoke(report_command, ["june", "--format", "csv", "--output", str(out)])
+    assert result.exit_code == 0 and out.read_text(encoding="utf-8").startswith("section,")
+
+
+def test_cli_unknown_campaign(app, campaign_id):
+    result = app.test_cli_runner().invoke(report_command, ["nope"])
+    assert result.exit_code != 0 and "no campaign named 'nope'" in result.output

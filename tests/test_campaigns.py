@@ -1,0 +1,482 @@
+"""Campaigns end to end: CLI -> audience -> dispatcher -> the AT simulator over HTTP -> delivery reports.
+
+The hotline and the simulator each run on a real port; batches go through the official SDK.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+import time_machine
+from sqlalchemy import func, select
+
+import simulator
+from campaigns import service
+from campaigns.hours import NAIROBI
+from hotline.contacts import as_utc, new_salt
+from hotline.models import Campaign, CampaignBatch, CampaignRecipient, Contact
+from hotline.privacy import reporter_key
+from tests.conftest import free_port, serve
+from workers.campaigns import dispatch_campaign, lock_key
+from workers.sweeper import sweep_campaigns
+
+IN_HOURS = datetime(2026, 11, 23, 10, 0, tzinfo=NAIROBI)  # a Monday, 10:00 EAT
+
+
+def phone(n: int) -> str:
+    return f"+2547105{n:05d}"
+
+
+class CampaignStack:
+    def __init__(self, app, sim_url):
+        self.app, self.sim_url = app, sim_url
+        self.ext = app.extensions["hotline"]
+        self.cli = app.test_cli_runner()
+
+    def add_contacts(self, count: int, language=lambda n: "en" if n % 3 else "sw", county=lambda n: 47):
+        key = self.ext.config.phone_hash_key
+        with self.ext.session_scope() as session:
+            for n in range(count):
+                session.add(
+                    Contact(
+                        phone=phone(n),
+                        reporter_key=reporter_key(phone(n), key),
+                        county_code=county(n),
+                        language=language(n),
+                        consent_source="test",
+                        consented_at=datetime(2026, 1, 1, tzinfo=UTC),
+                        salt=new_salt(),
+                    )
+                )
+
+    def flask(self, *args, ok=True):
+        result = self.cli.invoke(args=list(args))
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    def create(self, name="nov", *extra):
+        return self.flask(
+            "campaigns",
+            "create",
+            name,
+            "--message",
+            "en=Jobs abroad? Check the agency first: dial *384*1234#",
+            "--message",
+            "sw=Kazi ng'ambo? Hakiki wakala kwanza: piga *384*1234#",
+            "--hours",
+            "00:00-24:00",
+            "--rate",
+            "1000",
+            *extra,
+        )
+
+    def dispatch(self, name="nov") -> str:
+        with self.ext.session_scope() as session:
+            campaign_id = service.find(session, name).id
+        with self.app.app_context():
+            return dispatch_campaign(campaign_id)
+
+    def work(self):
+        result = self.cli.invoke(args=["worker", "--burst"])
+        assert result.exit_code == 0, result.output
+
+    def flush(self):
+        """Let the simulator post its delivery reports, then apply them from the buffer."""
+        requests.post(f"{self.sim_url}/api/flush", timeout=20)
+        self.work()
+
+    def messages(self) -> list[dict]:
+        return requests.get(f"{self.sim_url}/api/messages", timeout=5).json()
+
+    def recipients(self, name="nov") -> list[CampaignRecipient]:
+        with self.ext.session_scope() as session:
+            campaign_id = service.find(session, name).id
+            return list(
+                session.scalars(
+                    select(CampaignRecipient)
+                    .where(CampaignRecipient.campaign_id == campaign_id)
+                    .order_by(CampaignRecipient.id)
+                )
+            )
+
+    def campaign(self, name="nov") -> Campaign:
+        with self.ext.session_scope() as session:
+            return service.find(session, name)
+
+    def fault(self, **fault):
+        requests.post(f"{self.sim_url}/api/faults", json=fault, timeout=5).raise_for_status()
+
+    def fail_numbers(self, table: dict):
+        requests.put(f"{self.sim_url}/api/failures", json=table, timeout=5).raise_for_status()
+
+
+@pytest.fixture
+def stack(make_app):
+    web_port, sim_port = free_port(), free_port()
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    sim = simulator.create_app(
+        {
+            "HOTLINE_URL": f"http://127.0.0.1:{web_port}",
+            "SIM_DELIVERY_DELAY": "0.02",
+            "SIM_SEED": "5",
+            "SIM_DUPLICATE_RATE": "0.3",
+            "SIM_REORDER_RATE": "0.3",
+            "SIM_INTERMEDIATE_RATE": "0.3",
+        }
+    )
+    app = make_app(at_api_url=sim_url, at_timeout=(1, 1), campaign_reconcile_seconds=2)
+    servers = [serve(sim, sim_port), serve(app, web_port)]
+    yield CampaignStack(app, sim_url)
+    requests.delete(f"{sim_url}/api/faults", timeout=5)
+    for server, thread in servers:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def test_a_two_language_campaign_with_a_holdout_reaches_each_treated_contact_once(stack):
+    stack.add_contacts(60)
+    stack.create("nov", "--holdout", "25%", "--seed", "42")
+    estimate = stack.flask("campaigns", "estimate", "nov").output
+    assert "audience              60" in estimate and "KES" in estimate
+    result = stack.flask("campaigns", "send", "nov", "--yes", "--no-wait")
+    assert "60 contacts" in result.output
+    stack.work()
+    stack.flush()
+    rows = stack.recipients()
+    held = [r for r in rows if r.held_out]
+    treated = [r for r in rows if not r.held_out]
+    assert 5 <= len(held) <= 25 and all(r.state == "held_out" and r.variant is None for r in held)
+    assert all(r.state == "sent" and r.at_message_id and r.cost is not None for r in treated)
+    # Duplicate, intermediate and late reports changed nothing:
+    assert [r.delivery_status for r in treated] == ["Success"] * len(treated)
+    inbox: dict[str, list[str]] = {}
+    for message in stack.messages():
+        inbox.setdefault(message["to"], []).append(message["message"])
+    with stack.ext.session_scope() as session:
+        phones = dict(session.execute(select(Contact.id, Contact.phone)).all())
+        languages = dict(session.execute(select(Contact.id, Contact.language)).all())
+    assert sorted(inbox) == sorted(phones[r.contact_id] for r in treated)  # held-out contacts got nothing
+    for r in treated:
+        [text] = inbox[phones[r.contact_id]]
+        assert text.startswith("Jobs abroad" if languages[r.contact_id] == "en" else "Kazi ng'ambo")
+    assert stack.campaign().state == "done"
+    assert "done" in stack.flask("campaigns", "status", "nov").output
+
+
+def test_the_holdout_draw_is_reproducible_and_recorded_per_contact(stack):
+    stack.add_contacts(200)
+    stack.create(
+        "one",
+        "--holdout",
+        "0.3",
+        "--seed",
+        "7",
+        "--message",
+        "B/en=Other text",
+        "--message",
+        "B/sw=Maandishi mengine",
+    )
+    stack.create(
+        "two",
+        "--holdout",
+        "0.3",
+        "--seed",
+        "7",
+        "--message",
+        "B/en=Other text",
+        "--message",
+        "B/sw=Maandishi mengine",
+    )
+    stack.flask("campaigns", "send", "one", "--yes", "--no-wait")
+    stack.flask("campaigns", "send", "two", "--yes", "--no-wait")
+    one = [(r.contact_id, r.held_out, r.variant) for r in stack.recipients("one")]
+    two = [(r.contact_id, r.held_out, r.variant) for r in stack.recipients("two")]
+    assert one == two
+    held = sum(held_out for _, held_out, _ in one)
+    assert 40 <= held <= 80  # 30% of 200, give or take the draw
+    variants = [variant for _, held_out, variant in one if not held_out]
+    assert {"A", "B"} == set(variants) and abs(variants.count("A") - variants.count("B")) < 40
+
+
+def test_sending_waits_outside_the_allowed_hours_and_resumes_inside(stack):
+    stack.add_contacts(5)
+    evening = datetime(2026, 11, 23, 19, 30, tzinfo=NAIROBI)
+    with time_machine.travel(evening, tick=True):
+        stack.flask("campaigns", "create", "eve", "--message", "en=Safety tips", "--message", "sw=Vidokezo")
+        stack.flask("campaigns", "send", "eve", "--yes", "--no-wait")
+        assert stack.dispatch("eve") == "waiting"
+        assert stack.messages() == []
+        due = as_utc(stack.campaign("eve").next_send_at).astimezone(NAIROBI)
+        assert (due.day, due.hour, due.minute) == (24, 8, 0)
+    with time_machine.travel(datetime(2026, 11, 24, 7, 59, tzinfo=NAIROBI), tick=True):
+        assert stack.dispatch("eve") == "waiting" and stack.messages() == []
+    with time_machine.travel(datetime(2026, 11, 24, 8, 0, 5, tzinfo=NAIROBI), tick=True):
+        assert stack.dispatch("eve") == "done"
+    assert len(stack.messages()) == 5 - sum(r.held_out for r in stack.recipients("eve"))
+
+
+def test_an_opt_out_in_the_middle_of_a_campaign_is_never_sent_the_rest(stack, make_app):
+    stack.add_contacts(30, language=lambda n: "en")
+    stack.flask(
+        "campaigns",
+        "create",
+        "mid",
+        "--message",
+        "en=Safety tips",
+        "--holdout",
+        "0",
+        "--hours",
+        "00:00-24:00",
+        "--rate",
+        "10",
+    )
+    stack.flask("campaigns", "send", "mid", "--yes", "--no-wait")
+    fast = make_app(at_api_url=stack.sim_url, at_timeout=(1, 1), campaign_slice_seconds=0)
+    with fast.app_context():
+        campaign_id = stack.campaign("mid").id
+        assert dispatch_campaign(campaign_id) == "continuing"  # one batch of 10, then it yields
+    last = stack.recipients("mid")[-1]
+    with stack.ext.session_scope() as session:
+        leaving = session.get(Contact, last.contact_id).phone
+    client = stack.app.test_client()
+    form = {
+        "from": leaving,
+        "to": "21606",
+        "text": "STOP",
+        "id": "ATmsg-stop-1",
+        "date": "2026-11-23 10:00:00",
+    }
+    assert client.post("/sms/inbound", data=form).status_code == 200
+    stack.work()
+    rows = {r.contact_id: r for r in stack.recipients("mid")}
+    assert rows[last.contact_id].state == "suppressed"
+    assert sum(r.state == "sent" for r in rows.values()) == 29
+    to_leaver = [m["message"] for m in stack.messages() if m["to"] == leaving]
+    assert "Safety tips" not in to_leaver  # only the STOP confirmation reached them
+
+
+def test_an_at_outage_backs_off_then_sends_and_per_recipient_refusals_are_acted_on(stack):
+    stack.add_contacts(6, language=lambda n: "en")
+    stack.fail_numbers({phone(1): 406, phone(2): 403, phone(3): 405})
+    stack.flask(
+        "campaigns",
+        "create",
+        "out",
+        "--message",
+        "en=Safety tips",
+        "--holdout",
+        "0",
+        "--hours",
+        "00:00-24:00",
+    )
+    stack.flask("campaigns", "send", "out", "--yes", "--no-wait")
+    stack.fault(status=500, count=1)
+    assert stack.dispatch("out") == "backing off"
+    campaign = stack.campaign("out")
+    assert "500" in campaign.last_error or "refused" in campaign.last_error
+    assert {r.state for r in stack.recipients("out")} == {"retry"} and stack.messages() == []
+    with time_machine.travel(as_utc(campaign.next_send_at) + timedelta(seconds=1), tick=True):
+        result = stack.dispatch("out")
+    rows = {r.contact_id: r for r in stack.recipients("out")}
+    by_phone = {}
+    with stack.ext.session_scope() as session:
+        contacts = {c.id: c for c in session.scalars(select(Contact))}
+        for contact_id, row in rows.items():
+            by_phone[contacts[contact_id].phone] = (row.state, row.at_status_code, row.failure_reason)
+        assert contacts_by(contacts, phone(1)).opt_out_source == "blacklist"
+        assert contacts_by(contacts, phone(2)).unreachable_reason == "InvalidPhoneNumber"
+    assert by_phone[phone(1)] == ("failed", 406, "UserInBlacklist")
+    assert by_phone[phone(2)] == ("failed", 403, "InvalidPhoneNumber")
+    assert by_phone[phone(3)][0] == "retry"  # InsufficientBalance passes: tried again later
+    assert [by_phone[phone(n)][0] for n in (0, 4, 5)] == ["sent"] * 3
+    assert result in ("sent", "backing off", "idle", "continuing")
+
+
+def wait_for(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def contacts_by(contacts: dict, number: str) -> Contact:
+    return next(c for c in contacts.values() if c.phone == number)
+
+
+def test_a_lost_answer_is_reconciled_from_delivery_reports_not_sent_twice(stack):
+    stack.add_contacts(8, language=lambda n: "en")
+    stack.flask(
+        "campaigns",
+        "create",
+        "lost",
+        "--message",
+        "en=Safety tips",
+        "--holdout",
+        "0",
+        "--hours",
+        "00:00-24:00",
+    )
+    stack.flask("campaigns", "send", "lost", "--yes", "--no-wait")
+    stack.fault(delay=1.5)  # longer than the 1 s read timeout: AT takes it, we never hear
+    assert stack.dispatch("lost") == "backing off"
+    [batch] = batches(stack)
+    assert batch.state == "uncertain"
+    wait_for(lambda: len(stack.messages()) == 8)  # the simulator took the stalled request after all
+    stack.flush()  # its reports, for ids we never recorded: kept as unmatched
+    with time_machine.travel(as_utc(stack.campaign("lost").next_send_at), tick=True):
+        assert stack.dispatch("lost") == "done"
+    assert len(stack.messages()) == 8  # nobody got it twice
+    rows = stack.recipients("lost")
+    assert all(r.state == "sent" and r.at_message_id for r in rows)
+    stack.flush()
+    assert all(r.delivery_status == "Success" for r in stack.recipients("lost"))
+
+
+def test_a_batch_with_no_delivery_report_is_sent_again_after_the_window(stack):
+    stack.add_contacts(4, language=lambda n: "en")
+    stack.flask(
+        "campaigns",
+        "create",
+        "gone",
+        "--message",
+        "en=Safety tips",
+        "--holdout",
+        "0",
+        "--hours",
+        "00:00-24:00",
+    )
+    stack.flask("campaigns", "send", "gone", "--yes", "--no-wait")
+    with stack.ext.session_scope() as session:  # a dispatcher died after claiming, before sending
+        from campaigns import dispatch
+
+        campaign = service.find(session, "gone")
+        dispatch.claim(session, campaign, 1000, 0, datetime.now(UTC))
+    assert stack.dispatch("gone") == "reconciling"
+    with time_machine.travel(as_utc(stack.campaign("gone").next_send_at), tick=True):  # past the window
+        assert stack.dispatch("gone") == "done"
+    assert len(stack.messages()) == 4
+    assert [b.state for b in batches(stack)] == ["failed", "sent"]
+
+
+def batches(stack) -> list[CampaignBatch]:
+    with stack.ext.session_scope() as session:
+        return list(session.scalars(select(CampaignBatch).order_by(CampaignBatch.id)))
+
+
+def test_pause_resume_and_cancel_take_effect_within_a_batch(stack, make_app):
+    stack.add_contacts(30, language=lambda n: "en")
+    stack.flask(
+        "campaigns",
+        "create",
+        "pr",
+        "--message",
+        "en=Safety tips",
+        "--holdout",
+        "0",
+        "--hours",
+        "00:00-24:00",
+        "--rate",
+        "10",
+    )
+    stack.flask("campaigns", "send", "pr", "--yes", "--no-wait")
+    fast = make_app(at_api_url=stack.sim_url, at_timeout=(1, 1), campaign_slice_seconds=0)
+    campaign_id = stack.campaign("pr").id
+    with fast.app_context():
+        assert dispatch_campaign(campaign_id) == "continuing"
+        stack.flask("campaigns", "pause", "pr")
+        assert dispatch_campaign(campaign_id) == "paused"
+        assert len(stack.messages()) == 10
+        stack.flask("campaigns", "resume", "pr")
+        assert dispatch_campaign(campaign_id) == "continuing"
+        assert "10 recipients will not be sent it" in stack.flask("campaigns", "cancel", "pr").output
+        assert dispatch_campaign(campaign_id) == "cancelled"
+    assert len(stack.messages()) == 20
+    states = [r.state for r in stack.recipients("pr")]
+    assert states.count("sent") == 20 and states.count("cancelled") == 10
+    assert stack.flask("campaigns", "resume", "pr", ok=False).exit_code != 0
+
+
+def test_campaign_commands_refuse_bad_input_with_clear_errors(stack):
+    bad = [
+        (["create", "x", "--message", "fr=Bonjour"], "unknown language"),
+        (["create", "x", "--message", "en=Hi", "--message", "B/sw=Habari"], "variant"),
+        (["create", "x", "--message", "en=Hi", "--hours", "8-18"], "08:00-18:00"),
+        (["create", "x", "--message", "en=Hi", "--county", "99"], "unknown county"),
+        (["create", "x", "--message", "en=Hi", "--holdout", "1.5"], "holdout"),
+        (["create", "x", "--message", "Hi"], "LANG=TEXT"),
+        (["estimate", "nope"], "no campaign named"),
+        (["send", "nope", "--yes"], "no campaign named"),
+    ]
+    for args, words in bad:
+        result = stack.flask("campaigns", *args, ok=False)
+        assert result.exit_code != 0 and words in result.output, (args, result.output)
+    stack.flask("campaigns", "create", "empty", "--message", "en=Hi", "--county", "1")
+    result = stack.flask("campaigns", "send", "empty", "--yes", ok=False)
+    assert "nobody in its audience" in result.output
+    with stack.ext.session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(CampaignRecipient)) == 0
+
+
+def test_a_worker_killed_in_the_middle_of_a_batch_makes_nobody_get_it_twice_or_skipped(stack, config):
+    """A real `flask worker` process is killed (SIGKILL) while its batch request is at AT."""
+    stack.add_contacts(30, language=lambda n: "en")
+    stack.flask(
+        "campaigns",
+        "create",
+        "kill",
+        "--message",
+        "en=Safety tips",
+        "--holdout",
+        "0",
+        "--hours",
+        "00:00-24:00",
+        "--rate",
+        "10",
+    )
+    stack.fault(delay=3)  # the first batch's request stalls at AT, which then takes it
+    stack.flask("campaigns", "send", "kill", "--yes", "--no-wait")
+    env = {
+        **os.environ,
+        "HOTLINE_ENV": "testing",
+        "DATABASE_URL": config.database_url,
+        "REDIS_URL": config.redis_url,
+        "AT_API_URL": stack.sim_url,
+        "SECRET_KEY": "test",
+    }
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "flask"), "worker"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: requests.get(f"{stack.sim_url}/api/faults", timeout=5).json() == [], timeout=20)
+        time.sleep(0.5)  # the request is at AT, the worker waits for its answer
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+    [batch] = batches(stack)
+    assert batch.state == "claimed"  # it died between claiming and recording
+    wait_for(lambda: len(stack.messages()) == 10)  # AT took the batch the worker never heard about
+    stack.ext.redis.delete(lock_key(stack.campaign("kill").id))  # the dead worker's lock running out
+    with stack.app.app_context():
+        assert sweep_campaigns() == 1  # nobody works the campaign: a slice is queued
+    stack.flush()  # the delivery reports (kept as unmatched), then the slice reconciles and goes on
+    stack.work()
+    counts: dict[str, int] = {}
+    for message in stack.messages():
+        counts[message["to"]] = counts.get(message["to"], 0) + 1
+    assert len(counts) == 30 and set(counts.values()) == {1}  # everyone, once
+    rows = stack.recipients("kill")
+    assert all(r.state == "sent" and r.at_message_id for r in rows)
+    assert stack.campaign("kill").state == "done"
+    assert "reconciled" in batches(stack)[0].error

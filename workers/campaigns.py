@@ -1,0 +1,149 @@
+"""The campaign dispatcher: one job works a campaign for a few seconds, then queues itself again.
+
+No job per message: a slice claims, sends and records batches of up to 1,000 recipients (see
+`campaigns.dispatch`) until its time is used, so tip jobs, on a queue the worker serves first, never
+wait long behind a national campaign. One Redis lock per campaign keeps two slices from working the
+same campaign. Outside the allowed hours, before the start time, and after a failed request, the
+slice schedules the next one with RQ's scheduler; the sweeper queues a slice for any sending campaign
+nobody is working (the worker died, Redis lost the job).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+
+import redis
+from redis.exceptions import LockError
+
+from campaigns import dispatch
+from campaigns.hours import next_opening
+from hotline.contacts import as_utc
+from hotline.models import Campaign, utcnow
+from hotline.sms_gateway import GatewayError
+from workers.context import extensions
+
+log = logging.getLogger(__name__)
+
+JOB = "workers.campaigns.dispatch_campaign"
+RECONCILE_POLL = timedelta(seconds=5)
+
+
+def lock_key(campaign_id: int) -> str:
+    """The Redis lock a slice holds while it works a campaign."""
+    return f"campaign:{campaign_id}:dispatch"
+
+
+def queued_key(campaign_id: int) -> str:
+    """Set while a slice is queued or scheduled, so the sweeper does not queue another."""
+    return f"campaign:{campaign_id}:queued"
+
+
+def queue_dispatch(ext, campaign_id: int, at: datetime | None = None) -> bool:
+    """Queue (or schedule at `at`) a campaign slice; False when Redis refused (the sweeper retries)."""
+    try:
+        wait = max(0.0, (at - utcnow()).total_seconds()) if at else 0.0
+        ext.redis.set(queued_key(campaign_id), "1", ex=int(wait) + 300)
+        if wait > 0:
+            ext.queues["campaigns"].enqueue_at(at, JOB, campaign_id, failure_ttl=7 * 24 * 3600)
+        else:
+            ext.queues["campaigns"].enqueue(JOB, campaign_id, failure_ttl=7 * 24 * 3600)
+        return True
+    except redis.RedisError as exc:
+        log.warning("campaign %s: slice not queued (%s); the sweeper will", campaign_id, type(exc).__name__)
+        return False
+
+
+def dispatch_campaign(campaign_id: int) -> str:
+    """Work the campaign for one slice; returns what it left the campaign doing."""
+    ext = extensions()
+    lock = ext.redis.lock(lock_key(campaign_id), timeout=ext.config.campaign_lock_seconds)
+    if not lock.acquire(blocking=False):
+        return "busy"  # another slice is on it
+    try:
+        ext.redis.delete(queued_key(campaign_id))
+        return _work(ext, campaign_id, lock)
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            pass  # it expired: nothing to release
+
+
+def _work(ext, campaign_id: int, lock) -> str:
+    config = ext.config
+    deadline = time.monotonic() + config.campaign_slice_seconds
+    reconcile_window = timedelta(seconds=config.campaign_reconcile_seconds)
+    with ext.session_scope() as session:
+        dispatch.mark_stale(session, campaign_id)
+    turn = 0
+    while True:
+        now = utcnow()
+        with ext.session_scope() as session:
+            campaign = session.get(Campaign, campaign_id)
+            if campaign is None:
+                return "missing"
+            if campaign.state != "sending":
+                return campaign.state
+            due = _due(campaign, now)
+            if due > now:
+                campaign.next_send_at = due
+                session.commit()
+                queue_dispatch(ext, campaign_id, at=due)
+                return "waiting"
+            waiting = dispatch.reconcile(session, campaign, now, reconcile_window)
+            if campaign.started_at is None:
+                campaign.started_at = now
+            rate = campaign.rate
+            claim = dispatch.claim(session, campaign, min(dispatch.BATCH_LIMIT, rate), turn, now)
+            if claim is None:
+                if waiting:
+                    campaign.next_send_at = now + RECONCILE_POLL
+                    session.commit()
+                    queue_dispatch(ext, campaign_id, at=now + RECONCILE_POLL)
+                    return "reconciling"
+                return "done" if dispatch.finish_if_done(session, campaign, now) else "idle"
+        turn += 1
+        if claim.numbers:
+            started = time.monotonic()
+            outcome = _send(ext, campaign_id, claim)
+            if outcome != "sent":
+                return outcome
+            lock.reacquire()  # a fresh TTL for the next batch
+            time.sleep(max(0.0, started + len(claim.numbers) / rate - time.monotonic()))
+        if time.monotonic() > deadline:
+            queue_dispatch(ext, campaign_id)
+            return "continuing"
+
+
+def _due(campaign: Campaign, now: datetime) -> datetime:
+    """When the campaign may send next: its start or backoff time, moved into the allowed hours."""
+    due = max(as_utc(campaign.next_send_at) if campaign.next_send_at else now, now)
+    return next_opening(due, campaign.hours_from, campaign.hours_until)
+
+
+def _send(ext, campaign_id: int, claim: dispatch.Claim) -> str:
+    """One AT request for the batch, and its outcome recorded."""
+    try:
+        results = ext.gateway.send(claim.message, list(claim.numbers), enqueue=True)
+    except GatewayError as exc:
+        log.warning("campaign %s batch %s: %s", campaign_id, claim.batch_id, exc)
+        return _back_off(ext, campaign_id, claim, str(exc), exc.maybe_sent)
+    with ext.session_scope() as session:
+        outcome = dispatch.record(session, claim, results, utcnow())
+    if outcome.nothing_taken:
+        return _back_off(ext, campaign_id, None, f"AT took none of batch {claim.batch_id}", False)
+    return "sent"
+
+
+def _back_off(ext, campaign_id: int, claim: dispatch.Claim | None, error: str, maybe_sent: bool) -> str:
+    now = utcnow()
+    with ext.session_scope() as session:
+        if claim is not None:
+            dispatch.fail(session, claim, error, maybe_sent, now)
+        campaign = session.get(Campaign, campaign_id)
+        delay = dispatch.backoff(session, campaign_id) if claim is not None else timedelta(seconds=30)
+        campaign.next_send_at, campaign.last_error = now + delay, error[:200]
+    queue_dispatch(ext, campaign_id, at=now + delay)
+    return "backing off"
