@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint dial bench bench-ussd bench-routing bench-agencies redis-server clean help
+.PHONY: run test lint dial bench bench-ussd bench-routing bench-agencies bench-delivery bench-campaign redis-server clean help
 
 help:
 	@echo "make run    set up (virtualenv, requirements, Redis, database) and start web, worker, simulator"
@@ -42,7 +42,7 @@ lint: $(STAMP)
 dial: $(STAMP)
 	HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/flask ussd dial
 
-bench: bench-ussd bench-routing bench-agencies
+bench: bench-ussd bench-routing bench-agencies bench-delivery bench-campaign
 
 bench-ussd: $(STAMP) redis-server
 	$(BIN)/python bench/ussd/run.py
@@ -52,6 +52,12 @@ bench-routing: $(STAMP) redis-server
 
 bench-agencies: $(STAMP) redis-server
 	$(BIN)/python bench/agencies/run.py
+
+bench-delivery: $(STAMP) redis-server
+	$(BIN)/python bench/delivery/run.py
+
+bench-campaign: $(STAMP) redis-server
+	$(BIN)/python bench/campaign/run.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
