@@ -233,9 +233,7 @@ def send_command(campaign, yes, wait):
     )
     queue_dispatch(ext, campaign_id, at=due)
     if due > utcnow():
-        click.echo(
-            f"Sending starts {due.astimezone(NAIROBI):%Y-%m-%d %H:%M} EAT (allowed hours or start time)."
-        )
+        click.echo(f"Sending starts {local_time(due)}: its start time or the allowed sending hours.")
         return
     if wait:
         _watch(campaign_id)

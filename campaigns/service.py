@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from campaigns import audience
 from campaigns.errors import CampaignError
-from campaigns.hours import DEFAULT_HOURS
+from campaigns.hours import DEFAULT_HOURS, next_opening
 from flows.gsm import segments
+from hotline.contacts import as_utc
 from hotline.models import Campaign, CampaignMessage, CampaignRecipient, County, utcnow
 
 LANGUAGES = ("en", "sw")
@@ -138,7 +139,8 @@ def start(session: Session, campaign: Campaign, now: datetime | None = None) -> 
         raise CampaignError(f"campaign {campaign.name!r} has nobody in its audience: nothing was sent")
     campaign.audience_size, campaign.held_out = size, held_out
     campaign.state = "sending"
-    campaign.next_send_at = max(campaign.start_at or now, now)
+    start_at = as_utc(campaign.start_at) if campaign.start_at else now
+    campaign.next_send_at = next_opening(max(start_at, now), campaign.hours_from, campaign.hours_until)
     return size, held_out
 
 

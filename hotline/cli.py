@@ -133,11 +133,34 @@ def dial_command(phone, url, token, network, inputs):
     except InvalidPhoneNumber as exc:
         raise click.BadParameter(str(exc), param_hint="--phone") from None
     token = token if token is not None else config.webhook_token
-    endpoint = url.rstrip("/") + "/ussd" + (f"?token={token}" if token else "")
+    query = f"?token={token}" if token else ""
+    endpoint, events = url.rstrip("/") + "/ussd" + query, url.rstrip("/") + "/ussd/events" + query
     session_id = f"ATUid_{uuid.uuid4().hex}"
     scripted = list(inputs)
     typed: list[str] = []
     click.echo(f"Dialling {config.ussd_service_code} from {phone}. Ctrl-D hangs up.\n")
+    status = "Incomplete"
+    try:
+        status = _dial(endpoint, config, session_id, phone, network, scripted, inputs, typed, url)
+    finally:
+        # As AT does when a session ends: the end-of-session notification (dials count for campaigns).
+        event = {
+            "sessionId": session_id,
+            "serviceCode": config.ussd_service_code,
+            "networkCode": network,
+            "phoneNumber": phone,
+            "status": status,
+            "input": "*".join(typed),
+            "hopsCount": str(len(typed) + 1),
+        }
+        try:
+            requests.post(events, data=event, timeout=15)
+        except requests.RequestException:
+            pass
+
+
+def _dial(endpoint, config, session_id, phone, network, scripted, inputs, typed, url) -> str:
+    """The screens of one session; returns AT's end status (Success when the service ended it)."""
     while True:
         form = {
             "sessionId": session_id,
@@ -156,19 +179,19 @@ def dial_command(phone, url, token, network, inputs):
         _show(body[4:] if body[:4] in ("CON ", "END ") else body)
         if not body.startswith("CON "):
             click.echo("[session ended]")
-            return
+            return "Success" if response.status_code == 200 else "Failed"
         if scripted:
             answer = scripted.pop(0)
             click.echo(f"> {answer}")
         elif inputs:
             click.echo("[no more scripted answers: hanging up]")
-            return
+            return "Incomplete"
         else:
             try:
                 answer = click.prompt(">", default="", show_default=False, prompt_suffix=" ")
             except click.Abort:
                 click.echo("\n[hung up]")
-                return
+                return "Incomplete"
             if not sys.stdin.isatty():
                 click.echo(answer)  # piped answers: show them as if typed
         typed.append(answer)

@@ -8,6 +8,8 @@ SMS the number received and sends SMS as the number through `/api/inbound` (`sim
 
 from __future__ import annotations
 
+import logging
+
 import requests
 from flask import Blueprint, jsonify, render_template, request
 
@@ -15,6 +17,7 @@ from simulator import callbacks
 from simulator.errors import BadRequest
 from simulator.extensions import current
 
+log = logging.getLogger(__name__)
 bp = Blueprint("phone", __name__)
 
 DEFAULT_PHONE = "+254700000001"
@@ -77,5 +80,26 @@ def forward_ussd():
     except requests.RequestException as exc:
         return _error(f"cannot reach the hotline at {url}: is it running? ({type(exc).__name__})", 502)
     body = response.text
-    return jsonify({"body": body, "status": response.status_code,
-                    "end": is_session_over(body, response.status_code)})
+    end = is_session_over(body, response.status_code)
+    if end:
+        _session_ended(config, form, body, response.status_code)
+    return jsonify({"body": body, "status": response.status_code, "end": end})
+
+
+def _session_ended(config, form: dict[str, str], body: str, status: int) -> None:
+    """AT's end-of-session notification to `/ussd/events`, as AT posts it when a session ends."""
+    event = {
+        "sessionId": form["sessionId"],
+        "serviceCode": form["serviceCode"],
+        "networkCode": form["networkCode"],
+        "phoneNumber": form["phoneNumber"],
+        "status": "Success" if status == 200 and body.startswith("END ") else "Failed",
+        "input": form["text"],
+        "hopsCount": str(form["text"].count("*") + 1 if form["text"] else 1),
+        "lastAppResponse": body[:200],
+        "errorMessage": "" if status == 200 else f"HTTP {status}",
+    }
+    try:
+        callbacks.post(config, "/ussd/events", event, config.ussd_timeout)
+    except requests.RequestException as exc:
+        log.warning("end-of-session notification not delivered: %s", type(exc).__name__)
