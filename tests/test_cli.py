@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from hotline.models import County, Tip
+from hotline.models import County, Tip, UssdSessionEnd
+from hotline.privacy import reporter_key
 
 COMMANDS = [["db"], ["db", "upgrade"], ["seed"], ["ussd"], ["ussd", "dial"], ["ussd", "funnel"], ["worker"]]
 
@@ -56,10 +57,14 @@ def test_dial_completes_a_tip_over_http(app, ext, live_server, inputs, expected)
         assert session.scalar(select(Tip.county_code)) == 47
 
 
-def test_dial_interactively(app, live_server):
+def test_dial_interactively(app, ext, live_server):
     result = app.test_cli_runner().invoke(args=["ussd", "dial", "--url", live_server], input="4\n0\n")
     assert "Police 999 or 112" in result.output and "1. Report trafficking" in result.output
     assert "[hung up]" in result.output
+    with ext.session_scope() as session:  # the phone sent AT's end-of-session notification
+        ended = session.scalars(select(UssdSessionEnd)).one()
+        assert (ended.status, ended.last_screen) == ("Incomplete", "main")
+        assert ended.reporter_key == reporter_key("+254700000001", ext.config.phone_hash_key)
 
 
 def test_dial_explains_bad_input(app):

@@ -320,8 +320,14 @@ class FakeHotline:
         self.replies: list[tuple[str, int]] = []
         self.release = threading.Event()
         self.stall = False
+        self.events: list[dict] = []
         self.app = Flask("fake_hotline")
         self.app.add_url_rule("/ussd", view_func=self.ussd, methods=["POST"])
+        self.app.add_url_rule("/ussd/events", view_func=self.event, methods=["POST"])
+
+    def event(self):
+        self.events.append(request.form.to_dict())
+        return "ok", 200, {"Content-Type": "text/plain"}
 
     def ussd(self):
         self.requests.append((request.form.to_dict(), request.args.to_dict()))
@@ -370,6 +376,10 @@ def test_phone_forwards_each_screen_as_at_does(make_app, hotline):
     assert form == {"sessionId": "ATUid_test", "serviceCode": "*384*1234#", "phoneNumber": PHONE,
                     "networkCode": "63902", "text": ""}
     assert args == {}
+    # The END screen is followed by AT's end-of-session notification.
+    [event] = hotline.events
+    assert (event["sessionId"], event["phoneNumber"], event["status"], event["input"]) == (
+        "ATUid_test", PHONE, "Success", "1*4")
 
 
 def test_phone_appends_the_webhook_token(make_app, hotline):
