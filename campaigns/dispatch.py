@@ -1,8 +1,9 @@
 """Sending a campaign in batches of up to 1,000 recipients per AT request, safe against a dying worker.
 
 One batch goes through three transactions:
-1. `claim`: the next recipients of one (variant, language) are marked `sending` in a new batch
-   (`claimed`); anyone who opted out or became unreachable meanwhile is marked `suppressed` instead;
+1. `claim`: the next recipients of one (variant, language) by id, after the group's cursor, make a
+   new batch (`claimed`) that records their id range; anyone who opted out or became unreachable
+   meanwhile is marked `suppressed` instead (recipients tried before are marked `sending`);
 2. the AT request, outside any transaction;
 3. `record`: AT's answer per recipient (messageId, statusCode, cost), the batch `sent`.
 A worker that dies between 1 and 3 leaves a `claimed` batch whose request may or may not have reached
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hotline import bulk, contacts, delivery_reports
@@ -98,9 +99,11 @@ def _claim_group(session, campaign, message: CampaignMessage, size: int, now: da
         .order_by(recipient.id)
         .limit(size)
     )
+    kind = "retry"
     rows = session.execute(base.where(recipient.state == "retry")).all()
     if not rows:
         # The forward cursor keeps every claim off the rows already sent (no dead index entries scanned).
+        kind = "forward"
         cursor = session.scalar(
             select(func.max(CampaignBatch.last_recipient_id)).where(
                 CampaignBatch.campaign_id == campaign.id,
@@ -115,6 +118,8 @@ def _claim_group(session, campaign, message: CampaignMessage, size: int, now: da
         campaign_id=campaign.id,
         variant=message.variant,
         language=message.language,
+        kind=kind,
+        first_recipient_id=min(row[0] for row in rows),
         last_recipient_id=max(row[0] for row in rows),
         size=0,
         state="claimed",
@@ -122,25 +127,28 @@ def _claim_group(session, campaign, message: CampaignMessage, size: int, now: da
     )
     session.add(batch)
     session.flush()
-    waiting = _recipients.c.state.in_(("queued", "retry"))
     suppressed = [row[0] for row in rows if row[3]]
     if suppressed:
         session.execute(
             update(_recipients)
-            .where(bulk.one_of(session, _recipients.c.id, suppressed), waiting)
+            .where(
+                bulk.one_of(session, _recipients.c.id, suppressed), _recipients.c.state == kind_state(kind)
+            )
             .values(state="suppressed")
         )
     wanted = {row[0]: row for row in rows if not row[3]}
-    taken = (
-        session.scalars(
+    if kind == "retry" and wanted:
+        # Retry rows are marked, so the next retry claim cannot take them while this request is out.
+        # Forward rows are not: the cursor already keeps them from being claimed twice, and one write
+        # per recipient (the answer) instead of two is what lets a million go out in minutes.
+        taken = session.scalars(
             update(_recipients)
-            .where(bulk.one_of(session, _recipients.c.id, list(wanted)), waiting)
+            .where(bulk.one_of(session, _recipients.c.id, list(wanted)), _recipients.c.state == "retry")
             .values(state="sending", batch_id=batch.id)
             .returning(_recipients.c.id)
         ).all()
-        if wanted
-        else []
-    )
+    else:
+        taken = list(wanted)
     batch.size = len(taken)
     if not taken:
         batch.state, batch.finished_at = "sent", now
@@ -153,8 +161,28 @@ def _claim_group(session, campaign, message: CampaignMessage, size: int, now: da
     )
 
 
-# Only rows still `sending` in this batch take AT's answer (a cancel or a reconcile got there first).
-_SENDING = "campaign_recipient.state = 'sending'"
+def kind_state(kind: str) -> str:
+    """The state a batch's recipients wait in: `queued` (forward) or `retry`."""
+    return "queued" if kind == "forward" else "retry"
+
+
+def members(batch: CampaignBatch):
+    """WHERE clause of the batch's recipients still waiting for its outcome."""
+    if batch.kind == "retry":
+        return and_(_recipients.c.batch_id == batch.id, _recipients.c.state == "sending")
+    return and_(
+        _recipients.c.campaign_id == batch.campaign_id,
+        _recipients.c.variant == batch.variant,
+        _recipients.c.language == batch.language,
+        _recipients.c.id.between(batch.first_recipient_id, batch.last_recipient_id),
+        _recipients.c.state == "queued",
+    )
+
+
+# AT's answer is recorded on rows still waiting for it. An accepted message is recorded even on a row
+# cancelled meanwhile (it was sent); a refusal leaves a cancelled row cancelled.
+_WAITING = "campaign_recipient.state IN ('queued', 'sending', 'cancelled')"
+_NOT_CANCELLED = "campaign_recipient.state IN ('queued', 'sending')"
 
 
 def parse_cost(text: str | None) -> Decimal | None:
@@ -214,9 +242,16 @@ def record(session: Session, claim: Claim, results: list[RecipientResult], now: 
             change["state"] = "failed"
         changes.append(change)
     for (code, cost, attempts), rows in accepted.items():
-        same = {"state": "sent", "at_status_code": code, "cost": cost, "sent_at": now, "attempts": attempts}
-        bulk.update_rows(session, _recipients, rows, guard=_SENDING, same=same)
-    bulk.update_rows(session, _recipients, changes, guard=_SENDING)
+        same = {
+            "state": "sent",
+            "at_status_code": code,
+            "cost": cost,
+            "sent_at": now,
+            "attempts": attempts,
+            "batch_id": claim.batch_id,
+        }
+        bulk.update_rows(session, _recipients, rows, guard=_WAITING, same=same)
+    bulk.update_rows(session, _recipients, changes, guard=_NOT_CANCELLED, same={"batch_id": claim.batch_id})
     batch = session.get(CampaignBatch, claim.batch_id)
     batch.state, batch.finished_at = "sent", now
     if blacklisted:
@@ -236,11 +271,7 @@ def fail(session: Session, claim: Claim, error: str, maybe_sent: bool, now: date
         batch.state = "uncertain"
         return
     batch.state, batch.finished_at = "failed", now
-    session.execute(
-        update(_recipients)
-        .where(_recipients.c.batch_id == claim.batch_id, _recipients.c.state == "sending")
-        .values(state="retry")
-    )
+    session.execute(update(_recipients).where(members(batch)).values(state="retry"))
 
 
 def mark_stale(session: Session, campaign_id: int) -> int:
@@ -264,17 +295,21 @@ def reconcile(session: Session, campaign: Campaign, now: datetime, window: timed
     ).all()
     for batch in batches:
         rows = session.execute(
-            select(CampaignRecipient.id, Contact.reporter_key)
-            .join(Contact, Contact.id == CampaignRecipient.contact_id)
-            .where(CampaignRecipient.batch_id == batch.id, CampaignRecipient.state == "sending")
+            select(_recipients.c.id, Contact.reporter_key)
+            .join(Contact, Contact.id == _recipients.c.contact_id)
+            .where(members(batch))
         ).all()
         found = _reports_by_key(session, [key for _, key in rows], batch.claimed_at)
         matched = [{"rid": rid, "message_id": found[key]} for rid, key in rows if key in found]
         if matched:
             session.execute(
                 update(_recipients)
-                .where(_recipients.c.id == bindparam("rid"), _recipients.c.state == "sending")
+                .where(
+                    _recipients.c.id == bindparam("rid"),
+                    or_(_recipients.c.state == "queued", _recipients.c.state == "sending"),
+                )
                 .values(
+                    batch_id=batch.id,
                     state="sent",
                     at_message_id=bindparam("message_id"),
                     sent_at=batch.claimed_at,
@@ -287,11 +322,7 @@ def reconcile(session: Session, campaign: Campaign, now: datetime, window: timed
             batch.state, batch.finished_at = "sent", now
             batch.error = f"reconciled from delivery reports: {len(matched)} sent"
         elif now - contacts.as_utc(batch.claimed_at) >= window:
-            session.execute(
-                update(_recipients)
-                .where(_recipients.c.batch_id == batch.id, _recipients.c.state == "sending")
-                .values(state="retry")
-            )
+            session.execute(update(_recipients).where(members(batch)).values(state="retry"))
             batch.state, batch.finished_at = "failed", now
             batch.error = f"{len(matched)} sent by delivery reports, {len(rows) - len(matched)} queued again"
         else:

@@ -34,6 +34,7 @@ from hotline.models import (
     UssdSessionEnd,
     utcnow,
 )
+from hotline.sms_gateway import ACCEPTED, STATUS_NAMES
 
 NAIROBI = timezone(timedelta(hours=3), "EAT")  # Kenya: UTC+3 all year, no DST
 ENGAGEMENT = ("dialled", "tip", "agency_check", "sms")
@@ -45,22 +46,8 @@ SIGNAL_LABELS = {
     "sms": "sent an SMS",
     "any": "any of these",
 }
-ACCEPTED = {100, 101, 102}  # AT's per-recipient codes for a message it took
 FINAL_FAILURES = {"Rejected", "Failed", "AbsentSubscriber", "Expired"}
 NOT_SENT_YET = {"queued", "retry", "sending"}
-AT_STATUS = {
-    401: "RiskHold",
-    402: "InvalidSenderId",
-    403: "InvalidPhoneNumber",
-    404: "UnsupportedNumberType",
-    405: "InsufficientBalance",
-    406: "UserInBlacklist",
-    407: "CouldNotRoute",
-    409: "DoNotDisturbRejection",
-    500: "InternalServerError",
-    501: "GatewayError",
-    502: "RejectedByGateway",
-}
 NETWORKS = {"63902": "Safaricom", "63903": "Airtel Kenya", "99999": "sandbox"}
 UNKNOWN = "unknown"
 HOLDOUT, TREATED = "held out", "treated"  # engagement groups besides the variants
@@ -164,7 +151,7 @@ def _outcome(held_out: bool, state, code, delivery_status, failure_reason) -> tu
     if state in ("suppressed", "cancelled"):
         return state, False, None
     # Not accepted by AT: its per-recipient status code (and the status the sender kept) says why.
-    name = failure_reason or AT_STATUS.get(code, "not accepted")
+    name = failure_reason or STATUS_NAMES.get(code, "not accepted")
     reason = f"{code} {name}" if code is not None else name
     return "failed", False, reason
 

@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import click
-import phonenumbers
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select, text, update
@@ -24,21 +23,13 @@ from sqlalchemy.dialects import sqlite
 
 from hotline import contacts
 from hotline.counties import by_code, name_of
-from hotline.csv_import import Counts, CsvSpec, cli_import, parse_row, text_column
-from hotline.errors import InvalidPhoneNumber
+from hotline.csv_import import Counts, CsvSpec, cli_import, mobile_phone, parse_row, text_column
 from hotline.models import Contact, utcnow
-from hotline.privacy import normalise_phone, reporter_key
+from hotline.privacy import reporter_key
 
 DEMO_FILE = Path(__file__).parent / "data" / "demo_contacts.csv"
 EAT = timezone(timedelta(hours=3), "EAT")  # Africa/Nairobi: UTC+3 all year, no daylight saving
 LANGUAGE_NAMES = {"en": "en", "english": "en", "sw": "sw", "kiswahili": "sw", "swahili": "sw"}
-SMS_CAPABLE = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-# Kenyan mobiles as files usually write them, checked against phonenumbers' own pattern for them:
-# a few microseconds instead of two full parses per row, which matters at 100,000 rows.
-_KENYAN_MOBILE = re.compile(r"(?:\+?254|0)(\d{9})")
-_MOBILE_PATTERN = re.compile(
-    phonenumbers.PhoneMetadata.metadata_for_region("KE").mobile.national_number_pattern
-)
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
 
 
@@ -64,24 +55,6 @@ class ContactCounts(Counts):
 
     def __str__(self) -> str:
         return f"{super().__str__()}, kept opted out {self.kept_opted_out}"
-
-
-def _phone(text: str) -> str:
-    if not text:
-        raise ValueError("phone is empty")
-    quick = _KENYAN_MOBILE.fullmatch(text.replace(" ", "").replace("-", ""))
-    if quick and _MOBILE_PATTERN.fullmatch(quick[1]):
-        return "+254" + quick[1]
-    try:
-        phone = normalise_phone(text)
-    except InvalidPhoneNumber:
-        raise ValueError(f"phone {text!r} is not a phone number") from None
-    number = phonenumbers.parse(phone)
-    if number.country_code != 254 or not phonenumbers.is_valid_number(number):
-        raise ValueError(f"phone {text!r} is not a valid Kenyan number")
-    if phonenumbers.number_type(number) not in SMS_CAPABLE:
-        raise ValueError(f"phone {text!r} is not a mobile number")
-    return phone
 
 
 def _county_code(text: str) -> int | None:
@@ -121,7 +94,7 @@ def _consented_at(text: str) -> datetime:
 
 
 PARSERS = {
-    "phone": _phone,
+    "phone": mobile_phone,
     "county_code": _county_code,
     "language": _language,
     "consent_source": text_column("consent_source", 40),

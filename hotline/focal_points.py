@@ -9,21 +9,17 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import click
-import phonenumbers
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from hotline.counties import NATIONAL, by_code, name_of
-from hotline.csv_import import Counts, CsvSpec, cli_import, parse_row, text_column
-from hotline.errors import InvalidPhoneNumber
+from hotline.csv_import import Counts, CsvSpec, cli_import, mobile_phone, parse_row, text_column
 from hotline.models import FocalPoint
-from hotline.privacy import normalise_phone
 
 DEMO_FILE = Path(__file__).parent / "data" / "demo_focal_points.csv"
 MAX_PRIORITY = 99  # keeps a typo like 10000000000 out of an INTEGER column
 TRUE, FALSE = ("true", "yes", "1"), ("false", "no", "0")
-SMS_CAPABLE = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
 @dataclass(frozen=True)
@@ -54,18 +50,7 @@ def _county_code(text: str) -> int:
 
 
 def _phone(text: str) -> str:
-    if not text:
-        raise ValueError("phone is empty")
-    try:
-        phone = normalise_phone(text)
-    except InvalidPhoneNumber:
-        raise ValueError(f"phone {text!r} is not a phone number") from None
-    number = phonenumbers.parse(phone)
-    if number.country_code != 254 or not phonenumbers.is_valid_number(number):
-        raise ValueError(f"phone {text!r} is not a valid Kenyan number")
-    if phonenumbers.number_type(number) not in SMS_CAPABLE:
-        raise ValueError(f"phone {text!r} is not a mobile number (focal points are reached by SMS)")
-    return phone
+    return mobile_phone(text, "focal points are reached by SMS")
 
 
 def _priority(text: str) -> int:

@@ -348,6 +348,10 @@ class CampaignBatch(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
     variant: Mapped[str] = mapped_column(String(8))
     language: Mapped[str] = mapped_column(String(2))
+    # forward: the group's next recipients by id, left `queued` while the request is out (found again
+    # by the id range); retry: recipients tried before, marked `sending` with this batch's id.
+    kind: Mapped[str] = mapped_column(String(8), default="forward")
+    first_recipient_id: Mapped[int] = mapped_column(BigInteger)
     last_recipient_id: Mapped[int] = mapped_column(BigInteger)  # the group's forward cursor
     size: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(10), default="claimed", index=True)

@@ -19,7 +19,23 @@ from africastalking.SMS import SMSService
 
 from hotline.config import Config
 
-# Per-recipient status codes (FACTS.md) and what they mean for us.
+# Per-recipient status codes (FACTS.md): their names, and what they mean for us.
+STATUS_NAMES = {
+    100: "Processed",
+    101: "Sent",
+    102: "Queued",
+    401: "RiskHold",
+    402: "InvalidSenderId",
+    403: "InvalidPhoneNumber",
+    404: "UnsupportedNumberType",
+    405: "InsufficientBalance",
+    406: "UserInBlacklist",
+    407: "CouldNotRoute",
+    409: "DoNotDisturbRejection",
+    500: "InternalServerError",
+    501: "GatewayError",
+    502: "RejectedByGateway",
+}
 ACCEPTED = {100, 101, 102}  # Processed, Sent, Queued
 # Worth trying again later: the account, the route or AT itself.
 RETRY_LATER = {401, 402, 405, 407, 500, 501, 502}

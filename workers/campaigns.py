@@ -110,7 +110,10 @@ def _work(ext, campaign_id: int, lock) -> str:
             outcome = _send(ext, campaign_id, claim)
             if outcome != "sent":
                 return outcome
-            lock.reacquire()  # a fresh TTL for the next batch
+            try:
+                lock.reacquire()  # a fresh TTL for the next batch
+            except LockError:
+                return "lost its lock"  # it expired during a very slow batch: another slice may go on
             time.sleep(max(0.0, started + len(claim.numbers) / rate - time.monotonic()))
         if time.monotonic() > deadline:
             queue_dispatch(ext, campaign_id)

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-22 20:58:38.133698
+Create Date: 2026-11-22 21:27:37.967875
 """
 
 import sqlalchemy as sa
@@ -86,6 +86,8 @@ def upgrade() -> None:
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('variant', sa.String(length=8), nullable=False),
     sa.Column('language', sa.String(length=2), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('first_recipient_id', sa.BigInteger(), nullable=False),
     sa.Column('last_recipient_id', sa.BigInteger(), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=10), nullable=False),
