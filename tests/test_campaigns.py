@@ -480,3 +480,30 @@ def test_a_worker_killed_in_the_middle_of_a_batch_makes_nobody_get_it_twice_or_s
     assert all(r.state == "sent" and r.at_message_id for r in rows)
     assert stack.campaign("kill").state == "done"
     assert "reconciled" in batches(stack)[0].error
+
+
+def test_estimate_counts_segments_and_cost_before_anything_is_sent(stack):
+    stack.add_contacts(30)  # 20 en, 10 sw
+    long_en = "Safety tip:" + " a genuine employer never keeps your passport." * 4  # 195 GSM-7 chars
+    stack.flask(
+        "campaigns",
+        "create",
+        "est",
+        "--message",
+        f"en={long_en}",
+        "--message",
+        "sw=Kidokezo 🙏 usiache pasipoti yako",  # an emoji: UCS-2, 70 a segment
+        "--holdout",
+        "0",
+        "--start",
+        "2026-12-01T09:00",
+    )
+    output = stack.flask("campaigns", "estimate", "est").output
+    assert "variant A en          20  x 2 segments (195 characters, GSM-7)" in output
+    assert "variant A sw          10  x 1 segment (32 characters, UCS-2)" in output
+    assert "segments              50" in output and "KES 40.00" in output
+    assert stack.messages() == [] and stack.recipients("est") == []  # an estimate sends nothing
+    with time_machine.travel(datetime(2026, 11, 30, 12, 0, tzinfo=NAIROBI), tick=True):
+        result = stack.flask("campaigns", "send", "est", "--yes")
+        assert "Sending starts 2026-12-01 09:00 EAT" in result.output
+        assert stack.dispatch("est") == "waiting" and stack.messages() == []
