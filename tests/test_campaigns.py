@@ -78,6 +78,22 @@ class CampaignStack:
             *extra,
         )
 
+    def safety_tips(self, name: str, rate: int = 1000):
+        """Create an English campaign to everyone: no holdout, any hour (sent by `send`)."""
+        self.flask(
+            "campaigns",
+            "create",
+            name,
+            "--message",
+            "en=Safety tips",
+            "--holdout",
+            "0",
+            "--hours",
+            "00:00-24:00",
+            "--rate",
+            str(rate),
+        )
+
     def dispatch(self, name="nov") -> str:
         with self.ext.session_scope() as session:
             campaign_id = service.find(session, name).id
@@ -225,19 +241,7 @@ def test_sending_waits_outside_the_allowed_hours_and_resumes_inside(stack):
 
 def test_an_opt_out_in_the_middle_of_a_campaign_is_never_sent_the_rest(stack, make_app):
     stack.add_contacts(30, language=lambda n: "en")
-    stack.flask(
-        "campaigns",
-        "create",
-        "mid",
-        "--message",
-        "en=Safety tips",
-        "--holdout",
-        "0",
-        "--hours",
-        "00:00-24:00",
-        "--rate",
-        "10",
-    )
+    stack.safety_tips("mid", rate=10)
     stack.flask("campaigns", "send", "mid", "--yes", "--no-wait")
     fast = make_app(at_api_url=stack.sim_url, at_timeout=(1, 1), campaign_slice_seconds=0)
     with fast.app_context():
@@ -266,17 +270,7 @@ def test_an_opt_out_in_the_middle_of_a_campaign_is_never_sent_the_rest(stack, ma
 def test_an_at_outage_backs_off_then_sends_and_per_recipient_refusals_are_acted_on(stack):
     stack.add_contacts(6, language=lambda n: "en")
     stack.fail_numbers({phone(1): 406, phone(2): 403, phone(3): 405})
-    stack.flask(
-        "campaigns",
-        "create",
-        "out",
-        "--message",
-        "en=Safety tips",
-        "--holdout",
-        "0",
-        "--hours",
-        "00:00-24:00",
-    )
+    stack.safety_tips("out")
     stack.flask("campaigns", "send", "out", "--yes", "--no-wait")
     stack.fault(status=500, count=1)
     assert stack.dispatch("out") == "backing off"
@@ -313,17 +307,7 @@ def contacts_by(contacts: dict, number: str) -> Contact:
 
 def test_a_lost_answer_is_reconciled_from_delivery_reports_not_sent_twice(stack):
     stack.add_contacts(8, language=lambda n: "en")
-    stack.flask(
-        "campaigns",
-        "create",
-        "lost",
-        "--message",
-        "en=Safety tips",
-        "--holdout",
-        "0",
-        "--hours",
-        "00:00-24:00",
-    )
+    stack.safety_tips("lost")
     stack.flask("campaigns", "send", "lost", "--yes", "--no-wait")
     stack.fault(delay=1.5)  # longer than the 1 s read timeout: AT takes it, we never hear
     assert stack.dispatch("lost") == "backing off"
@@ -342,17 +326,7 @@ def test_a_lost_answer_is_reconciled_from_delivery_reports_not_sent_twice(stack)
 
 def test_a_batch_with_no_delivery_report_is_sent_again_after_the_window(stack):
     stack.add_contacts(4, language=lambda n: "en")
-    stack.flask(
-        "campaigns",
-        "create",
-        "gone",
-        "--message",
-        "en=Safety tips",
-        "--holdout",
-        "0",
-        "--hours",
-        "00:00-24:00",
-    )
+    stack.safety_tips("gone")
     stack.flask("campaigns", "send", "gone", "--yes", "--no-wait")
     with stack.ext.session_scope() as session:  # a dispatcher died after claiming, before sending
         from campaigns import dispatch
@@ -373,19 +347,7 @@ def batches(stack) -> list[CampaignBatch]:
 
 def test_pause_resume_and_cancel_take_effect_within_a_batch(stack, make_app):
     stack.add_contacts(30, language=lambda n: "en")
-    stack.flask(
-        "campaigns",
-        "create",
-        "pr",
-        "--message",
-        "en=Safety tips",
-        "--holdout",
-        "0",
-        "--hours",
-        "00:00-24:00",
-        "--rate",
-        "10",
-    )
+    stack.safety_tips("pr", rate=10)
     stack.flask("campaigns", "send", "pr", "--yes", "--no-wait")
     fast = make_app(at_api_url=stack.sim_url, at_timeout=(1, 1), campaign_slice_seconds=0)
     campaign_id = stack.campaign("pr").id
@@ -428,19 +390,7 @@ def test_campaign_commands_refuse_bad_input_with_clear_errors(stack):
 def test_a_worker_killed_in_the_middle_of_a_batch_makes_nobody_get_it_twice_or_skipped(stack, config):
     """A real `flask worker` process is killed (SIGKILL) while its batch request is at AT."""
     stack.add_contacts(30, language=lambda n: "en")
-    stack.flask(
-        "campaigns",
-        "create",
-        "kill",
-        "--message",
-        "en=Safety tips",
-        "--holdout",
-        "0",
-        "--hours",
-        "00:00-24:00",
-        "--rate",
-        "10",
-    )
+    stack.safety_tips("kill", rate=10)
     stack.fault(delay=3)  # the first batch's request stalls at AT, which then takes it
     stack.flask("campaigns", "send", "kill", "--yes", "--no-wait")
     env = {
