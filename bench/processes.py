@@ -118,6 +118,19 @@ class Processes:
             raise RuntimeError(f"{' '.join(argv[2:])} failed:\n{done.stdout}{done.stderr}")
         return done.stdout
 
+    def spawn_gunicorn_pair(self, bare_dir: Path, workers: int, env: dict) -> None:
+        """The hotline and the benchmark's bare baseline (`bare_dir/bare.py`), under the same gunicorn.
+
+        cwd is the temporary directory so no gunicorn.conf.py is picked up by accident.
+        """
+        servers = (("hotline", REPO, "hotline:create_app()"), ("bare", bare_dir, "bare:create_app()"))
+        for name, path, app in servers:
+            self.ports[name] = free_port()
+            self.spawn(name, [
+                sys.executable, "-m", "gunicorn", *gunicorn_settings(workers),
+                "--bind", f"127.0.0.1:{self.ports[name]}", "--pythonpath", str(path), app,
+            ], env=env)
+
     def alive(self, name: str) -> None:
         """RuntimeError, with the end of its log, when `name` has exited."""
         if self.processes[name].poll() is not None:
@@ -233,6 +246,15 @@ def exit_on_termination() -> None:
 
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGHUP, _exit)
+
+
+def run_main(main: Callable[[], int]) -> None:
+    """Exit with `main()`'s status; Ctrl-C says every process is stopped (the `with` blocks did it)."""
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted; every process the benchmark started is stopped", file=sys.stderr)
+        sys.exit(130)
 
 
 TICK = os.sysconf("SC_CLK_TCK")

@@ -43,6 +43,7 @@ from processes import (  # noqa: E402
     exit_on_termination,
     gunicorn_settings,
     machine_cpu,
+    run_main,
 )
 from reports import Posts, check_applied, closed_loop, make_mix, seed_recipients  # noqa: E402
 from stack import TOKEN, Stack  # noqa: E402
@@ -248,8 +249,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted; every process the benchmark started is stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

@@ -18,7 +18,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(1, str(BENCH.parent))  # bench/processes.py, shared by the benchmarks
 
-from processes import REPO, Processes, free_port, gunicorn_settings, service_env  # noqa: E402
+from processes import Processes, service_env  # noqa: E402
 
 TOKEN = "bench-token"
 PROBE = b"id=ATXid_probe&status=Sent&phoneNumber=%2B254799999999&networkCode=63902&retryCount=0"
@@ -43,14 +43,7 @@ class Stack(Processes):
         env.update(DATABASE_URL=self.database_url, WEBHOOK_TOKEN=TOKEN)
         self.run([sys.executable, "-c", "import sys; from hotline.db import upgrade; upgrade(sys.argv[1])",
                   self.database_url])
-        # cwd is the temporary directory so no gunicorn.conf.py is picked up by accident.
-        for name, path, app in (("hotline", REPO, "hotline:create_app()"),
-                                ("bare", BENCH, "bare:create_app()")):
-            self.ports[name] = free_port()
-            self.spawn(name, [
-                sys.executable, "-m", "gunicorn", *gunicorn_settings(self.workers),
-                "--bind", f"127.0.0.1:{self.ports[name]}", "--pythonpath", str(path), app,
-            ], env=env)
+        self.spawn_gunicorn_pair(BENCH, self.workers, env)
         for name in ("hotline", "bare"):
             self._wait_for_http(name)
 

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sessions import COUNTY_CODE, drive
-from stack import REPO, RoutingStack, commit, cpu_seconds, exit_on_termination, machine_cpu
+from stack import REPO, RoutingStack, commit, cpu_seconds, exit_on_termination, machine_cpu, run_main
 from timeline import collect_sms, epoch, routing_jobs, spread, tip_ids, worker_pace
 
 RESULTS = REPO / "bench" / "results" / "routing.json"
@@ -283,8 +283,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted; every process the benchmark started is stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

@@ -35,10 +35,13 @@ from processes import (  # noqa: E402
     free_port,
     gunicorn_settings,
     machine_cpu,
+    run_main,
     service_env,
 )
 
-__all__ = ["REPO", "RoutingStack", "commit", "cpu_seconds", "exit_on_termination", "machine_cpu"]
+__all__ = [
+    "REPO", "RoutingStack", "commit", "cpu_seconds", "exit_on_termination", "machine_cpu", "run_main",
+]
 
 # The simulator's own settings; a developer's shell may carry them too.
 SIMULATOR_VARIABLES = ("HOTLINE_URL", "USSD_TIMEOUT", "SIM_")

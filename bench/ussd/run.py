@@ -25,7 +25,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from driver import REQUESTS_PER_SESSION, TIP_INPUTS, Sessions, Target, closed_loop, open_loop
-from stack import REPO, Stack, commit, cpu_seconds, exit_on_termination, gunicorn_settings, machine_cpu
+from stack import (
+    REPO,
+    Stack,
+    commit,
+    cpu_seconds,
+    exit_on_termination,
+    gunicorn_settings,
+    machine_cpu,
+    run_main,
+)
 from tally import Tally
 
 RESULTS = REPO / "bench" / "results" / "ussd.json"
@@ -281,8 +290,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted; every process the benchmark started is stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

@@ -26,12 +26,13 @@ from processes import (  # noqa: E402
     free_port,
     gunicorn_settings,
     machine_cpu,
+    run_main,
     service_env,
 )
 
 __all__ = [
     "BENCH", "REPO", "Stack", "commit", "cpu_seconds", "exit_on_termination", "free_port",
-    "gunicorn_settings", "machine_cpu",
+    "gunicorn_settings", "machine_cpu", "run_main",
 ]
 
 PROBE = (
@@ -51,14 +52,7 @@ class Stack(Processes):
         self.env = env = service_env(self.dir, self.start_redis())
         for command in (["db", "upgrade"], ["seed"]):
             self.run([sys.executable, "-m", "flask", "--app", "hotline:create_app", *command])
-        # cwd is the temporary directory so no gunicorn.conf.py is picked up by accident.
-        for name, path, app in (("hotline", REPO, "hotline:create_app()"),
-                                ("bare", BENCH, "bare:create_app()")):
-            self.ports[name] = free_port()
-            self.spawn(name, [
-                sys.executable, "-m", "gunicorn", *gunicorn_settings(self.workers),
-                "--bind", f"127.0.0.1:{self.ports[name]}", "--pythonpath", str(path), app,
-            ], env=env)
+        self.spawn_gunicorn_pair(BENCH, self.workers, env)
         for name in ("hotline", "bare"):
             self._wait_for_http(name)
 
