@@ -27,7 +27,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hotline import bulk
+from hotline import bulk, contacts
 from hotline.errors import BadRequest, InvalidPhoneNumber
 from hotline.models import CampaignRecipient, OutboundSms, UnmatchedDeliveryReport
 from hotline.privacy import normalise_phone, reporter_key
@@ -190,15 +190,11 @@ def apply(session: Session, reports: list[DeliveryReport]) -> Applied:
     result = Applied(ignored=len(reports) - len(standing))
     if not standing:
         return result
-    changes, contacts = _campaign_changes(session, standing)
+    changes, final, result.blacklisted_contacts = _campaign_changes(session, standing)
     bulk.update_rows(session, _recipients, changes, guard=_NOT_FINAL.format(table=_recipients.name))
-    result.campaign = len(changes)
-    result.ignored += len(contacts["final"])
-    result.blacklisted_contacts = contacts["blacklisted"]
+    result.campaign, result.ignored = len(changes), result.ignored + final
     if result.blacklisted_contacts:
-        from hotline import contacts as contact_book  # late: contacts imports nothing from here
-
-        contact_book.opt_out_ids(session, result.blacklisted_contacts, source="blacklist")
+        contacts.opt_out_ids(session, result.blacklisted_contacts, source="blacklist")
     if standing:
         changes, final = _service_changes(session, standing)
         bulk.update_rows(session, _service_sms, changes, guard=_NOT_FINAL.format(table=_service_sms.name))
@@ -234,16 +230,16 @@ def _campaign_changes(session, standing: dict[str, DeliveryReport]):
             CampaignRecipient.contact_id,
         ).where(bulk.one_of(session, CampaignRecipient.at_message_id, list(standing)))
     ).all()
-    changes, contacts = [], {"final": [], "blacklisted": []}
+    changes, final, blacklisted = [], 0, []
     for row_id, message_id, status, contact_id in rows:
         report = standing.pop(message_id)
         if status in FINAL:
-            contacts["final"].append(row_id)
+            final += 1
             continue
         changes.append({"id": row_id, "network_code": report.network_code, **_settled(report)})
         if report.failure_reason == BLACKLISTED:
-            contacts["blacklisted"].append(contact_id)
-    return changes, contacts
+            blacklisted.append(contact_id)
+    return changes, final, blacklisted
 
 
 def _service_changes(session, standing: dict[str, DeliveryReport]):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import redis
 from redis.exceptions import LockError
@@ -71,53 +72,66 @@ def dispatch_campaign(campaign_id: int) -> str:
             pass  # it expired: nothing to release
 
 
+class Step(NamedTuple):
+    """What one transaction of a slice decided: a batch to send, or why not and when to come back."""
+
+    claim: dispatch.Claim | None = None
+    rate: int = 0
+    outcome: str = ""
+    come_back: datetime | None = None
+
+
 def _work(ext, campaign_id: int, lock) -> str:
-    config = ext.config
-    deadline = time.monotonic() + config.campaign_slice_seconds
-    reconcile_window = timedelta(seconds=config.campaign_reconcile_seconds)
+    deadline = time.monotonic() + ext.config.campaign_slice_seconds
     with ext.session_scope() as session:
         dispatch.mark_stale(session, campaign_id)
     turn = 0
     while True:
-        now = utcnow()
-        with ext.session_scope() as session:
-            campaign = session.get(Campaign, campaign_id)
-            if campaign is None:
-                return "missing"
-            if campaign.state != "sending":
-                return campaign.state
-            due = _due(campaign, now)
-            if due > now:
-                campaign.next_send_at = due
-                session.commit()
-                queue_dispatch(ext, campaign_id, at=due)
-                return "waiting"
-            waiting = dispatch.reconcile(session, campaign, now, reconcile_window)
-            if campaign.started_at is None:
-                campaign.started_at = now
-            rate = campaign.rate
-            claim = dispatch.claim(session, campaign, min(dispatch.BATCH_LIMIT, rate), turn, now)
-            if claim is None:
-                if waiting:
-                    campaign.next_send_at = now + RECONCILE_POLL
-                    session.commit()
-                    queue_dispatch(ext, campaign_id, at=now + RECONCILE_POLL)
-                    return "reconciling"
-                return "done" if dispatch.finish_if_done(session, campaign, now) else "idle"
+        step = _next_batch(ext, campaign_id, turn)
+        if step.claim is None:
+            if step.come_back:  # committed first, so the next slice reads what this one decided
+                queue_dispatch(ext, campaign_id, at=step.come_back)
+            return step.outcome
         turn += 1
-        if claim.numbers:
+        if step.claim.numbers:
             started = time.monotonic()
-            outcome = _send(ext, campaign_id, claim)
+            outcome = _send(ext, campaign_id, step.claim)
             if outcome != "sent":
                 return outcome
             try:
                 lock.reacquire()  # a fresh TTL for the next batch
             except LockError:
                 return "lost its lock"  # it expired during a very slow batch: another slice may go on
-            time.sleep(max(0.0, started + len(claim.numbers) / rate - time.monotonic()))
+            time.sleep(max(0.0, started + len(step.claim.numbers) / step.rate - time.monotonic()))
         if time.monotonic() > deadline:
             queue_dispatch(ext, campaign_id)
             return "continuing"
+
+
+def _next_batch(ext, campaign_id: int, turn: int) -> Step:
+    """In one transaction: settle lost answers, then claim the next batch if the campaign may send."""
+    now = utcnow()
+    with ext.session_scope() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            return Step(outcome="missing")
+        if campaign.state != "sending":
+            return Step(outcome=campaign.state)
+        due = _due(campaign, now)
+        if due > now:
+            campaign.next_send_at = due
+            return Step(outcome="waiting", come_back=due)
+        window = timedelta(seconds=ext.config.campaign_reconcile_seconds)
+        waiting = dispatch.reconcile(session, campaign, now, window)
+        if campaign.started_at is None:
+            campaign.started_at = now
+        claim = dispatch.claim(session, campaign, min(dispatch.BATCH_LIMIT, campaign.rate), turn, now)
+        if claim is not None:
+            return Step(claim=claim, rate=campaign.rate)
+        if waiting:
+            campaign.next_send_at = now + RECONCILE_POLL
+            return Step(outcome="reconciling", come_back=now + RECONCILE_POLL)
+        return Step(outcome="done" if dispatch.finish_if_done(session, campaign, now) else "idle")
 
 
 def _due(campaign: Campaign, now: datetime) -> datetime:
