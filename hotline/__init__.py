@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import click
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
 from hotline.config import Config, from_env
+from hotline.errors import ConfigError
 from hotline.extensions import Extensions
 
 
@@ -26,7 +28,12 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the Flask app: bind the database, Redis and queues, register blueprints and CLI."""
     app = Flask(__name__, instance_relative_config=True)
     if config is None:
-        config = from_env(Path(app.instance_path))
+        try:
+            config = from_env(Path(app.instance_path))
+        except ConfigError as exc:
+            if click.get_current_context(silent=True) is None:
+                raise  # gunicorn: its log shows why the worker did not boot
+            raise click.ClickException(str(exc)) from None  # `flask …`: the reason, not a traceback
     if config.database_url.startswith("sqlite"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=64 * 1024)

@@ -83,6 +83,9 @@ DEMO_TIPS = (
 def seed_command(demo):
     """Load the 47 counties (and demo data with --demo). Safe to run again."""
     ext = _ext()
+    if demo and ext.config.production:
+        # Fictitious tips would reach real focal points, demo contacts would get campaigns.
+        raise click.UsageError("--demo adds fictitious tips, focal points and contacts: not in production")
     with ext.session_scope() as session:
         changed = seed_counties(session)
     click.echo(f"counties: 47 present, {changed} added or corrected")

@@ -2,14 +2,15 @@
 
 SPEC.md lists the variables. `HOTLINE_ENV` chooses the mode: `development` (`make run` writes
 it to `.env`), `testing`, or `production` (the default, so a deployment that forgets to say
-what it is gets the strict checks).
+what it is gets the strict checks). `testing` relaxes the checks like `development`, so only the
+test suite may ask for it: tests/conftest.py sets TEST_SUITE_MARKER, which nothing else sets.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -19,6 +20,12 @@ from hotline.errors import ConfigError
 # Development-only keys. They are public (they are in this file), so production refuses them.
 DEV_PHONE_HASH_KEY = "dev-only-phone-hash-key-not-secret"
 DEV_CONTACT_KEY = "ZGV2LW9ubHktY29udGFjdC1rZXktbm90LXNlY3JldCE="
+# Settings whose name ends so hold a secret: production refuses any that equals a development default.
+SECRET_SUFFIXES = ("_key", "_token")
+# A webhook token is the only thing between the internet and the callbacks: long enough not to guess.
+WEBHOOK_TOKEN_MIN_LENGTH = 32
+# Set by tests/conftest.py only: without it HOTLINE_ENV=testing is refused.
+TEST_SUITE_MARKER = "HOTLINE_TEST_SUITE"
 
 DEFAULT_SERVICE_CODE = "*384*1234#"
 SIMULATOR_URL = "http://127.0.0.1:5001"
@@ -119,6 +126,12 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
     """Read the configuration from the environment (and `.env` in development)."""
     env = dict(os.environ if environ is None else environ)
     mode = env.get("HOTLINE_ENV", "production").strip().lower() or "production"
+    if mode == "testing" and not env.get(TEST_SUITE_MARKER):
+        # An operator "testing a deployment" must not get the relaxed checks by accident.
+        raise ConfigError(
+            "HOTLINE_ENV=testing is reserved for the test suite (it accepts the public development "
+            "keys). Use HOTLINE_ENV=development on a developer's machine and production anywhere else."
+        )
 
     def get(name: str) -> str | None:
         value = env.get(name)
@@ -178,18 +191,41 @@ def _seconds(name: str, text: str | None, default: int) -> int:
     return int(text)
 
 
-def check(config: Config) -> None:
-    """Refuse to start in production without the secrets, naming each one that is missing."""
+def development_defaults() -> frozenset[str]:
+    """Every development default of a secret setting: public, since they are in this file."""
+    return frozenset(
+        f.default
+        for f in fields(Config)
+        if f.name.endswith(SECRET_SUFFIXES) and isinstance(f.default, str) and f.default
+    )
+
+
+def _production_problems(config: Config) -> list[str]:
+    """What keeps `config` from running in production: missing, public or guessable secrets."""
     problems = []
-    if config.production:
-        if not config.secret_key:
-            problems.append("SECRET_KEY is not set")
-        if not config.webhook_token:
-            problems.append("WEBHOOK_TOKEN is not set (every AT callback must carry ?token=)")
-        if config.phone_hash_key == DEV_PHONE_HASH_KEY:
-            problems.append("PHONE_HASH_KEY is not set (the development key is public)")
-        if config.contact_key == DEV_CONTACT_KEY:
-            problems.append("CONTACT_KEY is not set (the development key is public)")
+    if not config.secret_key:
+        problems.append("SECRET_KEY is not set")
+    token = config.webhook_token or ""
+    if not token:
+        problems.append("WEBHOOK_TOKEN is not set (every AT callback must carry ?token=)")
+    elif len(token) < WEBHOOK_TOKEN_MIN_LENGTH:
+        problems.append(
+            f"WEBHOOK_TOKEN is {len(token)} characters; it must have at least {WEBHOOK_TOKEN_MIN_LENGTH} "
+            "(make one with python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    public = development_defaults()
+    for f in fields(config):
+        if f.name.endswith(SECRET_SUFFIXES) and getattr(config, f.name) in public:
+            problems.append(
+                f"{f.name.upper()} is a development key, which is public (unset, or copied from the "
+                "source): set a secret one"
+            )
+    return problems
+
+
+def check(config: Config) -> None:
+    """Refuse to start in production without the secrets, naming each one that is missing or unsafe."""
+    problems = _production_problems(config) if config.production else []
     try:
         Fernet(config.contact_key.encode())
     except ValueError:

@@ -90,6 +90,9 @@ class Tip(Base):
     # Set by the routing job when it first runs. While it is null and no routing job is in Redis
     # (Redis was down, or lost its data), the sweeper queues one.
     routing_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    # Set when the web path could not queue the routing job (Redis down): the sweeper then queues it
+    # at once, whatever the tip's age, instead of waiting for tips old enough to have lost their job.
+    routing_queue_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     # Routing (NRM): who acknowledged it, how far it has escalated, when it escalates next.
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -66,7 +66,7 @@ def handle(ext: Extensions, sms: IncomingSms) -> Outcome:
     else:
         raise RuntimeError(f"incoming SMS {sms.at_id} could not be stored")
     if outcome.route_tip_id is not None:
-        tips.queue_routing(ext.queues, outcome.route_tip_id)
+        tips.queue_routing(ext.queues, outcome.route_tip_id, ext.session_scope)
     outbound.queue_send(ext.queues, outcome.send)
     return outcome
 

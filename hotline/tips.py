@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from flows.menu import TIP_KINDS
@@ -103,22 +103,41 @@ def routing_job_id(tip_id: int) -> str:
     return f"route-tip-{tip_id}"
 
 
-def queue_routing(queues, tip_id: int) -> bool:
-    """Put the routing job on the tips queue; False when Redis is down (the sweeper retries)."""
+def queue_routing(queues, tip_id: int, scope: Scope | None = None) -> bool:
+    """Put the routing job on the tips queue; False when Redis is down (the sweeper retries).
+
+    The web path passes its `scope`: a failure is then recorded on the tip, so the next sweep (a
+    worker starting as soon as Redis is back) queues it at once rather than when it is old enough.
+    """
     try:
         enqueue(queues, "tips", "workers.routing.route_tip", tip_id, job_id=routing_job_id(tip_id))
     except redis.RedisError as exc:
         log.warning("tip %s not queued yet (%s); the sweeper will queue it", tip_id, type(exc).__name__)
+        if scope is not None:
+            try:
+                with scope() as connection:
+                    connection.execute(
+                        update(Tip).where(Tip.id == tip_id).values(routing_queue_failed_at=utcnow())
+                    )
+            except SQLAlchemyError as db_exc:  # the tip is saved: the age-guarded sweep still finds it
+                log.warning("tip %s: queueing failure not recorded (%s)", tip_id, type(db_exc).__name__)
         return False
     return True
 
 
 def unrouted_tip_ids(session: Session, older_than: timedelta = timedelta(seconds=30)) -> list[int]:
-    """Tips whose routing has not started, oldest first (the sweeper checks Redis for their job)."""
+    """Tips whose routing has not started, oldest first (the sweeper checks Redis for their job).
+
+    A tip whose queueing failed is due at once; any other is due once `older_than` has passed, so a
+    sweep does not race the web path that is queueing it right now (it would then run twice).
+    """
     cutoff = utcnow() - older_than
     query = (
         select(Tip.id)
-        .where(Tip.routing_started_at.is_(None), Tip.created_at <= cutoff)
+        .where(
+            Tip.routing_started_at.is_(None),
+            or_(Tip.routing_queue_failed_at.is_not(None), Tip.created_at <= cutoff),
+        )
         .order_by(Tip.id)
         .limit(1000)
     )

@@ -137,7 +137,7 @@ def submit_tip(state: State, ctx: UssdContext) -> None:
     )
     tip = tips.submit_tip(ctx.ext.engine.begin, new)
     if tip.routing_started_at is None:
-        tips.queue_routing(ctx.ext.queues, tip.id)
+        tips.queue_routing(ctx.ext.queues, tip.id, ctx.ext.engine.begin)
     state.draft = None
     state.params["ref"] = reference.display(tip.reference)
 

@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from hotline import create_app
 from hotline.cli import seed_counties
-from hotline.config import Config, normalise_database_url
+from hotline.config import TEST_SUITE_MARKER, Config, normalise_database_url
 from hotline.db import upgrade
 from hotline.models import (
     Agency,
@@ -42,6 +42,8 @@ from hotline.models import (
 )
 
 TEST_PHONE = "+254711000001"
+# Only the test suite may run with HOTLINE_ENV=testing (its subprocesses inherit this).
+os.environ[TEST_SUITE_MARKER] = "1"
 
 
 def serve(app, port):

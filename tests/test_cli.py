@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from hotline.models import County, Tip, UssdSessionEnd
+from hotline.models import County, FocalPoint, Tip, UssdSessionEnd
 from hotline.privacy import reporter_key
 
 COMMANDS = [["db"], ["db", "upgrade"], ["seed"], ["ussd"], ["ussd", "dial"], ["ussd", "funnel"], ["worker"]]
@@ -28,6 +28,18 @@ def test_seed_is_idempotent_and_demo_adds_demo_tips(app, ext):
     with ext.session_scope() as session:
         assert session.scalar(select(func.count(County.code))) == 47
         assert session.scalar(select(func.count(Tip.id))) == 3
+
+
+def test_seed_demo_refuses_to_run_in_production(make_app, ext):
+    with ext.session_scope() as session:
+        session.execute(delete(County))
+    result = make_app(env="production").test_cli_runner().invoke(args=["seed", "--demo"])
+    assert result.exit_code == 2 and "--demo adds fictitious tips" in result.output
+    assert "not in production" in result.output
+    with ext.session_scope() as session:  # nothing written, not even the counties
+        assert session.scalar(select(func.count(County.code))) == 0
+        assert session.scalar(select(func.count(Tip.id))) == 0
+        assert session.scalar(select(func.count(FocalPoint.id))) == 0
 
 
 def test_db_upgrade_is_safe_to_repeat(app):

@@ -2,11 +2,49 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from cryptography.fernet import Fernet
 
-from hotline.config import DEFAULT_SERVICE_CODE, from_env, normalise_database_url
+from hotline.config import (
+    DEFAULT_SERVICE_CODE,
+    DEV_CONTACT_KEY,
+    DEV_PHONE_HASH_KEY,
+    TEST_SUITE_MARKER,
+    from_env,
+    normalise_database_url,
+)
 from hotline.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "k3pQ-9vXr2LmT8wYzA4bN6cD1eF5gH7j"  # 32 characters
+
+
+def production_env(**overrides) -> dict:
+    """A production environment that starts, plus overrides."""
+    env = {
+        "SECRET_KEY": "a-real-secret-key",
+        "WEBHOOK_TOKEN": TOKEN,
+        "PHONE_HASH_KEY": "a-real-phone-hash-key",
+        "CONTACT_KEY": Fernet.generate_key().decode(),
+    }
+    return {**env, **overrides}
+
+
+def flask(tmp_path, *args, **env) -> subprocess.CompletedProcess:
+    """Run the `flask` command as an operator would: a fresh process, outside the test suite."""
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if name != TEST_SUITE_MARKER and name not in production_env() and not name.startswith("HOTLINE_")
+    }
+    env = {**inherited, "FLASK_APP": "hotline:create_app", "PYTHONPATH": str(ROOT), **env}
+    command = [str(Path(sys.executable).parent / "flask"), *args]
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_development_defaults(tmp_path):
@@ -30,10 +68,7 @@ def test_production_names_every_missing_secret(tmp_path):
 
 def test_production_starts_with_its_secrets(tmp_path):
     env = {
-        "SECRET_KEY": "s",
-        "WEBHOOK_TOKEN": "t",
-        "PHONE_HASH_KEY": "p",
-        "CONTACT_KEY": Fernet.generate_key().decode(),
+        **production_env(),
         "DATABASE_URL": "postgres://u@db/hotline",
         "AT_USERNAME": "sandbox",
         "AT_API_KEY": "k",
@@ -54,3 +89,36 @@ def test_database_url_forms():
     assert normalise_database_url("postgresql://a/b") == "postgresql+psycopg://a/b"
     assert normalise_database_url("postgresql+psycopg://a/b") == "postgresql+psycopg://a/b"
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_production_refuses_a_webhook_token_shorter_than_32_characters(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        from_env(tmp_path, production_env(WEBHOOK_TOKEN=TOKEN[:31]))
+    assert "WEBHOOK_TOKEN is 31 characters; it must have at least 32" in str(caught.value)
+    assert TOKEN[:31] not in str(caught.value)  # the error names the setting, never its value
+    assert from_env(tmp_path, production_env(WEBHOOK_TOKEN=TOKEN)).webhook_token == TOKEN
+
+
+@pytest.mark.parametrize("setting", ["SECRET_KEY", "WEBHOOK_TOKEN", "PHONE_HASH_KEY", "CONTACT_KEY"])
+@pytest.mark.parametrize("dev_key", [DEV_PHONE_HASH_KEY, DEV_CONTACT_KEY], ids=["dev_hash", "dev_contact"])
+def test_production_refuses_a_development_key_in_any_secret_setting(tmp_path, setting, dev_key):
+    with pytest.raises(ConfigError) as caught:
+        from_env(tmp_path, production_env(**{setting: dev_key}))
+    assert f"{setting} is a development key, which is public" in str(caught.value)
+
+
+def test_testing_mode_is_refused_outside_the_test_suite(tmp_path):
+    with pytest.raises(ConfigError, match="HOTLINE_ENV=testing is reserved for the test suite"):
+        from_env(tmp_path, {"HOTLINE_ENV": "testing"})
+    assert from_env(tmp_path, {"HOTLINE_ENV": "testing", TEST_SUITE_MARKER: "1"}).testing
+    result = flask(tmp_path, "seed", HOTLINE_ENV="testing")  # a shell that sets only HOTLINE_ENV
+    assert result.returncode == 1
+    assert "Error: HOTLINE_ENV=testing is reserved for the test suite" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_refused_production_config_is_a_message_for_cli_users_not_a_traceback(tmp_path):
+    result = flask(tmp_path, "seed", **production_env(WEBHOOK_TOKEN="short"))
+    assert result.returncode == 1
+    assert "Error: Refusing to start in production mode" in result.stderr
+    assert "WEBHOOK_TOKEN is 5 characters" in result.stderr and "Traceback" not in result.stderr

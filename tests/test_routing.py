@@ -294,3 +294,20 @@ def test_follow_up_information_is_stored_and_forwarded(stack):
     with stack.ext.session_scope() as session:
         [update] = session.scalars(select(TipUpdate)).all()
         assert update.text == "They moved to Mumias today"
+
+
+def test_a_burst_worker_started_right_after_a_redis_outage_routes_the_tips_saved_during_it(
+    stack, redis_server
+):
+    redis_server.stop()
+    try:
+        for _ in range(2):  # saved, but their routing jobs cannot be queued
+            assert stack.report().startswith("END Report sent. Ref ")
+        stack.text_from("+254711000002", "TIP Girls kept in a bar in Kakamega")
+    finally:
+        redis_server.start()
+    stack.work()  # at once: no 30 s wait, no clock moved
+    assert len(stack.inbox(FOCAL_A)) == 2
+    assert len(stack.inbox(NATIONAL)) == 1  # the SMS tip goes to the secretariat
+    with stack.ext.session_scope() as session:
+        assert session.scalar(select(Tip.id).where(Tip.routing_started_at.is_(None))) is None

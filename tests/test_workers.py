@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 from rq import Queue
 from rq.registry import FinishedJobRegistry, ScheduledJobRegistry
@@ -67,6 +73,62 @@ def test_worker_burst_with_redis_down_says_so(make_app, redis_server):
     result = app.test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code == 1
     assert "Redis is not reachable at redis://127.0.0.1:1/0" in result.output
+
+
+def test_a_sigkilled_worker_leaves_no_scheduler_child_running(config, ext):
+    env = {
+        **os.environ,
+        "FLASK_APP": "hotline:create_app",
+        "HOTLINE_ENV": "testing",
+        "DATABASE_URL": config.database_url,
+        "REDIS_URL": config.redis_url,
+        "SECRET_KEY": "test",
+    }
+    flask = str(Path(sys.executable).parent / "flask")
+    root = Path(__file__).resolve().parents[1]
+    worker = subprocess.Popen(
+        [flask, "worker"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    scheduler = None
+    try:
+        # The worker runs jobs itself (no --fork): its one child is RQ's scheduler.
+        [scheduler] = _eventually(lambda: _children(worker.pid))
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        assert _eventually(lambda: not _alive(scheduler)), f"scheduler {scheduler} outlived its worker"
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+        if scheduler and _alive(scheduler):
+            os.kill(scheduler, signal.SIGKILL)
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of `pid`, from /proc (every thread's list)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie waiting for its new parent to reap it has exited)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
+
+
+def _eventually(condition, deadline: float = 30.0):
+    """Poll `condition` until it holds or the deadline passes (a bound, not a speed test)."""
+    until = time.monotonic() + deadline
+    while not (result := condition()) and time.monotonic() < until:
+        time.sleep(0.1)
+    return result
 
 
 def _tip_ids(ext) -> list[int]:

@@ -1,4 +1,8 @@
-"""`flask worker`: an RQ worker on all of the service's queues, with RQ's scheduler."""
+"""`flask worker`: an RQ worker on all of the service's queues, with RQ's scheduler.
+
+The scheduler runs in a child process that exits when the worker dies, however it dies
+(workers/scheduler.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from rq import SimpleWorker, Worker
 
+from workers.scheduler import WorkerBoundScheduler
 from workers.sweeper import schedule_sweep, sweep_all
 
 log = logging.getLogger(__name__)
@@ -52,7 +57,13 @@ def worker_command(burst, fork):
             schedule_sweep()
         worker_class = Worker if fork else SimpleWorker
         worker = worker_class(list(ext.queues.values()), connection=ext.redis)
-        worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        if not burst:
+            # RQ's scheduler process, but one that exits when this worker dies (RQ has no hook to
+            # choose the class: a scheduler set here is the one RQ starts, checks and stops).
+            worker.scheduler = WorkerBoundScheduler(worker.queues, connection=ext.redis)
+            worker.scheduler.acquire_locks(auto_start=True)
+        # A burst worker moves due scheduled jobs to their queues once, in this process.
+        worker.work(burst=burst, with_scheduler=burst, logging_level="INFO")
         # RQ marks a warm shutdown (SIGTERM/SIGINT) with this date, busy or idle.
         if burst or worker._stop_requested or worker._shutdown_requested_date is not None:
             return
