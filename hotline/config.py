@@ -63,6 +63,9 @@ class Config:
     campaign_reconcile_seconds: int = 900
     campaign_lock_seconds: int = 60
     campaign_slice_seconds: float = 5.0
+    # How often a worker checks that the periodic sweep is scheduled and its scheduler runs: both
+    # live in Redis, so a Redis that restarts empty would otherwise stop them for good.
+    worker_maintenance_seconds: int = 60
     extra: dict = field(default_factory=dict)
 
     @property
@@ -156,6 +159,9 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         campaign_reconcile_seconds=_seconds(
             "CAMPAIGN_RECONCILE_SECONDS", get("CAMPAIGN_RECONCILE_SECONDS"), 900
         ),
+        worker_maintenance_seconds=max(1, _seconds(
+            "WORKER_MAINTENANCE_SECONDS", get("WORKER_MAINTENANCE_SECONDS"), 60
+        )),
     )
     if not config.secret_key and not config.production:
         config = config.replace(secret_key=_dev_secret_key(instance_path))

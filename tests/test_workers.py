@@ -135,3 +135,41 @@ def _tip_ids(ext) -> list[int]:
     with ext.session_scope() as session:
         return list(session.scalars(select(Tip.id)))
 
+
+
+def test_a_running_worker_routes_tips_saved_while_redis_restarted_empty(config, ext, client, redis_server):
+    """Redis keeps nothing on disk: after it restarts empty, the worker schedules its sweep again
+    (and with it the routing of tips saved while Redis was down), without being restarted."""
+    env = {
+        **os.environ,
+        "FLASK_APP": "hotline:create_app",
+        "HOTLINE_ENV": "testing",
+        "DATABASE_URL": config.database_url,
+        "REDIS_URL": config.redis_url,
+        "SECRET_KEY": "test",
+        "WORKER_MAINTENANCE_SECONDS": "1",
+    }
+    flask = str(Path(sys.executable).parent / "flask")
+    root = Path(__file__).resolve().parents[1]
+    worker = subprocess.Popen(
+        [flask, "worker"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        assert _eventually(lambda: ext.redis.keys("rq:job:sweep-unqueued-tips-*")), "no sweep scheduled"
+        redis_server.stop()
+        submit(client)  # saved in the database; its routing job cannot be queued
+        [tip_id] = _tip_ids(ext)
+        redis_server.start()  # empty: the sweep chain and the scheduler's locks are gone
+        assert not ext.redis.keys("rq:job:sweep-*")
+        assert _eventually(lambda: ext.redis.keys("rq:job:sweep-unqueued-tips-*"), deadline=60), (
+            "the worker never scheduled its sweep again"
+        )
+
+        def routed():
+            with ext.session_scope() as session:
+                return session.get(Tip, tip_id).routing_started_at is not None
+
+        assert _eventually(routed, deadline=150), "the tip saved during the outage was never routed"
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

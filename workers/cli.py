@@ -13,9 +13,8 @@ import click
 import redis
 from flask import current_app
 from flask.cli import with_appcontext
-from rq import SimpleWorker, Worker
 
-from workers.scheduler import WorkerBoundScheduler
+from workers.scheduler import WorkerBoundScheduler, make_worker
 from workers.sweeper import schedule_sweep, sweep_all
 
 log = logging.getLogger(__name__)
@@ -55,8 +54,9 @@ def worker_command(burst, fork):
         sweep_all()
         if not burst:
             schedule_sweep()
-        worker_class = Worker if fork else SimpleWorker
-        worker = worker_class(list(ext.queues.values()), connection=ext.redis)
+        worker = make_worker(
+            list(ext.queues.values()), ext.redis, ext.config.worker_maintenance_seconds, fork
+        )
         if not burst:
             # RQ's scheduler process, but one that exits when this worker dies (RQ has no hook to
             # choose the class: a scheduler set here is the one RQ starts, checks and stops).

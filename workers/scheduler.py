@@ -14,9 +14,16 @@ it works wherever Python does.
 
 from __future__ import annotations
 
+import logging
 import os
 
+import redis
+from rq import SimpleWorker, Worker
 from rq.scheduler import RQScheduler
+
+from workers.sweeper import schedule_sweep, sweep_all, swept_recently
+
+log = logging.getLogger(__name__)
 
 
 class WorkerBoundScheduler(RQScheduler):
@@ -35,3 +42,42 @@ class WorkerBoundScheduler(RQScheduler):
             self.log.warning("worker %s is gone: the scheduler stops", self.worker_pid)
             self.request_stop()
         super().heartbeat()
+
+
+class SweepKeeping:
+    """A worker whose periodic maintenance also makes sure the next sweep is scheduled.
+
+    The sweep reschedules itself through RQ's scheduler, so the chain lives in Redis. A Redis that
+    restarts empty (it keeps nothing on disk here) loses it, and with it every retry of tips saved
+    while it was down. RQ's maintenance, which already restarts a dead scheduler process, runs
+    every `worker_maintenance_seconds` (the dequeue timeout is set to match): when no sweep ran
+    lately it sweeps at once, then makes sure the next one is scheduled.
+    """
+
+    def run_maintenance_tasks(self):
+        """RQ's maintenance (scheduler restart, registries), then the sweep if it stopped."""
+        super().run_maintenance_tasks()
+        try:
+            if not swept_recently():
+                log.warning("no sweep ran lately (Redis restarted empty?): sweeping now")
+                sweep_all()
+            schedule_sweep()
+        except redis.RedisError as exc:
+            log.warning("could not schedule the sweep (%s); trying again at the next maintenance",
+                        type(exc).__name__)
+
+
+class HotlineWorker(SweepKeeping, SimpleWorker):
+    """Runs jobs in the worker process; keeps the sweep scheduled."""
+
+
+class ForkingHotlineWorker(SweepKeeping, Worker):
+    """Runs each job in a forked child; keeps the sweep scheduled."""
+
+
+def make_worker(queues, connection, maintenance_seconds: int, fork: bool = False):
+    """A worker on `queues` whose maintenance (and so the sweep check) runs every `maintenance_seconds`."""
+    worker_class = ForkingHotlineWorker if fork else HotlineWorker
+    # RQ checks for maintenance between dequeues; its dequeue waits `worker_ttl - 15` seconds.
+    return worker_class(queues, connection=connection, maintenance_interval=maintenance_seconds,
+                        worker_ttl=maintenance_seconds + 15)

@@ -6,7 +6,9 @@
 - sending campaigns that nobody is working (their slice was lost with a worker or with Redis);
 - delivery reports waiting in the buffer with no applying job (it was not queued, or its worker died).
 
-It runs when a worker starts and then every minute, scheduling itself by RQ's scheduler.
+It runs when a worker starts and then every minute, scheduling itself by RQ's scheduler. Each run
+leaves a marker that expires after a few minutes; a worker that finds it gone (Redis restarted empty
+and took the schedule with it) sweeps at once and schedules the next run (workers/scheduler.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from workers.routing import escalate_tip
 log = logging.getLogger(__name__)
 
 SWEEP_EVERY = timedelta(seconds=60)
+# Set by every sweep, gone when no sweep ran for three periods (or Redis lost its data).
+SWEPT_KEY = "sweep:recent"
+SWEPT_TTL = 3 * SWEEP_EVERY
 
 
 def sweep_unqueued_tips(older_than_seconds: int = 30) -> int:
@@ -98,13 +103,15 @@ def sweep_delivery_reports() -> bool:
 
 def sweep_all(now=None) -> dict:
     """Every sweep, with what each did."""
-    return {
+    done = {
         "tips": sweep_unqueued_tips(),
         "escalations": sweep_escalations(now),
         "sms": sweep_pending_sms(),
         "campaigns": sweep_campaigns(now),
         "delivery_reports": sweep_delivery_reports(),
     }
+    extensions().redis.set(SWEPT_KEY, utcnow().isoformat(), ex=SWEPT_TTL)
+    return done
 
 
 def sweep_and_reschedule() -> dict:
@@ -113,6 +120,11 @@ def sweep_and_reschedule() -> dict:
         return sweep_all()
     finally:
         schedule_sweep()
+
+
+def swept_recently() -> bool:
+    """Whether a sweep ran within the last few periods (False after Redis restarted empty)."""
+    return bool(extensions().redis.exists(SWEPT_KEY))
 
 
 def schedule_sweep() -> str:
