@@ -310,11 +310,7 @@ def reconcile(session: Session, campaign: Campaign, now: datetime, window: timed
         )
     ).all()
     for batch in batches:
-        rows = session.execute(
-            select(_recipients.c.id, Contact.reporter_key)
-            .join(Contact, Contact.id == _recipients.c.contact_id)
-            .where(members(batch))
-        ).all()
+        rows = keyed(session, members(batch))
         matched = settle_from_reports(session, batch, rows, ("queued", "sending", "cancelled"))
         if matched == len(rows):
             batch.state, batch.finished_at = "sent", now
@@ -330,6 +326,16 @@ def reconcile(session: Session, campaign: Campaign, now: datetime, window: timed
         else:
             waiting += 1
     return waiting
+
+
+def keyed(session: Session, where) -> list[tuple[int, str]]:
+    """(recipient id, the number's reporter key) of the recipients `where` selects: delivery reports
+    kept for unknown messageIds carry that key."""
+    return session.execute(
+        select(_recipients.c.id, Contact.reporter_key)
+        .join(Contact, Contact.id == _recipients.c.contact_id)
+        .where(where)
+    ).all()
 
 
 def settle_from_reports(session: Session, batch: CampaignBatch, rows, states: tuple[str, ...]) -> int:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from campaigns import dispatch
 from campaigns.errors import CampaignError
-from hotline.models import Campaign, CampaignBatch, CampaignRecipient, Contact
+from hotline.models import Campaign, CampaignBatch, CampaignRecipient
 
 _recipients = CampaignRecipient.__table__
 
@@ -62,11 +62,7 @@ def settle(session: Session, now: datetime, campaign_id: int | None = None) -> i
     """Mark sent the uncertain recipients a kept delivery report now accounts for; returns how many."""
     settled = 0
     for batch in _held(session, campaign_id):
-        rows = session.execute(
-            select(_recipients.c.id, Contact.reporter_key)
-            .join(Contact, Contact.id == _recipients.c.contact_id)
-            .where(_waiting(batch))
-        ).all()
+        rows = dispatch.keyed(session, _waiting(batch))
         found = dispatch.settle_from_reports(session, batch, rows, (dispatch.UNCERTAIN,))
         settled += found
         if found and found == len(rows):
