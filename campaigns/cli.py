@@ -1,4 +1,5 @@
-"""`flask campaigns …`: create, estimate, send, pause, resume, cancel, status, report."""
+"""`flask campaigns …`: create, estimate, send, pause, resume, cancel, status, report, and the
+decision on recipients left uncertain by a lost answer: resend-uncertain, skip-uncertain."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from rq import Worker
 
-from campaigns import audience, service
+from campaigns import audience, service, uncertain
 from campaigns.errors import CampaignError
 from campaigns.hours import NAIROBI, local_time, parse_hours, show
 from campaigns.report_cli import report_command
@@ -262,6 +263,8 @@ def _watch(campaign_id: int) -> None:
             done = figures.settled
             if state != "sending":
                 break
+            if figures.to_go == 0 and figures.uncertain:
+                break  # only the manager's decision on the uncertain ones is left
             if due is not None and due > utcnow() and (due - utcnow()).total_seconds() > 60:
                 state = "waiting"
                 break
@@ -339,8 +342,12 @@ def _status_line(campaign_id: int, detail: bool = False) -> str:
             f"held out {figures.held_out:,}, "
             f"sent {by_state.get('sent', 0):,}, failed {by_state.get('failed', 0):,}, "
             f"suppressed {by_state.get('suppressed', 0):,}, "
-            f"to go {sum(by_state.get(s, 0) for s in service.UNFINISHED):,}"
+            f"to go {figures.to_go:,}"
         )
+        if by_state.get("skipped"):
+            line += f", skipped {by_state['skipped']:,}"
+        if figures.uncertain:
+            line += f"; {figures.uncertain:,} recipients uncertain: resend or skip"
         due = as_utc(campaign.next_send_at) if campaign.next_send_at else None
         if campaign.state == "sending" and due and due > utcnow():
             line += f"; next batch {local_time(due)}"
@@ -355,4 +362,66 @@ def _status_line(campaign_id: int, detail: bool = False) -> str:
             lines.append(f"  {message.variant}/{message.language}: {message.text}")
         if campaign.last_error:
             lines.append(f"  last error: {campaign.last_error}")
+        if figures.uncertain:
+            lines.append(
+                f"  AT's answer to their batch was lost and no delivery report came: they may have it.\n"
+                f"  Decide with: flask campaigns resend-uncertain {campaign.name!r}  "
+                f"or: flask campaigns skip-uncertain {campaign.name!r}"
+            )
         return "\n".join(lines)
+
+
+@campaigns_group.command("resend-uncertain")
+@click.argument("campaign")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def resend_uncertain_command(campaign, yes):
+    """Send the campaign again to its uncertain recipients (some may then have it twice).
+
+    Uncertain recipients were in a batch whose answer from AT was lost and for which no delivery
+    report came within CAMPAIGN_RECONCILE_SECONDS. The worker sends them within the campaign's
+    allowed hours and rate. A delivery report that arrives before then still settles a recipient.
+    """
+    name, count = _run(lambda session: _uncertain(session, campaign))
+    if not yes:
+        click.confirm(
+            f"{count:,} recipients of {name!r} may already have this campaign. Send it to them again?",
+            abort=True,
+        )
+
+    def resend(session):
+        found = service.find(session, campaign)
+        return found.id, found.state, uncertain.resend(session, found, utcnow())
+
+    campaign_id, state, queued = _run(resend)
+    if state == "sending":
+        queue_dispatch(_ext(), campaign_id)
+        click.echo(f"Queued {queued:,} uncertain recipients of {name!r} again: the worker sends them.")
+    else:
+        click.echo(
+            f"Queued {queued:,} uncertain recipients of {name!r} again: they are sent when you resume it "
+            f"(flask campaigns resume {name!r})."
+        )
+
+
+@campaigns_group.command("skip-uncertain")
+@click.argument("campaign")
+@with_appcontext
+def skip_uncertain_command(campaign):
+    """Never send the campaign to its uncertain recipients: mark them skipped.
+
+    Uncertain recipients were in a batch whose answer from AT was lost and for which no delivery
+    report came within CAMPAIGN_RECONCILE_SECONDS: AT may or may not have sent them the campaign.
+    """
+
+    def skip(session):
+        found = service.find(session, campaign)
+        return found.name, uncertain.skip(session, found, utcnow()), found.state
+
+    name, skipped, state = _run(skip)
+    click.echo(f"Skipped {skipped:,} uncertain recipients of {name!r}; they will not be sent it. ({state})")
+
+
+def _uncertain(session, name_or_id: str) -> tuple[str, int]:
+    found = service.find(session, name_or_id)
+    return found.name, uncertain.require(session, found)

@@ -9,10 +9,13 @@ One batch goes through three transactions:
 A worker that dies between 1 and 3 leaves a `claimed` batch whose request may or may not have reached
 AT. The next dispatcher marks it `uncertain` and `reconcile` settles it from delivery reports: AT
 reports every message it took, and a report for an id we never recorded is kept, with the number's
-reporter key, in `unmatched_delivery_report`. Recipients found there were sent (and get the messageId);
-those with no report after the reconcile window go back to the queue. So nobody gets the same campaign
-twice and nobody is skipped. A read timeout is handled the same way; an answer of 5xx, 401, or no
-connection at all means AT took nothing, and the batch's recipients simply go back to the queue.
+reporter key, in `unmatched_delivery_report`. Recipients found there were sent (and get the messageId).
+Those with no report after the reconcile window are not sent again blindly (AT may have taken them
+and lost only its reports): they become `uncertain` and their batch `held` until the campaign manager
+resends or skips them (`campaigns.uncertain`). So nobody gets the same campaign twice unless the
+manager decides so, and nobody is skipped silently. A read timeout is handled the same way; an answer
+of 5xx, 401, or no connection at all means AT took nothing, and the batch's recipients simply go back
+to the queue. Lost answers are reconciled for paused and cancelled campaigns too.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ MAX_ATTEMPTS = 5  # per recipient, for AT's passing per-recipient failures
 BLACKLISTED_CODE = 406
 UNREACHABLE_CODES = {403, 404}
 UNFINISHED = ("queued", "retry", "sending")
+UNCERTAIN = "uncertain"  # a lost answer and no delivery report: held for the campaign manager
 
 _recipients = CampaignRecipient.__table__
 
@@ -167,7 +171,12 @@ def kind_state(kind: str) -> str:
 
 
 def members(batch: CampaignBatch):
-    """WHERE clause of the batch's recipients still waiting for its outcome."""
+    """WHERE clause of the batch's recipients still waiting for its outcome.
+
+    A forward batch's rows are those of its id range still `queued`, or `cancelled` when the campaign
+    was cancelled while the request was out (every such row in the range was claimed by this batch:
+    the others were suppressed), so a lost answer is reconciled for a cancelled campaign too.
+    """
     if batch.kind == "retry":
         return and_(_recipients.c.batch_id == batch.id, _recipients.c.state == "sending")
     return and_(
@@ -175,7 +184,7 @@ def members(batch: CampaignBatch):
         _recipients.c.variant == batch.variant,
         _recipients.c.language == batch.language,
         _recipients.c.id.between(batch.first_recipient_id, batch.last_recipient_id),
-        _recipients.c.state == "queued",
+        _recipients.c.state.in_(("queued", "cancelled")),
     )
 
 
@@ -271,7 +280,10 @@ def fail(session: Session, claim: Claim, error: str, maybe_sent: bool, now: date
         batch.state = "uncertain"
         return
     batch.state, batch.finished_at = "failed", now
-    session.execute(update(_recipients).where(members(batch)).values(state="retry"))
+    # Back to the queue; in a campaign cancelled meanwhile, nobody more will be sent it.
+    cancelled = session.get(Campaign, batch.campaign_id).state == "cancelled"
+    again = "cancelled" if cancelled else "retry"
+    session.execute(update(_recipients).where(members(batch)).values(state=again))
 
 
 def mark_stale(session: Session, campaign_id: int) -> int:
@@ -286,7 +298,11 @@ def mark_stale(session: Session, campaign_id: int) -> int:
 
 
 def reconcile(session: Session, campaign: Campaign, now: datetime, window: timedelta) -> int:
-    """Settle uncertain batches from delivery reports; returns how many still wait for reports."""
+    """Settle uncertain batches from delivery reports; returns how many still wait for reports.
+
+    After the window, recipients with no report are held as `uncertain` (their batch `held`) for the
+    campaign manager to resend or skip: AT may have taken them and lost only its reports.
+    """
     waiting = 0
     batches = session.scalars(
         select(CampaignBatch).where(
@@ -294,40 +310,58 @@ def reconcile(session: Session, campaign: Campaign, now: datetime, window: timed
         )
     ).all()
     for batch in batches:
-        rows = session.execute(
-            select(_recipients.c.id, Contact.reporter_key)
-            .join(Contact, Contact.id == _recipients.c.contact_id)
-            .where(members(batch))
-        ).all()
-        found = _reports_by_key(session, [key for _, key in rows], batch.claimed_at)
-        matched = [{"rid": rid, "message_id": found[key]} for rid, key in rows if key in found]
-        if matched:
-            session.execute(
-                update(_recipients)
-                .where(
-                    _recipients.c.id == bindparam("rid"),
-                    or_(_recipients.c.state == "queued", _recipients.c.state == "sending"),
-                )
-                .values(
-                    batch_id=batch.id,
-                    state="sent",
-                    at_message_id=bindparam("message_id"),
-                    sent_at=batch.claimed_at,
-                    attempts=_recipients.c.attempts + 1,
-                ),
-                matched,
-            )
-            delivery_reports.claim_unmatched(session, [m["message_id"] for m in matched])
-        if len(matched) == len(rows):
+        rows = keyed(session, members(batch))
+        matched = settle_from_reports(session, batch, rows, ("queued", "sending", "cancelled"))
+        if matched == len(rows):
             batch.state, batch.finished_at = "sent", now
-            batch.error = f"reconciled from delivery reports: {len(matched)} sent"
+            batch.error = f"reconciled from delivery reports: {matched} sent"
         elif now - contacts.as_utc(batch.claimed_at) >= window:
-            session.execute(update(_recipients).where(members(batch)).values(state="retry"))
-            batch.state, batch.finished_at = "failed", now
-            batch.error = f"{len(matched)} sent by delivery reports, {len(rows) - len(matched)} queued again"
+            session.execute(
+                update(_recipients).where(members(batch)).values(state=UNCERTAIN, batch_id=batch.id)
+            )
+            batch.state = "held"
+            batch.error = (
+                f"{matched} sent by delivery reports, {len(rows) - matched} uncertain: resend or skip"
+            )
         else:
             waiting += 1
     return waiting
+
+
+def keyed(session: Session, where) -> list[tuple[int, str]]:
+    """(recipient id, the number's reporter key) of the recipients `where` selects: delivery reports
+    kept for unknown messageIds carry that key."""
+    return session.execute(
+        select(_recipients.c.id, Contact.reporter_key)
+        .join(Contact, Contact.id == _recipients.c.contact_id)
+        .where(where)
+    ).all()
+
+
+def settle_from_reports(session: Session, batch: CampaignBatch, rows, states: tuple[str, ...]) -> int:
+    """Mark sent the batch's recipients (id, reporter key) with a kept delivery report; returns how many.
+
+    Only rows still in one of `states` change; their kept reports are then applied to them.
+    """
+    found = _reports_by_key(session, [key for _, key in rows], batch.claimed_at)
+    matched = [{"rid": rid, "message_id": found[key]} for rid, key in rows if key in found]
+    if not matched:
+        return 0
+    session.execute(
+        update(_recipients)
+        # OR of equalities: an IN list cannot be used with executemany.
+        .where(_recipients.c.id == bindparam("rid"), or_(*(_recipients.c.state == state for state in states)))
+        .values(
+            batch_id=batch.id,
+            state="sent",
+            at_message_id=bindparam("message_id"),
+            sent_at=batch.claimed_at,
+            attempts=_recipients.c.attempts + 1,
+        ),
+        matched,
+    )
+    delivery_reports.claim_unmatched(session, [m["message_id"] for m in matched])
+    return len(matched)
 
 
 def _reports_by_key(session, keys: list[str], since: datetime) -> dict[str, str]:
@@ -361,10 +395,13 @@ def backoff(session: Session, campaign_id: int) -> timedelta:
 
 
 def finish_if_done(session: Session, campaign: Campaign, now: datetime) -> bool:
-    """Mark the campaign done when nobody is left to send; True when it is."""
+    """Mark the campaign done when nobody is left to send or to decide on; True when it is."""
     left = session.scalar(
         select(CampaignRecipient.id)
-        .where(CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.state.in_(UNFINISHED))
+        .where(
+            CampaignRecipient.campaign_id == campaign.id,
+            CampaignRecipient.state.in_((*UNFINISHED, UNCERTAIN)),
+        )
         .limit(1)
     )
     if left is not None:

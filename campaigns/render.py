@@ -25,6 +25,8 @@ FUNNEL_LABELS = {
     "not_sent_yet": "not sent yet",
     "suppressed": "suppressed",
     "cancelled": "cancelled",
+    "uncertain": "uncertain (answer lost, no report): resend or skip",
+    "skipped": "skipped (uncertain, not sent again)",
     "cost": "cost (KES)",
 }
 EFFECT_FIELDS = [f.name for f in fields(Effect)]
@@ -274,6 +276,8 @@ def html(report: CampaignReport) -> str:
         ("not sent yet", t.not_sent_yet, BAR_COLOURS["other"]),
         ("suppressed", t.suppressed, BAR_COLOURS["other"]),
         ("cancelled", t.cancelled, BAR_COLOURS["other"]),
+        ("uncertain", t.uncertain, BAR_COLOURS["other"]),
+        ("skipped", t.skipped, BAR_COLOURS["other"]),
         ("held out", t.held_out, BAR_COLOURS["held_out"]),
     ]
     slice_header = ["", *header_fields(), "cost KES"]

@@ -69,6 +69,8 @@ class Funnel:
     not_sent_yet: int = 0
     suppressed: int = 0
     cancelled: int = 0
+    uncertain: int = 0  # AT's answer lost and no delivery report: waiting for resend or skip
+    skipped: int = 0  # uncertain, and the campaign manager chose not to send again
     cost: Decimal = Decimal(0)  # KES
 
 
@@ -148,7 +150,7 @@ def _outcome(held_out: bool, state, code, delivery_status, failure_reason) -> tu
         return "awaiting_report", True, None
     if state in NOT_SENT_YET:
         return "not_sent_yet", False, None
-    if state in ("suppressed", "cancelled"):
+    if state in ("suppressed", "cancelled", "uncertain", "skipped"):
         return state, False, None
     # Not accepted by AT: its per-recipient status code (and the status the sender kept) says why.
     name = failure_reason or STATUS_NAMES.get(code, "not accepted")

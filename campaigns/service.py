@@ -189,8 +189,18 @@ class Progress:
 
     @property
     def settled(self) -> int:
-        """Recipients the dispatcher is finished with (sent, failed, suppressed, cancelled)."""
-        return self.to_send - sum(self.by_state.get(state, 0) for state in UNFINISHED)
+        """Recipients the dispatcher is finished with (sent, failed, suppressed, cancelled, uncertain…)."""
+        return self.to_send - self.to_go
+
+    @property
+    def to_go(self) -> int:
+        """Recipients still to be sent (or waiting for AT's answer)."""
+        return sum(self.by_state.get(state, 0) for state in UNFINISHED)
+
+    @property
+    def uncertain(self) -> int:
+        """Recipients whose batch's answer was lost with no delivery report: resend or skip them."""
+        return self.by_state.get("uncertain", 0)
 
 
 def progress(session: Session, campaign: Campaign) -> Progress:

@@ -341,8 +341,11 @@ class CampaignBatch(Base):
 
     `claimed` while the request is out; `sent` once AT's answer is recorded; `uncertain` when the
     request may have reached AT but its answer was lost (read timeout, or the worker died): its
-    recipients are matched to delivery reports before anyone is sent it again; `failed` when AT
-    certainly did not take it (its recipients went back to the queue).
+    recipients are matched to delivery reports before anyone is sent it again; `held` when the
+    reconcile window passed with some of them unmatched (they are `uncertain` recipients, waiting for
+    the campaign manager), then `resent` or `skipped` by the manager's decision, or `sent` when late
+    reports settled them all; `failed` when AT certainly did not take it (its recipients went back to
+    the queue).
     """
 
     __tablename__ = "campaign_batch"
@@ -367,7 +370,9 @@ class CampaignRecipient(Base):
     """One contact in one campaign's audience: held out, or sent one variant, and what became of it.
 
     One row per (campaign, contact): nobody is in a campaign twice. States: queued, retry, sending,
-    sent, failed, suppressed (opted out or unreachable before their turn), held_out, cancelled.
+    sent, failed, suppressed (opted out or unreachable before their turn), held_out, cancelled,
+    uncertain (AT's answer to their batch was lost and no delivery report came: never sent again
+    unless the campaign manager resends), skipped (uncertain, and the manager chose not to resend).
     """
 
     __tablename__ = "campaign_recipient"

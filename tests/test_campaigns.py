@@ -6,6 +6,7 @@ The hotline and the simulator each run on a real port; batches go through the of
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -18,13 +19,13 @@ import time_machine
 from sqlalchemy import func, select
 
 import simulator
-from campaigns import service
+from campaigns import dispatch, service
 from campaigns.hours import NAIROBI
 from hotline.contacts import as_utc, new_salt
 from hotline.models import Campaign, CampaignBatch, CampaignRecipient, Contact
 from hotline.privacy import reporter_key
 from tests.conftest import free_port, serve
-from workers.campaigns import dispatch_campaign, lock_key
+from workers.campaigns import dispatch_campaign, lock_key, queued_key
 from workers.sweeper import sweep_campaigns
 
 IN_HOURS = datetime(2026, 11, 23, 10, 0, tzinfo=NAIROBI)  # a Monday, 10:00 EAT
@@ -134,8 +135,7 @@ class CampaignStack:
         requests.put(f"{self.sim_url}/api/failures", json=table, timeout=5).raise_for_status()
 
 
-@pytest.fixture
-def stack(make_app):
+def _stack(make_app, **sim_config):
     web_port, sim_port = free_port(), free_port()
     sim_url = f"http://127.0.0.1:{sim_port}"
     sim = simulator.create_app(
@@ -146,6 +146,7 @@ def stack(make_app):
             "SIM_DUPLICATE_RATE": "0.3",
             "SIM_REORDER_RATE": "0.3",
             "SIM_INTERMEDIATE_RATE": "0.3",
+            **sim_config,
         }
     )
     app = make_app(at_api_url=sim_url, at_timeout=(1, 1), campaign_reconcile_seconds=2)
@@ -155,6 +156,17 @@ def stack(make_app):
     for server, thread in servers:
         server.shutdown()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def stack(make_app):
+    yield from _stack(make_app)
+
+
+@pytest.fixture
+def silent_stack(make_app):
+    """AT takes every message but its delivery reports never come (as when they are lost)."""
+    yield from _stack(make_app, SIM_DELIVERY_REPORTS="0")
 
 
 def test_a_two_language_campaign_with_a_holdout_reaches_each_treated_contact_once(stack):
@@ -324,20 +336,21 @@ def test_a_lost_answer_is_reconciled_from_delivery_reports_not_sent_twice(stack)
     assert all(r.delivery_status == "Success" for r in stack.recipients("lost"))
 
 
-def test_a_batch_with_no_delivery_report_is_sent_again_after_the_window(stack):
+def test_a_batch_a_dead_worker_left_with_no_delivery_report_waits_for_a_decision_then_resends(stack):
     stack.add_contacts(4, language=lambda n: "en")
     stack.safety_tips("gone")
     stack.flask("campaigns", "send", "gone", "--yes", "--no-wait")
     with stack.ext.session_scope() as session:  # a dispatcher died after claiming, before sending
-        from campaigns import dispatch
-
         campaign = service.find(session, "gone")
         dispatch.claim(session, campaign, 1000, 0, datetime.now(UTC))
     assert stack.dispatch("gone") == "reconciling"
     with time_machine.travel(as_utc(stack.campaign("gone").next_send_at), tick=True):  # past the window
-        assert stack.dispatch("gone") == "done"
+        assert stack.dispatch("gone") == "held"  # it cannot know AT never took them: nobody sent blindly
+    assert stack.messages() == []
+    stack.flask("campaigns", "resend-uncertain", "gone", "--yes")
+    assert stack.dispatch("gone") == "done"
     assert len(stack.messages()) == 4
-    assert [b.state for b in batches(stack)] == ["failed", "sent"]
+    assert [b.state for b in batches(stack)] == ["resent", "sent"]
 
 
 def batches(stack) -> list[CampaignBatch]:
@@ -457,3 +470,148 @@ def test_estimate_counts_segments_and_cost_before_anything_is_sent(stack):
         result = stack.flask("campaigns", "send", "est", "--yes")
         assert "Sending starts 2026-12-01 09:00 EAT" in result.output
         assert stack.dispatch("est") == "waiting" and stack.messages() == []
+
+
+def per_number(messages: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for message in messages:
+        counts[message["to"]] = counts.get(message["to"], 0) + 1
+    return counts
+
+
+def lose_the_first_answer(stack, name="held", count=12, rate=4):
+    """AT takes the first batch but its answer is lost and no delivery report comes; the rest is sent."""
+    stack.add_contacts(count, language=lambda n: "en")
+    stack.safety_tips(name, rate=rate)  # batches of `rate` recipients
+    stack.flask("campaigns", "send", name, "--yes", "--no-wait")
+    stack.fault(delay=1.5)  # longer than the 1 s read timeout: the client gives up, AT takes it
+    assert stack.dispatch(name) == "backing off"
+    wait_for(lambda: len(stack.messages()) == rate)
+    # After the backoff the reconcile window (2 s here) is over: the others go out, the lost batch waits.
+    with time_machine.travel(as_utc(stack.campaign(name).next_send_at), tick=True):
+        assert stack.dispatch(name) == "held"
+
+
+def uncertain_phones(stack, name="held") -> set[str]:
+    with stack.ext.session_scope() as session:
+        phones = dict(session.execute(select(Contact.id, Contact.phone)).all())
+    return {phones[r.contact_id] for r in stack.recipients(name) if r.state == "uncertain"}
+
+
+def test_a_lost_answer_with_no_delivery_report_holds_its_recipients_as_uncertain_not_sent_twice(
+    silent_stack,
+):
+    stack = silent_stack
+    lose_the_first_answer(stack)
+    counts = per_number(stack.messages())
+    assert len(counts) == 12 and set(counts.values()) == {1}  # everyone once: the lost batch not again
+    states = [r.state for r in stack.recipients("held")]
+    assert states.count("uncertain") == 4 and states.count("sent") == 8
+    assert [b.state for b in batches(stack)] == ["held", "sent", "sent"]
+    assert stack.campaign("held").state == "sending"  # not done: the campaign manager decides
+    status = stack.flask("campaigns", "status", "held").output
+    assert "4 recipients uncertain: resend or skip" in status
+    assert "flask campaigns resend-uncertain 'held'" in status
+    report = stack.flask("campaigns", "report", "held").output
+    assert re.search(r"uncertain \(answer lost, no report\): resend or skip\s+4\b", report), report
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=5), tick=True):
+        assert stack.dispatch("held") == "held"  # later slices (the sweeper's) never send them either
+    assert len(stack.messages()) == 12
+
+
+def test_resending_uncertain_recipients_sends_each_of_them_exactly_once_more(silent_stack):
+    stack = silent_stack
+    lose_the_first_answer(stack)
+    lost = uncertain_phones(stack)
+    declined = stack.cli.invoke(args=["campaigns", "resend-uncertain", "held"], input="n\n")
+    assert declined.exit_code != 0 and "4 recipients of 'held' may already have" in declined.output
+    assert uncertain_phones(stack) == lost
+    result = stack.cli.invoke(args=["campaigns", "resend-uncertain", "held"], input="y\n")
+    assert result.exit_code == 0 and "Queued 4 uncertain recipients" in result.output, result.output
+    assert stack.dispatch("held") == "done"
+    counts = per_number(stack.messages())
+    assert {number for number, n in counts.items() if n == 2} == lost
+    assert len(counts) == 12 and sum(counts.values()) == 16
+    assert all(r.state == "sent" and r.at_message_id for r in stack.recipients("held"))
+    again = stack.flask("campaigns", "resend-uncertain", "held", "--yes", ok=False)
+    assert again.exit_code != 0 and "has no uncertain recipients" in again.output
+    assert len(stack.messages()) == 16
+
+
+def test_skipping_uncertain_recipients_sends_them_nothing_and_completes_the_campaign(silent_stack):
+    stack = silent_stack
+    lose_the_first_answer(stack)
+    assert "Skipped 4 uncertain recipients" in stack.flask("campaigns", "skip-uncertain", "held").output
+    assert stack.campaign("held").state == "done"
+    states = [r.state for r in stack.recipients("held")]
+    assert states.count("skipped") == 4 and states.count("sent") == 8
+    status = stack.flask("campaigns", "status", "held").output
+    assert "skipped 4" in status and "uncertain" not in status
+    assert stack.dispatch("held") == "done" and len(stack.messages()) == 12
+    for args, words in [
+        (["skip-uncertain", "held"], "has no uncertain recipients"),
+        (["resend-uncertain", "held", "--yes"], "has no uncertain recipients"),
+        (["skip-uncertain", "nope"], "no campaign named"),
+        (["resend-uncertain", "999", "--yes"], "no campaign named"),
+    ]:
+        result = stack.flask("campaigns", *args, ok=False)
+        assert result.exit_code != 0 and words in result.output, (args, result.output)
+    for command in ("resend-uncertain", "skip-uncertain"):
+        assert "uncertain recipients" in stack.flask("campaigns", command, "--help").output
+    assert len(stack.messages()) == 12
+
+
+def test_a_late_delivery_report_settles_an_uncertain_recipient(silent_stack):
+    stack = silent_stack
+    lose_the_first_answer(stack)
+    late = sorted(uncertain_phones(stack))[0]
+    [message] = [m for m in stack.messages() if m["to"] == late]
+    form = {"id": message["id"], "status": "Success", "phoneNumber": late, "networkCode": "63902"}
+    assert stack.app.test_client().post("/sms/delivery", data=form).status_code == 200
+    stack.work()  # the applying job keeps it as unmatched, then settles the recipient from it
+    assert late not in uncertain_phones(stack)
+    with stack.ext.session_scope() as session:
+        contact_id = session.scalar(select(Contact.id).where(Contact.phone == late))
+    [row] = [r for r in stack.recipients("held") if r.contact_id == contact_id]
+    assert (row.state, row.at_message_id, row.delivery_status) == ("sent", message["id"], "Success")
+    assert "3 recipients uncertain: resend or skip" in stack.flask("campaigns", "status", "held").output
+    assert "Queued 3" in stack.flask("campaigns", "resend-uncertain", "held", "--yes").output
+    assert stack.dispatch("held") == "done"
+    assert per_number(stack.messages())[late] == 1  # its report said it had it: not sent again
+
+
+def test_a_lost_answer_is_reconciled_even_when_the_campaign_is_cancelled_meanwhile(stack):
+    stack.add_contacts(8, language=lambda n: "en")
+    stack.safety_tips("stop")
+    stack.flask("campaigns", "send", "stop", "--yes", "--no-wait")
+    stack.fault(delay=1.5)
+    assert stack.dispatch("stop") == "backing off"
+    assert "8 recipients will not be sent it" in stack.flask("campaigns", "cancel", "stop").output
+    wait_for(lambda: len(stack.messages()) == 8)  # AT took the batch after all
+    stack.flush()  # its reports, kept as unmatched
+    assert stack.dispatch("stop") == "cancelled"
+    rows = stack.recipients("stop")
+    assert all(r.state == "sent" and r.at_message_id for r in rows)  # not shown as cancelled
+    stack.flush()
+    assert all(r.delivery_status == "Success" for r in stack.recipients("stop"))
+    assert len(stack.messages()) == 8
+
+
+def test_a_dead_workers_batch_in_a_cancelled_campaign_is_swept_and_held_as_uncertain(stack):
+    stack.add_contacts(4, language=lambda n: "en")
+    stack.safety_tips("dead")
+    stack.flask("campaigns", "send", "dead", "--yes", "--no-wait")
+    with stack.ext.session_scope() as session:  # a dispatcher died after claiming, before sending
+        claimed_at = datetime.now(UTC)
+        dispatch.claim(session, service.find(session, "dead"), 1000, 0, claimed_at)
+    stack.flask("campaigns", "cancel", "dead")
+    stack.ext.redis.delete(queued_key(stack.campaign("dead").id))  # the slice `send` queued was lost
+    with time_machine.travel(claimed_at + timedelta(seconds=3), tick=True):  # past the window
+        with stack.app.app_context():
+            assert sweep_campaigns() == 1  # nobody settles its batch otherwise
+        stack.work()
+    assert [r.state for r in stack.recipients("dead")] == ["uncertain"] * 4
+    refused = stack.flask("campaigns", "resend-uncertain", "dead", "--yes", ok=False)
+    assert "is cancelled" in refused.output
+    assert "Skipped 4" in stack.flask("campaigns", "skip-uncertain", "dead").output
+    assert stack.messages() == [] and stack.campaign("dead").state == "cancelled"

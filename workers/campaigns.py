@@ -18,7 +18,7 @@ from typing import NamedTuple
 import redis
 from redis.exceptions import LockError
 
-from campaigns import dispatch
+from campaigns import dispatch, uncertain
 from campaigns.hours import next_opening
 from hotline.contacts import as_utc
 from hotline.models import Campaign, utcnow
@@ -115,14 +115,17 @@ def _next_batch(ext, campaign_id: int, turn: int) -> Step:
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             return Step(outcome="missing")
+        window = timedelta(seconds=ext.config.campaign_reconcile_seconds)
         if campaign.state != "sending":
-            return Step(outcome=campaign.state)
+            # A batch whose answer was lost before a pause or cancel is still settled: AT may have taken it.
+            waiting = dispatch.reconcile(session, campaign, now, window) if campaign.state != "draft" else 0
+            return Step(outcome=campaign.state, come_back=now + RECONCILE_POLL if waiting else None)
         due = _due(campaign, now)
         if due > now:
             campaign.next_send_at = due
             return Step(outcome="waiting", come_back=due)
-        window = timedelta(seconds=ext.config.campaign_reconcile_seconds)
         waiting = dispatch.reconcile(session, campaign, now, window)
+        uncertain.settle(session, now, campaign_id)  # late reports kept while the webhook had no Redis
         if campaign.started_at is None:
             campaign.started_at = now
         claim = dispatch.claim(session, campaign, min(dispatch.BATCH_LIMIT, campaign.rate), turn, now)
@@ -131,7 +134,10 @@ def _next_batch(ext, campaign_id: int, turn: int) -> Step:
         if waiting:
             campaign.next_send_at = now + RECONCILE_POLL
             return Step(outcome="reconciling", come_back=now + RECONCILE_POLL)
-        return Step(outcome="done" if dispatch.finish_if_done(session, campaign, now) else "idle")
+        if dispatch.finish_if_done(session, campaign, now):
+            return Step(outcome="done")
+        # Nobody left to send but uncertain recipients: they wait for `resend-uncertain` or `skip-uncertain`.
+        return Step(outcome="held" if uncertain.count(session, campaign_id) else "idle")
 
 
 def _due(campaign: Campaign, now: datetime) -> datetime:

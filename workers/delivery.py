@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import time
 
+from campaigns import uncertain
 from hotline import delivery_reports
+from hotline.models import utcnow
 from workers.context import extensions
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,8 @@ def apply_delivery_reports(batch: int = BATCH, max_seconds: float = SLICE_SECOND
 def _apply(ext, key: str, reports) -> int:
     with ext.session_scope() as session:
         result = delivery_reports.apply(session, reports)
+        if result.unmatched:  # perhaps late reports of campaign recipients held as uncertain
+            uncertain.settle(session, utcnow())
     delivery_reports.done(ext.redis, key)
     log.info(
         "delivery reports: %d campaign, %d service, %d unmatched, %d ignored",

@@ -20,7 +20,7 @@ from rq.job import Job
 from sqlalchemy import select
 
 from hotline import delivery_reports, outbound, routing, tips
-from hotline.models import Campaign, OutboundSms, Tip, utcnow
+from hotline.models import Campaign, CampaignBatch, OutboundSms, Tip, utcnow
 from workers import campaigns as campaign_jobs
 from workers.context import extensions
 from workers.delivery import STALE_AFTER
@@ -75,16 +75,22 @@ def sweep_pending_sms(older_than_seconds: int = 60) -> int:
 
 
 def sweep_campaigns(now=None) -> int:
-    """Queue a slice for every sending campaign that is due and that no slice holds or waits for."""
+    """Queue a slice for every sending campaign that is due and that no slice holds or waits for.
+
+    A paused or cancelled campaign gets one too while a batch's answer is unsettled (its worker died):
+    the slice reconciles the batch from delivery reports.
+    """
     ext = extensions()
     now = now or utcnow()
+    unsettled = select(CampaignBatch.id).where(
+        CampaignBatch.campaign_id == Campaign.id, CampaignBatch.state.in_(("claimed", "uncertain"))
+    )
+    sending = (Campaign.state == "sending") & (
+        Campaign.next_send_at.is_(None) | (Campaign.next_send_at <= now)
+    )
+    stopped = Campaign.state.in_(("paused", "cancelled")) & unsettled.exists()
     with ext.session_scope() as session:
-        due = session.scalars(
-            select(Campaign.id).where(
-                Campaign.state == "sending",
-                (Campaign.next_send_at.is_(None)) | (Campaign.next_send_at <= now),
-            )
-        ).all()
+        due = session.scalars(select(Campaign.id).where(sending | stopped)).all()
     idle = [
         campaign_id
         for campaign_id in due
