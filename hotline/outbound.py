@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 BACKOFF = (10, 30, 60, 120, 300)  # seconds before attempt 2, 3, ...; the last one repeats for ever
 SENDING_STALE = timedelta(seconds=60)  # far beyond the SDK's (3.05 s, 9.05 s) timeouts
 RECHECK = timedelta(seconds=30)  # how often an uncertain SMS looks for its delivery report
+SCHEDULER_LATE = timedelta(seconds=30)  # RQ's scheduler queues due jobs every second
 UNSENT = ("pending", "sending", "uncertain")
 LIVE_JOB = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
 
@@ -283,6 +284,7 @@ def queue_attempt(queues, outbound_id: int, attempts: int, at: datetime) -> bool
         if at > utcnow():
             queues["tips"].enqueue_at(at, "workers.sms.send_sms", outbound_id, job_id=job_id)
         else:
+            queues["tips"].scheduled_job_registry.remove(job_id)  # one the scheduler never queued
             enqueue(queues, "tips", "workers.sms.send_sms", outbound_id, job_id=job_id, retry=None)
         return True
     except redis.RedisError as exc:
@@ -290,15 +292,19 @@ def queue_attempt(queues, outbound_id: int, attempts: int, at: datetime) -> bool
         return False
 
 
-def has_live_job(connection, outbound_id: int, attempts: int, at: datetime) -> bool:
-    """True when a job that will handle the SMS's next step waits in Redis or runs."""
+def has_live_job(connection, outbound_id: int, attempts: int, at: datetime, now: datetime) -> bool:
+    """True when a job that will handle the SMS's next step waits in Redis or runs.
+
+    A job still scheduled well after its time does not count: no scheduler is running to queue it.
+    """
     job_ids = [attempt_job_id(outbound_id, attempts, at)]
     if attempts == 0:
         job_ids.append(send_job_id(outbound_id))
     for job_id in job_ids:
         try:
-            if Job.fetch(job_id, connection=connection).get_status(refresh=False) in LIVE_JOB:
-                return True
+            status = Job.fetch(job_id, connection=connection).get_status(refresh=False)
         except NoSuchJobError:
             continue
+        if status in LIVE_JOB and not (status == JobStatus.SCHEDULED and at <= now - SCHEDULER_LATE):
+            return True
     return False

@@ -70,7 +70,7 @@ def sweep_service_sms(now=None) -> int:
         log.warning("sweeper: %s SMS were left sending by a worker that stopped; settling them", stale)
     queued = 0
     for outbound_id, attempts, at in due:
-        if outbound.has_live_job(ext.redis, outbound_id, attempts, at):
+        if outbound.has_live_job(ext.redis, outbound_id, attempts, at, now):
             continue
         if not outbound.queue_attempt(ext.queues, outbound_id, attempts, at):
             break
