@@ -66,6 +66,13 @@ class Config:
     # How often a worker checks that the periodic sweep is scheduled and its scheduler runs: both
     # live in Redis, so a Redis that restarts empty would otherwise stop them for good.
     worker_maintenance_seconds: int = 60
+    # Service SMS (tip notices, escalations, replies): how long one still unsent waits before it
+    # raises an alarm; how long an urgent tip's "maybe sent" SMS waits for delivery reports before it
+    # is sent again (others wait campaign_reconcile_seconds); how long a tip's first notification may
+    # go unaccepted by AT before the tip escalates to the next focal point and the secretariat.
+    sms_alarm_seconds: int = 1800
+    urgent_reconcile_seconds: int = 120
+    unsent_escalation_seconds: int = 600
     extra: dict = field(default_factory=dict)
 
     @property
@@ -162,6 +169,7 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         worker_maintenance_seconds=max(1, _seconds(
             "WORKER_MAINTENANCE_SECONDS", get("WORKER_MAINTENANCE_SECONDS"), 60
         )),
+        sms_alarm_seconds=_seconds("SMS_ALARM_SECONDS", get("SMS_ALARM_SECONDS"), 1800),
     )
     if not config.secret_key and not config.production:
         config = config.replace(secret_key=_dev_secret_key(instance_path))

@@ -90,6 +90,11 @@ class DeliveryReport:
         return datetime.fromtimestamp(self.received_at, UTC)
 
 
+def phone_key(phone: str, phone_hash_key: str) -> str:
+    """The key a delivery report keeps for its number; a sender matches its reports with the same call."""
+    return reporter_key(normalise_phone(phone), phone_hash_key)
+
+
 def parse(form, phone_hash_key: str) -> DeliveryReport:
     """A DeliveryReport from AT's form fields, or BadRequest with a short reason."""
     message_id, status = form.get("id", "").strip(), form.get("status", "").strip()
@@ -99,7 +104,7 @@ def parse(form, phone_hash_key: str) -> DeliveryReport:
         raise BadRequest("unknown status")
     phone = form.get("phoneNumber", "").strip()
     try:
-        key = reporter_key(normalise_phone(phone), phone_hash_key) if phone else None
+        key = phone_key(phone, phone_hash_key) if phone else None
     except InvalidPhoneNumber:
         raise BadRequest("phoneNumber is not a phone number") from None
     reason = form.get("failureReason", "").strip()[:40].replace("\t", " ") or None

@@ -1,13 +1,21 @@
-"""`GET /healthz`: is the database reachable, is Redis, and how deep are the queues."""
+"""`GET /healthz`: is the database reachable, is Redis, how deep are the queues, is any SMS stuck.
+
+A dependency down answers 503 (take this web process out of rotation). Service SMS still unsent after
+SMS_ALARM_SECONDS (AT down or refusing for that long) answer 200 with status `alarm` and their count in
+`sms_overdue`: the web process itself is fine, but someone must look.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import redis
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotline import delivery_reports
+from hotline import delivery_reports, outbound
+from hotline.models import utcnow
 
 bp = Blueprint("health", __name__)
 
@@ -16,10 +24,13 @@ bp = Blueprint("health", __name__)
 def healthz():
     """JSON with database, redis and queue depths; 503 when a dependency is down."""
     ext = current_app.extensions["hotline"]
-    report: dict = {"database": "ok", "redis": "ok", "queues": {}}
+    report: dict = {"database": "ok", "redis": "ok", "queues": {}, "sms_overdue": None}
     try:
         with ext.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+        with ext.session_scope() as session:
+            age = timedelta(seconds=ext.config.sms_alarm_seconds)
+            report["sms_overdue"] = outbound.overdue(session, utcnow(), age)
     except SQLAlchemyError as exc:
         report["database"] = f"error: {type(exc).__name__}"
     try:
@@ -29,5 +40,5 @@ def healthz():
     except redis.RedisError as exc:
         report["redis"] = f"error: {type(exc).__name__}"
     healthy = report["database"] == "ok" and report["redis"] == "ok"
-    report["status"] = "ok" if healthy else "degraded"
+    report["status"] = ("alarm" if report["sms_overdue"] else "ok") if healthy else "degraded"
     return jsonify(report), 200 if healthy else 503

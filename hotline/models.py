@@ -141,8 +141,16 @@ class OutboundSms(Base):
     focal_point_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"), index=True)
     to_token: Mapped[str | None] = mapped_column(Text)  # Fernet token of a reporter's number
     message: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending|sent|failed
+    # pending: to send at next_attempt_at; sending: an attempt started at attempt_started_at and its
+    # answer is not recorded yet; uncertain: AT may have it (answer lost, worker died), settled from
+    # delivery reports before any new attempt; sent: AT accepted it; failed: it can never be delivered.
+    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    attempt_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(120))
+    # When the still-unsent SMS raised its alarm (once per SMS).
+    alarmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     at_message_id: Mapped[str | None] = mapped_column(String(80), unique=True)
     at_status_code: Mapped[int | None] = mapped_column(Integer)
     at_status: Mapped[str | None] = mapped_column(String(40))
@@ -154,6 +162,7 @@ class OutboundSms(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     focal_point: Mapped[FocalPoint | None] = relationship()
+    tip: Mapped[Tip | None] = relationship()
 
 
 class TipUpdate(Base):

@@ -53,7 +53,7 @@ def stages(session: Session, tip: Tip) -> list[list[FocalPoint]]:
     return [stage for stage in found if stage]
 
 
-def notice(tip: Tip, escalated_after: int | None = None) -> str:
+def notice(tip: Tip, escalated_after: int | None = None, unreached: int | None = None) -> str:
     """The SMS a focal point gets about a tip (GSM-7, at most two parts)."""
     county = name_of(tip.county_code) or "county not given"
     lines = [
@@ -66,23 +66,34 @@ def notice(tip: Tip, escalated_after: int | None = None) -> str:
         f"Danger now: {tip.danger}. Children: {tip.children}. "
         f"Call-back number: {'available' if tip.callback_contact else 'no'}."
     )
-    if escalated_after:
+    if unreached:
+        lines.insert(0, f"ESCALATED: the county team could not be reached by SMS in {unreached} min.")
+    elif escalated_after:
         lines.insert(0, f"ESCALATED: not acknowledged in {escalated_after} min.")
     lines.append(f"Reply ACK {tip.reference}")
     return to_gsm7("\n".join(lines))[:306]
 
 
-def notify_stage(session: Session, config: Config, tip: Tip, level: int, now: datetime) -> list[int]:
-    """Decide the SMS of escalation stage `level`, set the next deadline; returns SMS ids to send."""
+def notify_stage(
+    session: Session, config: Config, tip: Tip, level: int, now: datetime, unreached: int | None = None
+) -> list[int]:
+    """Decide the SMS of escalation stage `level`, set the next deadline; returns SMS ids to send.
+
+    `unreached` (minutes) escalates because the first notification was not accepted by AT in time:
+    the national secretariat is told at once as well.
+    """
     all_stages = stages(session, tip)
     if level >= len(all_stages):
         tip.escalate_at = None
         return []
     minutes = config.escalation_after(tip.kind, tip.urgent)
-    message = notice(tip, escalated_after=minutes if level else None)
+    message = notice(tip, escalated_after=minutes if level else None, unreached=unreached)
     purpose = "tip" if level == 0 else "escalation"
+    recipients = list(all_stages[level])
+    if unreached:
+        recipients += [fp for fp in focal_points(session, NATIONAL) if fp not in recipients]
     # One notification per focal point and tip, whatever the stage: a repeat finds the first.
-    ids = tell(session, tip, all_stages[level], "tip:{tip}:notify:{fp}", purpose, message)
+    ids = tell(session, tip, recipients, "tip:{tip}:notify:{fp}", purpose, message)
     tip.escalation_level = level
     tip.status = "routed" if tip.status == "received" else tip.status
     more = level + 1 < len(all_stages)
@@ -147,3 +158,23 @@ def due_for_escalation(session: Session, now: datetime) -> list[int]:
     """Tips past their deadline with no acknowledgement."""
     query = select(Tip.id).where(Tip.escalate_at.is_not(None), Tip.escalate_at <= now).order_by(Tip.id)
     return list(session.scalars(query.limit(1000)))
+
+
+def unreached_tips(session: Session, since: datetime, tip_id: int | None = None) -> list[int]:
+    """Tips routed before `since` whose first notification AT has accepted for nobody, and that
+    have a next stage to escalate to (each tip once: escalating moves it past level 0)."""
+    accepted = (
+        select(OutboundSms.id)
+        .where(OutboundSms.tip_id == Tip.id, OutboundSms.purpose == "tip", OutboundSms.state == "sent")
+        .exists()
+    )
+    query = select(Tip.id).where(
+        Tip.escalate_at.is_not(None),
+        Tip.escalation_level == 0,
+        Tip.acknowledged_at.is_(None),
+        Tip.routing_started_at <= since,
+        ~accepted,
+    )
+    if tip_id is not None:
+        query = query.where(Tip.id == tip_id)
+    return list(session.scalars(query.order_by(Tip.id).limit(1000)))

@@ -63,6 +63,7 @@ def test_health_reports_database_redis_and_queues(client):
         "redis": "ok",
         "queues": {"tips": 0, "default": 0, "campaigns": 0},
         "delivery_reports_buffered": 0,
+        "sms_overdue": 0,
         "status": "ok",
     }
 

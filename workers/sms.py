@@ -1,72 +1,47 @@
-"""Sending one SMS through Africa's Talking; retried with backoff by RQ, never twice once sent."""
+"""Sending one service SMS through Africa's Talking: the row says what to do, the job does one step.
+
+A step settles an uncertain SMS from delivery reports or claims a due pending one, sends it outside
+any transaction, and records the outcome; when something is left to do later (AT down, an answer
+lost) it queues a job for that time under a fresh id. The sweeper queues any due SMS that has no
+job waiting, so a lost or failed job never strands one.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-from hotline import delivery_reports, outbound
-from hotline.models import OutboundSms
-from hotline.privacy import decrypt_contact
+from hotline import outbound
+from hotline.models import utcnow
 from hotline.sms_gateway import GatewayError
 from workers.context import extensions
 
 log = logging.getLogger(__name__)
 
 
-RETRY_AFTER = timedelta(seconds=10)
-
-
-class SendLater(Exception):
-    """AT could not take it now; RQ retries the job with backoff."""
-
-
 def send_sms(outbound_id: int) -> str:
-    """Send SMS `outbound_id` if it is still pending; returns its state."""
+    """Take SMS `outbound_id` one step towards sent (safe to run twice); returns its state."""
     ext = extensions()
     with ext.session_scope() as session:
-        row = session.get(OutboundSms, outbound_id)
-        if row is None or row.state != "pending":
-            return row.state if row else "missing"
-        row.attempts += 1
-        recipient = row.focal_point.phone if row.focal_point else None
-        if recipient is None and row.to_token:
-            recipient = decrypt_contact(row.to_token, ext.config.contact_key)
-        message = row.message
-    if recipient is None:
-        _settle(outbound_id, state="failed", reason="NoRecipient")
-        return "failed"
+        attempt = outbound.begin_attempt(session, ext.config, outbound_id, utcnow())
+    if not attempt.number:
+        if attempt.next_at:
+            outbound.queue_attempt(ext.queues, outbound_id, attempt.attempts, attempt.next_at)
+        return attempt.state
+    result, error, maybe_sent = None, None, False
     try:
-        [result] = ext.gateway.send(message, [recipient])
+        [result] = ext.gateway.send(attempt.message, [attempt.recipient])
     except GatewayError as exc:
-        log.warning("sms %s: %s", outbound_id, exc)
-        raise SendLater(str(exc)) from None
+        log.warning("sms %s, attempt %s: %s", outbound_id, attempt.number, exc)
+        error, maybe_sent = str(exc), exc.maybe_sent
     with ext.session_scope() as session:
-        row = session.get(OutboundSms, outbound_id)
-        outbound.record_result(row, result)
-        state = row.state
-        if row.at_message_id:
-            # A delivery report can beat us to recording the messageId: it was kept as unmatched.
-            delivery_reports.claim_unmatched(session, [row.at_message_id])
-    if result.retry_later:
-        raise SendLater(f"AT status {result.status_code} {result.status}")
-    return state
+        done = outbound.finish_attempt(
+            session, outbound_id, attempt.number, utcnow(), result=result, error=error, maybe_sent=maybe_sent
+        )
+    if done.next_at:
+        outbound.queue_attempt(ext.queues, outbound_id, done.attempts, done.next_at)
+    return done.state
 
 
 def send_now(outbound_ids) -> list[str]:
-    """Send these SMS from the running job (no queue latency); what fails goes to a retried job."""
-    ext = extensions()
-    states = []
-    for outbound_id in outbound_ids:
-        try:
-            states.append(send_sms(outbound_id))
-        except SendLater:
-            outbound.queue_send(ext.queues, [outbound_id], delay=RETRY_AFTER)
-            states.append("pending")
-    return states
-
-
-def _settle(outbound_id: int, state: str, reason: str) -> None:
-    with extensions().session_scope() as session:
-        row = session.get(OutboundSms, outbound_id)
-        row.state, row.failure_reason = state, reason
+    """Send these SMS from the running job (no queue latency); what is left queues its own job."""
+    return [send_sms(outbound_id) for outbound_id in outbound_ids]

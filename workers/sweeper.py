@@ -2,7 +2,9 @@
 
 - tips whose routing job never reached Redis (or that Redis lost);
 - tips past their escalation deadline whose scheduled escalation job was lost;
-- SMS still pending whose send job is gone;
+- service SMS due for another attempt (or a check of an uncertain one) with no job waiting, and
+  those a dead worker left `sending`; tips whose first notification AT has not accepted in time;
+  an alarm (ERROR, once each) for service SMS still unsent after SMS_ALARM_SECONDS;
 - sending campaigns that nobody is working (their slice was lost with a worker or with Redis);
 - delivery reports waiting in the buffer with no applying job (it was not queued, or its worker died).
 
@@ -20,11 +22,11 @@ from rq.job import Job
 from sqlalchemy import select
 
 from hotline import delivery_reports, outbound, routing, tips
-from hotline.models import Campaign, CampaignBatch, OutboundSms, Tip, utcnow
+from hotline.models import Campaign, CampaignBatch, Tip, utcnow
 from workers import campaigns as campaign_jobs
 from workers.context import extensions
 from workers.delivery import STALE_AFTER
-from workers.routing import escalate_tip
+from workers.routing import escalate_tip, escalate_unreached
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +60,58 @@ def sweep_escalations(now=None) -> int:
     return sum(escalate_tip(tip_id, level, now=now).startswith("level") for tip_id, level in due)
 
 
-def sweep_pending_sms(older_than_seconds: int = 60) -> int:
-    """Queue again every pending SMS whose send job is gone; returns how many."""
+def sweep_service_sms(now=None) -> int:
+    """Queue a job for every due pending or uncertain SMS that has none waiting; returns how many.
+
+    SMS left `sending` by a dead worker become uncertain first. A failed old job does not count:
+    the next step gets a job of its own.
+    """
     ext = extensions()
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    now = now or utcnow()
     with ext.session_scope() as session:
-        ids = list(
-            session.scalars(
-                select(OutboundSms.id)
-                .where(OutboundSms.state == "pending", OutboundSms.created_at <= cutoff)
-                .limit(5000)
+        stale = outbound.mark_stale(session, now)
+        due = outbound.due(session, now)
+    if stale:
+        log.warning("sweeper: %s SMS were left sending by a worker that stopped; settling them", stale)
+    queued = 0
+    for outbound_id, attempts, at in due:
+        if outbound.has_live_job(ext.redis, outbound_id, attempts, at, now):
+            continue
+        if not outbound.queue_attempt(ext.queues, outbound_id, attempts, at):
+            break
+        queued += 1
+    return queued
+
+
+def sweep_unreached_tips(now=None) -> int:
+    """Escalate every tip whose first notification AT has not accepted in time; returns how many."""
+    ext = extensions()
+    now = now or utcnow()
+    since = now - timedelta(seconds=ext.config.unsent_escalation_seconds)
+    with ext.session_scope() as session:
+        ids = routing.unreached_tips(session, since)
+    return sum(escalate_unreached(tip_id, now=now).startswith("level") for tip_id in ids)
+
+
+def sweep_sms_alarms(now=None) -> int:
+    """Log at ERROR, once each, the service SMS still unsent after SMS_ALARM_SECONDS; returns how many."""
+    ext = extensions()
+    now = now or utcnow()
+    age = timedelta(seconds=ext.config.sms_alarm_seconds)
+    with ext.session_scope() as session:
+        rows = outbound.raise_alarms(session, now, age)
+        for row in rows:
+            log.error(
+                "ALARM: service SMS %s (%s, tip %s) still %s after %d min: %s attempts, last error: %s",
+                row.id,
+                row.purpose,
+                row.tip_id or "-",
+                row.state,
+                (now - outbound.as_utc(row.created_at)).total_seconds() // 60,
+                row.attempts,
+                row.last_error or "-",
             )
-        )
-    missing = [i for i in ids if not Job.exists(outbound.send_job_id(i), connection=ext.redis)]
-    return outbound.queue_send(ext.queues, missing)
+    return len(rows)
 
 
 def sweep_campaigns(now=None) -> int:
@@ -112,7 +152,9 @@ def sweep_all(now=None) -> dict:
     done = {
         "tips": sweep_unqueued_tips(),
         "escalations": sweep_escalations(now),
-        "sms": sweep_pending_sms(),
+        "unreached": sweep_unreached_tips(now),
+        "sms": sweep_service_sms(now),
+        "sms_alarms": sweep_sms_alarms(now),
         "campaigns": sweep_campaigns(now),
         "delivery_reports": sweep_delivery_reports(),
     }
