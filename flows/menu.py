@@ -131,8 +131,8 @@ def hotline_flow() -> Flow:
             ),
             draft=True,
         ),
-        Screen("tip_sent", "end", "tip.sent", action="submit_tip", params=(("ref", 11),)),
-        Screen("tip_sent_urgent", "end", "tip.sent_urgent", action="submit_tip", params=(("ref", 11),)),
+        Screen("tip_sent", "end", "tip.sent", action="submit_tip", params=(("ref", 15),)),
+        Screen("tip_sent_urgent", "end", "tip.sent_urgent", action="submit_tip", params=(("ref", 15),)),
         Screen("tip_cancelled", "end", "tip.cancelled", action="discard_draft"),
         Screen("followup_ref", "text", "followup.ref", field="ref", next="followup_status", max_length=20),
         Screen(
@@ -140,7 +140,7 @@ def hotline_flow() -> Flow:
             "menu",
             "followup.status",
             action="find_report",
-            params=(("ref", 11), ("status", 34)),
+            params=(("ref", 15), ("status", 34)),
             options=(Option("followup.add", "followup_add"),),
         ),
         Screen(
@@ -151,7 +151,9 @@ def hotline_flow() -> Flow:
             next="followup_added",
             max_length=500,
         ),
-        Screen("followup_added", "end", "followup.added", action="add_update", params=(("ref", 11),)),
+        # `add_update` jumps to `followup_held` when the caller is not the tip's reporter.
+        Screen("followup_added", "end", "followup.added", action="add_update", params=(("ref", 15),)),
+        Screen("followup_held", "end", "followup.held", params=(("ref", 15),)),
         Screen(
             "agency_query", "text", "agency.query", field="agency_query", next="agency_found", max_length=200
         ),
@@ -215,6 +217,6 @@ def hotline_flow() -> Flow:
     ]
     # `resume_draft` jumps to whichever tip screen the draft stopped on.
     dynamic = tuple(s.id for s in screens if s.draft)
-    # Actions also jump to the agency pick list and to the screen of a subscribed contact.
-    jumps = ("resume", "agency_pick", "safety_sms_on")
+    # Actions also jump to the agency pick list, the screen of a subscribed contact and a held update.
+    jumps = ("resume", "agency_pick", "safety_sms_on", "followup_held")
     return flow_of("main", screens, sources=_sources(), dynamic_targets=dynamic + jumps)

@@ -26,6 +26,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "hint.no_more": "No more choices.",
         "hint.not_found": "Reference not found. Check it and try again.",
         "hint.too_many": "Too many tries. Try again later.",
+        "hint.busy": "Cannot check references now. Try again later.",
         # main menu
         "main": "",
         "main.report": "Report trafficking (anonymous)",
@@ -98,11 +99,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "agency.signs_text": "Beware: fees before a contract, passport taken, no written contract, "
         "vague job. Report: menu 1, DCI 0800 722 203.",
         # follow-up
-        "followup.ref": "Type the reference of your report (9 digits):",
+        "followup.ref": "Type the reference of your report (digits only):",
         "followup.status": "Report {ref}: {status}.",
         "followup.add": "Add information",
         "followup.add_prompt": "Type what you want to add:",
         "followup.added": "Thank you. Your information was added to report {ref}.",
+        "followup.held": "Thank you. Your information on report {ref} was received. "
+        "The team will check it before passing it on.",
         # other menus
         "help": "Free help lines:\n" + HELP_LINES["en"],
         # safety tips by SMS (awareness campaigns): neutral words, the phone may not be private
@@ -134,6 +137,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "hint.no_more": "Hakuna chaguo zaidi.",
         "hint.not_found": "Nambari haipatikani. Iangalie ujaribu tena.",
         "hint.too_many": "Majaribio mengi. Jaribu tena baadaye.",
+        "hint.busy": "Haiwezekani kuangalia sasa. Jaribu tena baadaye.",
         "main": "",
         "main.report": "Ripoti ulanguzi wa binadamu",
         "main.agency": "Kagua wakala wa ajira",
@@ -201,11 +205,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "agency.v.not_found": "Hayupo kwenye sajili ya NEA: hana leseni. Usilipe.",
         "agency.signs_text": "Hatari: ada kabla ya mkataba, pasipoti kuchukuliwa, hakuna mkataba "
         "wa maandishi. Ripoti: menyu 1, DCI 0800 722 203.",
-        "followup.ref": "Andika nambari ya ripoti yako (tarakimu 9):",
+        "followup.ref": "Andika nambari ya ripoti yako (tarakimu tu):",
         "followup.status": "Ripoti {ref}: {status}.",
         "followup.add": "Ongeza taarifa",
         "followup.add_prompt": "Andika unachotaka kuongeza:",
         "followup.added": "Asante. Taarifa yako imeongezwa kwenye ripoti {ref}.",
+        "followup.held": "Asante. Taarifa yako kuhusu ripoti {ref} imepokelewa. "
+        "Timu itaikagua kabla ya kuipeleka.",
         "help": "Nambari za msaada bure:\n" + HELP_LINES["sw"],
         "safety.off": "Pata vidokezo vya usalama kwa SMS: kazi salama, safari salama, wapi pa "
         "kupata msaada. Acha wakati wowote.",

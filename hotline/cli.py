@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from campaigns.cli import campaigns_group
-from hotline import agencies, contacts_cli, focal_points, tips
+from hotline import agencies, contacts_cli, focal_points, tips, tips_cli
 from hotline.counties import all_counties
 from hotline.csv_import import import_file
 from hotline.db import db_group
@@ -32,6 +32,7 @@ def register(app) -> None:
     app.cli.add_command(agencies.agencies_group)
     app.cli.add_command(contacts_cli.contacts_group)
     app.cli.add_command(campaigns_group)
+    app.cli.add_command(tips_cli.tips_group)
 
 
 def _ext():

@@ -56,6 +56,9 @@ class Config:
     redis_timeout: float = 1.0
     escalation_minutes: dict = field(default_factory=lambda: dict(DEFAULT_ESCALATION))
     followup_lookups_per_hour: int = 10
+    # Service-wide failed follow-up lookups (README: Follow-up): current codes per hour, old codes per day.
+    followup_failed_lookups_per_hour: int = 50  # FOLLOWUP_FAILED_LOOKUPS_PER_HOUR
+    followup_old_failed_lookups_per_day: int = 2  # FOLLOWUP_OLD_FAILED_LOOKUPS_PER_DAY
     at_timeout: tuple = (3.05, 9.05)  # the SDK's own (connect, read) timeout
     # Campaigns: KES per SMS segment for estimates; how long a batch whose answer was lost waits for
     # delivery reports before its unreported recipients are sent again; the dispatcher's lock and slice.
@@ -170,6 +173,12 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
             "WORKER_MAINTENANCE_SECONDS", get("WORKER_MAINTENANCE_SECONDS"), 60
         )),
         sms_alarm_seconds=_seconds("SMS_ALARM_SECONDS", get("SMS_ALARM_SECONDS"), 1800),
+        followup_failed_lookups_per_hour=_whole_number(
+            "FOLLOWUP_FAILED_LOOKUPS_PER_HOUR", get("FOLLOWUP_FAILED_LOOKUPS_PER_HOUR"), 50
+        ),
+        followup_old_failed_lookups_per_day=_whole_number(
+            "FOLLOWUP_OLD_FAILED_LOOKUPS_PER_DAY", get("FOLLOWUP_OLD_FAILED_LOOKUPS_PER_DAY"), 2
+        ),
     )
     if not config.secret_key and not config.production:
         config = config.replace(secret_key=_dev_secret_key(instance_path))
@@ -202,6 +211,14 @@ def _seconds(name: str, text: str | None, default: int) -> int:
         return default
     if not text.isdigit():
         raise ConfigError(f"{name} must be a whole number of seconds, not {text!r}")
+    return int(text)
+
+
+def _whole_number(name: str, text: str | None, default: int) -> int:
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit()):
+        raise ConfigError(f"{name} must be a whole number, not {text!r}")
     return int(text)
 
 

@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotline import delivery_reports, outbound
+from hotline import delivery_reports, followup, outbound
 from hotline.models import utcnow
 
 bp = Blueprint("health", __name__)
@@ -37,6 +37,8 @@ def healthz():
         ext.redis.ping()
         report["queues"] = {name: queue.count for name, queue in ext.queues.items()}
         report["delivery_reports_buffered"] = delivery_reports.pending(ext.redis)
+        # Failed follow-up lookups against the service-wide budget; `alarm` once it was spent.
+        report["followup_lookups"] = followup.budget_report(ext.redis, ext.config)
     except redis.RedisError as exc:
         report["redis"] = f"error: {type(exc).__name__}"
     healthy = report["database"] == "ok" and report["redis"] == "ok"

@@ -166,15 +166,23 @@ class OutboundSms(Base):
 
 
 class TipUpdate(Base):
-    """More information on a tip, from its reporter (follow-up) or a focal point."""
+    """More information on a tip, from its reporter (follow-up), another caller, or a focal point."""
 
     __tablename__ = "tip_update"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id"), index=True)
-    author: Mapped[str] = mapped_column(String(12))  # reporter | focal_point
+    # reporter (from the number that reported the tip) | caller (from another number) | focal_point
+    author: Mapped[str] = mapped_column(String(12))
     focal_point_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"))
     text: Mapped[str] = mapped_column(Text)
+    # forwarded (at once) | held (for the case team) | accepted (then forwarded) | rejected
+    state: Mapped[str] = mapped_column(
+        String(12), default="forwarded", server_default="forwarded", index=True
+    )
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The USSD session that added it: adding again (AT's retry replayed) finds the first.
+    source_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -1,8 +1,11 @@
 """Reference codes: digits only (easy on any keypad), random, with a Damm check digit.
 
-Eight random digits and a check digit, shown as `482-177-305`. The Damm check digit catches
-every single mistyped digit and every swap of two neighbouring digits. With 10^8 codes and
-follow-up lookups rate-limited per reporter key, codes cannot be enumerated.
+New codes are eleven random digits and a check digit, shown in groups of three as
+`482-177-305-419`; codes given before that (eight digits and a check digit, `482-177-305`) keep
+working. The Damm check digit catches every single mistyped digit and every swap of two
+neighbouring digits, so a typo is answered without a database lookup and costs no guess. With
+10^11 codes and a service-wide budget of failed lookups (`hotline.followup`), codes cannot be
+enumerated: the README shows the arithmetic.
 """
 
 from __future__ import annotations
@@ -23,7 +26,12 @@ _DAMM = (
     (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
 )
 
-BODY_DIGITS = 8
+# Random digits before the check digit, by format: what new tips get, and what older tips have.
+BODY_DIGITS = 11
+OLD_BODY_DIGITS = 8
+FORMATS = {BODY_DIGITS + 1: "current", OLD_BODY_DIGITS + 1: "old"}
+CODE_SPACE = {"current": 10**BODY_DIGITS, "old": 10**OLD_BODY_DIGITS}
+DIGITS = "0123456789"
 
 
 def check_digit(digits: str) -> str:
@@ -34,20 +42,28 @@ def check_digit(digits: str) -> str:
     return str(interim)
 
 
-def new_reference() -> str:
-    """A fresh random reference: 8 digits and their check digit (stored without dashes)."""
-    body = "".join(secrets.choice("0123456789") for _ in range(BODY_DIGITS))
+def new_reference(choice=secrets.choice) -> str:
+    """A fresh random reference: 11 digits and their check digit (stored without dashes).
+
+    `choice` draws one digit: the system's secure random source, unless a test seeds its own.
+    """
+    body = "".join(choice(DIGITS) for _ in range(BODY_DIGITS))
     return body + check_digit(body)
 
 
-def normalise(text: str) -> str | None:
-    """The stored form of a typed reference, or None when it is malformed or fails the check."""
+def normalise(text: str | None) -> str | None:
+    """The stored form of a typed reference (either format), or None when malformed or failing the check."""
     digits = "".join(ch for ch in (text or "") if not ch.isspace() and ch not in "-./")
-    if len(digits) != BODY_DIGITS + 1 or not digits.isdigit():
+    if len(digits) not in FORMATS or not all(ch in DIGITS for ch in digits):
         return None
     return digits if check_digit(digits) == "0" else None
 
 
+def format_of(code: str) -> str:
+    """`current` or `old`: which format a normalised reference has."""
+    return FORMATS[len(code)]
+
+
 def display(reference: str) -> str:
-    """How a reference is shown to people: `482-177-305`."""
+    """How a reference is shown to people: `482-177-305-419` (older ones `482-177-305`)."""
     return "-".join(reference[i : i + 3] for i in range(0, len(reference), 3))

@@ -144,13 +144,11 @@ def may_acknowledge(session: Session, tip: Tip, focal_point: FocalPoint) -> bool
     return any(fp.id == focal_point.id for fp in notified(session, tip.id))
 
 
-def add_update(session: Session, tip: Tip, words: str, now: datetime) -> list[int]:
-    """Store the reporter's extra information and forward it to whoever holds the tip."""
-    update = TipUpdate(tip_id=tip.id, author="reporter", text=words, created_at=now)
-    session.add(update)
-    session.flush()
+def forward_update(session: Session, tip: Tip, update: TipUpdate) -> list[int]:
+    """Forward information added to the tip to whoever holds it; returns SMS ids still to send."""
     holders = [tip.acknowledged_by] if tip.acknowledged_by else notified(session, tip.id)
-    message = to_gsm7(f"Update on report {display(tip.reference)} from the reporter: {words}")[:306]
+    source = "the reporter" if update.author == "reporter" else "another phone, accepted by the case team"
+    message = to_gsm7(f"Update on report {display(tip.reference)} from {source}: {update.text}")[:306]
     return tell(session, tip, holders, f"update:{update.id}:{{fp}}", "update", message)
 
 

@@ -110,11 +110,10 @@ def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
     if command == "status":
         if not rest:
             return answer("status_empty")
-        try:
-            followup.allow_lookup(ext.redis, key, ext.config.followup_lookups_per_hour)
-        except followup.TooManyLookups:
-            return answer("too_many")
-        tip = followup.find(session, rest.split()[0])
+        found = followup.look_up(session, ext.redis, ext.config, key, rest.split()[0])
+        if found.refused:
+            return answer(found.refused)
+        tip = found.tip
         if tip is None:
             return answer("not_found", typed=rest.split()[0][:20])
         return answer("status", ref=display(tip.reference), status=followup.status_words(tip, language))

@@ -20,7 +20,7 @@ from flows.engine import Engine, Reply, State
 from flows.gsm import to_gsm7
 from flows.menu import hotline_flow
 from flows.texts import DEFAULT_LANGUAGE, text
-from hotline import agencies, contacts, followup, outbound, reference, reporters, routing, tips
+from hotline import agencies, contacts, followup, outbound, reference, reporters, tips
 from hotline.agency_verdicts import register_text, verdict_text
 from hotline.channel import UssdRequest
 from hotline.extensions import Extensions
@@ -154,28 +154,38 @@ def set_language(state: State, ctx: UssdContext) -> None:
 
 
 def find_report(state: State, ctx: UssdContext) -> str | None:
-    """Look the typed reference up (rate-limited); back to the question with a hint if it fails."""
-    try:
-        followup.allow_lookup(ctx.ext.redis, ctx.reporter_key, ctx.ext.config.followup_lookups_per_hour)
-        with ctx.ext.session_scope() as session:
-            tip = followup.find(session, state.answers.get("ref", ""))
-            found = (tip.reference, followup.status_words(tip, state.lang)) if tip else None
-    except followup.TooManyLookups:
-        state.hint, found = "hint.too_many", None
-    if found is None:
-        state.hint = state.hint or "hint.not_found"
+    """Look the typed reference up (within the follow-up limits); back to the question with a hint if none."""
+    with ctx.ext.session_scope() as session:
+        found = followup.look_up(
+            session, ctx.ext.redis, ctx.ext.config, ctx.reporter_key, state.answers.get("ref", "")
+        )
+        tip = found.tip
+        shown = (tip.reference, followup.status_words(tip, state.lang)) if tip else None
+    if shown is None:
+        state.hint = {"too_many": "hint.too_many", "busy": "hint.busy"}.get(found.refused, "hint.not_found")
         return "followup_ref"
-    state.params["reference"], state.params["ref"] = found[0], reference.display(found[0])
-    state.params["status"] = found[1]
+    state.params["reference"], state.params["ref"] = shown[0], reference.display(shown[0])
+    state.params["status"] = shown[1]
     return None
 
 
-def add_update(state: State, ctx: UssdContext) -> None:
-    """Store the reporter's extra information and forward it to whoever holds the report."""
+def add_update(state: State, ctx: UssdContext) -> str | None:
+    """Keep the information added: forwarded if the caller reported the tip, else held for the case team."""
     with ctx.ext.session_scope() as session:
         tip = followup.find(session, state.params.get("reference", ""))
-        ids = routing.add_update(session, tip, state.answers["update"], utcnow()) if tip else []
+        if tip is None:
+            return None
+        update, ids = followup.add_information(
+            session,
+            tip,
+            state.answers["update"],
+            ctx.reporter_key,
+            f"ussd:{ctx.request.session_id}",
+            utcnow(),
+        )
+        held = update.state == "held"
     outbound.queue_send(ctx.ext.queues, ids)
+    return "followup_held" if held else None
 
 
 def find_agency(state: State, ctx: UssdContext) -> str | None:

@@ -2,38 +2,67 @@
 
 from __future__ import annotations
 
-from hotline.reference import check_digit, display, new_reference, normalise
+import random
+
+import pytest
+
+from hotline.reference import CODE_SPACE, check_digit, display, format_of, new_reference, normalise
 
 
-def test_new_references_are_nine_digits_that_pass_their_check():
-    codes = {new_reference() for _ in range(2000)}
+@pytest.fixture
+def draw():
+    """New references from a seeded generator: the same codes every run."""
+    rng = random.Random(20261122)
+    return lambda: new_reference(rng.choice)
+
+
+def test_new_references_are_twelve_digits_in_four_groups_that_pass_their_check(draw):
+    codes = {draw() for _ in range(2000)}
     assert len(codes) == 2000
-    assert all(len(code) == 9 and code.isdigit() and normalise(code) == code for code in codes)
+    assert all(len(code) == 12 and code.isdigit() and normalise(code) == code for code in codes)
+    assert all(format_of(code) == "current" for code in codes)
+    assert all(len(display(code).split("-")) == 4 for code in codes)
 
 
-def test_every_single_digit_mistake_is_caught():
+def test_the_new_code_space_is_a_thousand_times_the_old_one():
+    assert CODE_SPACE == {"current": 10**11, "old": 10**8}
+
+
+def test_the_system_random_source_makes_valid_codes():
     code = new_reference()
-    for position in range(9):
+    assert len(code) == 12 and normalise(code) == code
+
+
+def test_old_nine_digit_codes_are_still_accepted():
+    body = "48217730"
+    old = body + check_digit(body)
+    assert normalise(display(old)) == old and format_of(old) == "old"
+    assert display(old) == f"482-177-30{old[-1]}"
+
+
+@pytest.mark.parametrize("length", [9, 12])
+def test_every_single_digit_mistake_is_caught(draw, length):
+    code = draw()[: length - 1]
+    code += check_digit(code)
+    for position in range(length):
         for digit in "0123456789":
             if digit != code[position]:
                 typo = code[:position] + digit + code[position + 1 :]
                 assert normalise(typo) is None
 
 
-def test_every_swap_of_neighbouring_digits_is_caught():
+def test_every_swap_of_neighbouring_digits_is_caught(draw):
     for _ in range(200):
-        code = new_reference()
-        for i in range(8):
+        code = draw()
+        for i in range(len(code) - 1):
             if code[i] != code[i + 1]:
                 swapped = code[:i] + code[i + 1] + code[i] + code[i + 2 :]
                 assert normalise(swapped) is None
 
 
-def test_typed_forms_are_accepted():
-    body = "48217730"
-    code = body + check_digit(body)
-    assert display(code) == f"482-177-30{code[-1]}"
+def test_typed_forms_are_accepted(draw):
+    code = draw()
     for typed in (display(code), f" {code} ", code[:3] + " " + code[3:], display(code).replace("-", "/")):
         assert normalise(typed) == code
-    for junk in ("", "abc", "12345", code + "1", None):
+    for junk in ("", "abc", "12345", code + "1", code[:-1], None, "４８２１７７３０５", "²" * 12):
         assert normalise(junk) is None

@@ -296,6 +296,7 @@ def test_follow_up_information_is_stored_and_forwarded(stack):
     with stack.ext.session_scope() as session:
         [update] = session.scalars(select(TipUpdate)).all()
         assert update.text == "They moved to Mumias today"
+        assert (update.author, update.state) == ("reporter", "forwarded")
 
 
 def test_a_burst_worker_started_right_after_a_redis_outage_routes_the_tips_saved_during_it(
@@ -313,3 +314,52 @@ def test_a_burst_worker_started_right_after_a_redis_outage_routes_the_tips_saved
     assert len(stack.inbox(NATIONAL)) == 1  # the SMS tip goes to the secretariat
     with stack.ext.session_scope() as session:
         assert session.scalar(select(Tip.id).where(Tip.routing_started_at.is_(None))) is None
+
+
+def test_information_added_from_another_number_is_held_until_the_case_team_accepts_it(stack):
+    stack.report()
+    stack.work()
+    ref = display(stack.tip().reference)
+    other = Phone(stack.app.test_client(), number="+254722333444")
+    other.dial()
+    other.send("3", ref, "1")
+    end = other.send("They moved to Mumias today")
+    assert end.startswith(f"END Thank you. Your information on report {ref} was received.")
+    stack.work()
+    assert not any("Mumias" in message for message in stack.inbox(FOCAL_A))
+    assert [sms for sms in stack.sms() if sms.purpose == "update"] == []
+    with stack.ext.session_scope() as session:
+        [update] = session.scalars(select(TipUpdate)).all()
+        assert (update.author, update.state, update.text) == ("caller", "held", "They moved to Mumias today")
+
+    cli = stack.app.test_cli_runner()
+    listed = cli.invoke(args=["tips", "held-updates"])
+    assert f"report {ref}" in listed.output and "They moved to Mumias today" in listed.output
+    accepted = cli.invoke(args=["tips", "accept-update", str(update.id)])
+    assert accepted.exit_code == 0, accepted.output
+    stack.work()
+    assert stack.inbox(FOCAL_A)[-1].endswith(
+        "from another phone, accepted by the case team: They moved to Mumias today"
+    )
+    assert cli.invoke(args=["tips", "accept-update", str(update.id)]).exit_code == 0  # again: nothing new
+    stack.work()
+    assert len([sms for sms in stack.sms() if sms.purpose == "update"]) == 1
+    assert cli.invoke(args=["tips", "held-updates"]).output.strip() == "no held updates"
+
+
+def test_rejected_information_from_another_number_is_never_forwarded(stack):
+    stack.report()
+    stack.work()
+    other = Phone(stack.app.test_client(), number="+254722333444")
+    other.dial()
+    other.send("3", stack.tip().reference, "1", "Ignore the first report")
+    with stack.ext.session_scope() as session:
+        [update] = session.scalars(select(TipUpdate)).all()
+    cli = stack.app.test_cli_runner()
+    assert cli.invoke(args=["tips", "reject-update", str(update.id)]).exit_code == 0
+    refused = cli.invoke(args=["tips", "accept-update", str(update.id)])
+    assert refused.exit_code != 0 and f"no held or accepted update {update.id}" in refused.output
+    stack.work()
+    assert [sms for sms in stack.sms() if sms.purpose == "update"] == []
+    with stack.ext.session_scope() as session:
+        assert session.get(TipUpdate, update.id).state == "rejected"

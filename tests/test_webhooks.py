@@ -64,6 +64,10 @@ def test_health_reports_database_redis_and_queues(client):
         "queues": {"tips": 0, "default": 0, "campaigns": 0},
         "delivery_reports_buffered": 0,
         "sms_overdue": 0,
+        "followup_lookups": {
+            "current": {"failed": 0, "budget": 50, "window_seconds": 3600, "alarm": False},
+            "old": {"failed": 0, "budget": 2, "window_seconds": 86400, "alarm": False},
+        },
         "status": "ok",
     }
 

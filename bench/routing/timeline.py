@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import redis
 
 # The first line of a focal point's SMS: `[URGENT ]Hotline report 123-456-789`.
-NAMED = re.compile(r"Hotline report (\d{3}-\d{3}-\d{3})")
+NAMED = re.compile(r"Hotline report (\d{3}(?:-\d{3}){2,3})")
 
 
 def epoch(text: str) -> float:
@@ -65,7 +65,7 @@ def collect_sms(stack, phone: str, references: set[str], deadline: float,
 
 
 def tip_ids(stack, references: list[str]) -> dict[str, int]:
-    """The database id of each tip, by its reference as shown (123-456-789)."""
+    """The database id of each tip, by its reference as shown (123-456-789-012)."""
     rows = stack.query("SELECT reference, id FROM tip")
     wanted = {reference.replace("-", ""): reference for reference in references}
     return {wanted[stored]: tip_id for stored, tip_id in rows if stored in wanted}
