@@ -43,7 +43,7 @@ class UssdContext:
 def answer(ext: Extensions, request: UssdRequest) -> Reply:
     """The screen to show for this request."""
     key = reporter_key(request.phone, ext.config.phone_hash_key)
-    store = SessionStore(ext.redis, max(ext.config.resume_ttl, ext.config.ussd_session_ttl))
+    store = SessionStore(ext.ussd_redis, max(ext.config.resume_ttl, ext.config.ussd_session_ttl))
     stored = store.load(key)
     state = stored.state if stored and stored.session_id == request.session_id else None
     if state is not None and state.text == request.text and state.reply:
@@ -137,7 +137,7 @@ def submit_tip(state: State, ctx: UssdContext) -> None:
     )
     tip = tips.submit_tip(ctx.ext.engine.begin, new)
     if tip.routing_started_at is None:
-        tips.queue_routing(ctx.ext.queues, tip.id)
+        tips.queue_routing(ctx.ext.ussd_queues, tip.id)
     state.draft = None
     state.params["ref"] = reference.display(tip.reference)
 
@@ -156,7 +156,7 @@ def set_language(state: State, ctx: UssdContext) -> None:
 def find_report(state: State, ctx: UssdContext) -> str | None:
     """Look the typed reference up (rate-limited); back to the question with a hint if it fails."""
     try:
-        followup.allow_lookup(ctx.ext.redis, ctx.reporter_key, ctx.ext.config.followup_lookups_per_hour)
+        followup.allow_lookup(ctx.ext.ussd_redis, ctx.reporter_key, ctx.ext.config.followup_lookups_per_hour)
         with ctx.ext.session_scope() as session:
             tip = followup.find(session, state.answers.get("ref", ""))
             found = (tip.reference, followup.status_words(tip, state.lang)) if tip else None
@@ -175,7 +175,7 @@ def add_update(state: State, ctx: UssdContext) -> None:
     with ctx.ext.session_scope() as session:
         tip = followup.find(session, state.params.get("reference", ""))
         ids = routing.add_update(session, tip, state.answers["update"], utcnow()) if tip else []
-    outbound.queue_send(ctx.ext.queues, ids)
+    outbound.queue_send(ctx.ext.ussd_queues, ids)
 
 
 def find_agency(state: State, ctx: UssdContext) -> str | None:

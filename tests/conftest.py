@@ -166,6 +166,7 @@ def make_app(config, redis_server):
     for app in built:
         app.extensions["hotline"].engine.dispose()
         app.extensions["hotline"].redis.close()
+        app.extensions["hotline"].ussd_redis.close()
 
 
 @pytest.fixture
