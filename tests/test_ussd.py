@@ -213,6 +213,34 @@ def test_redis_outage_in_the_middle_of_a_session(ext, phone, redis_server, app):
     assert Queue("tips", connection=ext.redis).job_ids == [f"route-tip-{tip.id}"]
 
 
+def test_a_star_inside_the_place_stays_in_it_while_redis_is_down(ext, phone, redis_server):
+    phone.dial()
+    phone.send("1", "1", "kak")
+    redis_server.stop()
+    try:
+        assert "What happened?" in phone.send("Shauri Moyo market * stall 5")
+        assert "Is someone in danger" in phone.send("Men took their IDs")
+        phone.send("2", "2", "2", "1")
+    finally:
+        redis_server.start()
+    [tip] = tips(ext)
+    assert (tip.place, tip.description) == ("Shauri Moyo market * stall 5", "Men took their IDs")
+    assert tip.danger == "no"
+
+
+def test_a_star_inside_what_happened_stays_in_it_while_redis_is_down(ext, phone, redis_server):
+    phone.dial()
+    phone.send("1", "1", "kak", "Lurambi")
+    redis_server.stop()
+    try:
+        assert "Is someone in danger" in phone.send("He said * call me later")
+        phone.send("3", "1", "2", "1")
+    finally:
+        redis_server.start()
+    [tip] = tips(ext)
+    assert (tip.place, tip.description, tip.children) == ("Lurambi", "He said * call me later", "yes")
+
+
 def test_a_database_failure_ends_politely_and_loses_nothing(make_app, tmp_path, ext):
     broken = make_app(database_url=f"sqlite:///{tmp_path}/missing/dir/x.db")
     phone = Phone(broken.test_client())
