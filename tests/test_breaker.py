@@ -104,7 +104,9 @@ def test_a_stalled_redis_costs_one_short_timeout_per_breaker_period_and_the_tip_
         assert (tip.place, tip.county_code, tip.routing_started_at) == ("Lurambi market", 37, None)
         clock.shift(5.1)
         caplog.clear()
-        phone.dial()  # the trial succeeds: Redis is used again
+        # The trial succeeds: Redis is used again, and its copy from before the stall (a draft of
+        # the report sent since) loses to the newer one kept in the database.
+        assert phone.dial().startswith("CON 1. Report")
         assert redis_failures(caplog) == []
         assert ext.ussd_redis.get(f"ussd:reporter:{tip.reporter_key}") is not None
         with app.app_context():
@@ -117,3 +119,26 @@ def test_the_ussd_client_waits_tens_of_milliseconds_and_never_retries(ext):
     assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == 0.05
     assert kwargs["retry"].get_retries() == 0
     assert ext.redis.connection_pool.connection_kwargs["socket_timeout"] == 1.0  # workers keep theirs
+
+
+def test_a_report_dropped_during_a_stall_resumes_where_it_stopped_once_redis_is_back(
+    make_app, stalled_redis
+):
+    app = make_app(redis_url=stalled_redis.url)
+    phone = Phone(app.test_client())
+    with time_machine.travel(START, tick=False) as clock:
+        phone.dial()
+        phone.send("1", "2")  # Redis holds a draft stopped at the county
+        os.kill(stalled_redis.process.pid, signal.SIGSTOP)
+        try:
+            phone.send("mom", "Bamburi road")
+            assert "What happened?" in phone.last  # the network drops the session here
+        finally:
+            os.kill(stalled_redis.process.pid, signal.SIGCONT)
+        clock.shift(6)
+        assert phone.dial().startswith("CON You have an unfinished report.")
+        assert "What happened?" in phone.send("1")
+        phone.send("Girls kept in a house", "3", "3", "2", "1")
+    with app.extensions["hotline"].session_scope() as session:
+        [tip] = session.scalars(select(Tip)).all()
+    assert (tip.county_code, tip.place, tip.description) == (1, "Bamburi road", "Girls kept in a house")

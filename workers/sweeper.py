@@ -4,7 +4,8 @@
 - tips past their escalation deadline whose scheduled escalation job was lost;
 - SMS still pending whose send job is gone;
 - sending campaigns that nobody is working (their slice was lost with a worker or with Redis);
-- delivery reports waiting in the buffer with no applying job (it was not queued, or its worker died).
+- delivery reports waiting in the buffer with no applying job (it was not queued, or its worker died);
+- USSD states kept in the database during a Redis outage, once past the resume window.
 
 It runs when a worker starts and then every minute, scheduling itself by RQ's scheduler.
 """
@@ -17,7 +18,7 @@ from datetime import timedelta
 from rq.job import Job
 from sqlalchemy import select
 
-from hotline import delivery_reports, outbound, routing, tips
+from hotline import delivery_reports, outbound, routing, tips, ussd_sessions
 from hotline.models import Campaign, OutboundSms, Tip, utcnow
 from workers import campaigns as campaign_jobs
 from workers.context import extensions
@@ -104,7 +105,16 @@ def sweep_all(now=None) -> dict:
         "sms": sweep_pending_sms(),
         "campaigns": sweep_campaigns(now),
         "delivery_reports": sweep_delivery_reports(),
+        "ussd_state_backups": sweep_ussd_state_backups(),
     }
+
+
+def sweep_ussd_state_backups() -> int:
+    """Delete USSD states kept in the database past the resume window (they hold report drafts)."""
+    ext = extensions()
+    ttl = max(ext.config.resume_ttl, ext.config.ussd_session_ttl)
+    with ext.engine.begin() as connection:
+        return ussd_sessions.purge_backups(connection, timedelta(seconds=ttl))
 
 
 def sweep_and_reschedule() -> dict:
