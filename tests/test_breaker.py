@@ -14,6 +14,7 @@ from rq import Queue
 from sqlalchemy import select
 
 from hotline.breaker import BreakerOpen, CircuitBreaker
+from hotline.config import from_env
 from hotline.models import Tip
 from tests.conftest import Phone, RedisServer
 from workers.sweeper import sweep_unqueued_tips
@@ -142,3 +143,11 @@ def test_a_report_dropped_during_a_stall_resumes_where_it_stopped_once_redis_is_
     with app.extensions["hotline"].session_scope() as session:
         [tip] = session.scalars(select(Tip)).all()
     assert (tip.county_code, tip.place, tip.description) == (1, "Bamburi road", "Girls kept in a house")
+
+
+def test_the_ussd_redis_timeout_and_breaker_period_come_from_the_environment(tmp_path):
+    config = from_env(
+        tmp_path, {"HOTLINE_ENV": "development", "USSD_REDIS_TIMEOUT_MS": "20", "REDIS_BREAKER_SECONDS": "3"}
+    )
+    assert (config.ussd_redis_timeout, config.redis_breaker_seconds) == (0.02, 3)
+    assert from_env(tmp_path, {"HOTLINE_ENV": "development"}).ussd_redis_timeout == 0.05
