@@ -151,3 +151,25 @@ def test_the_ussd_redis_timeout_and_breaker_period_come_from_the_environment(tmp
     )
     assert (config.ussd_redis_timeout, config.redis_breaker_seconds) == (0.02, 3)
     assert from_env(tmp_path, {"HOTLINE_ENV": "development"}).ussd_redis_timeout == 0.05
+
+
+def test_inputs_lost_by_both_stores_are_replayed_from_the_older_state_once_redis_is_back(
+    make_app, stalled_redis, tmp_path
+):
+    healthy = make_app(redis_url=stalled_redis.url)
+    broken_db = make_app(redis_url=stalled_redis.url, database_url=f"sqlite:///{tmp_path}/missing/dir/x.db")
+    phone = Phone(healthy.test_client())
+    phone.dial()
+    phone.send("1", "1")  # Redis holds the state at the county question
+    os.kill(stalled_redis.process.pid, signal.SIGSTOP)
+    try:
+        phone.client = broken_db.test_client()  # neither Redis nor the database takes these two
+        phone.send("kak", "Lurambi")
+    finally:
+        os.kill(stalled_redis.process.pid, signal.SIGCONT)
+    phone.client = healthy.test_client()
+    assert "Is someone in danger" in phone.send("Men took their IDs")
+    phone.send("2", "2", "2", "1")
+    with healthy.extensions["hotline"].session_scope() as session:
+        [tip] = session.scalars(select(Tip)).all()
+    assert (tip.county_code, tip.place, tip.description) == (37, "Lurambi", "Men took their IDs")
