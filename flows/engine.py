@@ -85,17 +85,78 @@ class Engine:
         """Apply what the user typed. A `*` separates inputs, except inside free text.
 
         Live, the newest input is whole: a free-text screen keeps any `*` in it. When a lost
-        session is rebuilt by replaying AT's `text`, every `*` separates inputs.
+        session is rebuilt by replaying AT's `text` (many inputs joined by `*`), a free-text
+        screen takes as many `*`-separated pieces as `free_text_span` finds are its own.
         """
-        rest: str | None = raw
-        while rest is not None and not state.ended:
+        if not replay:
+            rest: str | None = raw
+            while rest is not None and not state.ended:
+                if self.flow[state.screen].kind == "text":
+                    value, rest = rest, None
+                else:
+                    value, sep, tail = rest.partition("*")
+                    rest = tail if sep else None
+                self.step(state, value, ctx)
+            return
+        pieces, at = raw.split("*"), 0
+        while at < len(pieces) and not state.ended:
             screen = self.flow[state.screen]
-            if screen.kind == "text" and not replay:
-                value, rest = rest, None
-            else:
-                value, sep, tail = rest.partition("*")
-                rest = tail if sep else None
-            self.step(state, value, ctx)
+            span = self.free_text_span(screen, pieces[at:]) if screen.kind == "text" else 1
+            self.step(state, "*".join(pieces[at : at + span]), ctx)
+            at += span
+
+    def free_text_span(self, screen: Screen, pieces: list[str]) -> int:
+        """How many of the `*`-separated pieces that follow belong to this free-text answer.
+
+        The answers of a run of free-text screens (place, then what happened) end at the first
+        piece the next screen after the run accepts (the danger question takes `1`-`3`), or at
+        the end of the text (the session stopped in the run). The last free-text screen of the
+        run takes the whole stretch left to it. An earlier one ends its answer at the first `*`
+        without a space or nothing on either side (`market * stall 5` and `**` are typed inside
+        the text; `Lurambi*He said` is two answers), else takes all it can, leaving one piece to
+        each later free-text screen. Text like `Plot 5*B` followed by another answer is
+        ambiguous; it is split.
+        """
+        run, after = self._free_text_run(screen)
+        if after is None or after.kind == "end":
+            return len(pieces)
+        end = next(
+            (i for i in range(len(run), len(pieces)) if self.accepts(after, pieces[i])), len(pieces)
+        )
+        if len(run) == 1:
+            return end
+        later = len(run) - 1 if end < len(pieces) else 0
+        for boundary in range(1, end - later):
+            left, right = pieces[boundary - 1], pieces[boundary]
+            inside = not left or not right or left[-1].isspace() or right[0].isspace()
+            if not inside:
+                return boundary
+        return max(1, end - later)
+
+    def _free_text_run(self, screen: Screen) -> tuple[list[Screen], Screen | None]:
+        run = [screen]
+        while run[-1].next and self.flow[run[-1].next].kind == "text" and len(run) < len(self.flow.screens):
+            run.append(self.flow[run[-1].next])
+        return run, self.flow[run[-1].next] if run[-1].next else None
+
+    def accepts(self, screen: Screen, raw: str) -> bool:
+        """Would this screen take `raw` as an answer or a navigation key (without acting on it)?"""
+        value = raw.strip()
+        if value in (HOME, BACK) and screen.id != self.flow.start:
+            return True
+        if value == SKIP and screen.skip:
+            return True
+        index = _number(value)
+        if screen.kind == "menu":
+            return index is not None and 1 <= index <= len(screen.options)
+        if screen.kind == "list":
+            if value == MORE or (index is not None and 1 <= index <= len(self.items(screen))):
+                return True
+            filterable = self.flow.sources[screen.source].filterable
+            return filterable and index is None and bool(self.items(screen, value))
+        if screen.kind == "text":
+            return bool(clean_text(value))
+        return False
 
     def step(self, state: State, value: str, ctx: object) -> None:
         """Apply one input to the current screen."""

@@ -54,6 +54,10 @@ class Config:
     ussd_session_ttl: int = 600
     resume_ttl: int = 15 * 60
     redis_timeout: float = 1.0
+    # The USSD path's Redis client: socket timeouts in seconds (USSD_REDIS_TIMEOUT_MS), and how long
+    # it stops calling Redis after a timeout or refused connection (REDIS_BREAKER_SECONDS).
+    ussd_redis_timeout: float = 0.05
+    redis_breaker_seconds: float = 5.0
     escalation_minutes: dict = field(default_factory=lambda: dict(DEFAULT_ESCALATION))
     followup_lookups_per_hour: int = 10
     # Service-wide failed follow-up lookups (README: Follow-up): current codes per hour, old codes per day.
@@ -179,6 +183,8 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         followup_old_failed_lookups_per_day=_whole_number(
             "FOLLOWUP_OLD_FAILED_LOOKUPS_PER_DAY", get("FOLLOWUP_OLD_FAILED_LOOKUPS_PER_DAY"), 2
         ),
+        ussd_redis_timeout=_seconds("USSD_REDIS_TIMEOUT_MS", get("USSD_REDIS_TIMEOUT_MS"), 50) / 1000,
+        redis_breaker_seconds=_seconds("REDIS_BREAKER_SECONDS", get("REDIS_BREAKER_SECONDS"), 5),
     )
     if not config.secret_key and not config.production:
         config = config.replace(secret_key=_dev_secret_key(instance_path))

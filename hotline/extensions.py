@@ -3,6 +3,11 @@
 Nothing here connects at import time. `Extensions` is built once per process from a
 `Config`; web requests use `db_session()` (one session per request, removed at teardown),
 jobs use `session_scope()` (one transaction per unit of work).
+
+The USSD path has its own Redis client (`ussd_redis`, and `ussd_queues` on it): AT gives up on a
+screen after 10 s, so that client waits tens of milliseconds, never retries, and goes through a
+circuit breaker that stops calling Redis for a few seconds after it timed out or refused. Workers
+and the other webhooks keep the ordinary client, with its normal timeouts.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
+from hotline.breaker import CircuitBreaker, GuardedRedis
 from hotline.config import Config
 
 # Queue names, most urgent first: a worker listens on all of them in this order.
@@ -67,6 +75,8 @@ class Extensions:
     sessions: scoped_session[Session]
     redis: redis.Redis
     queues: dict[str, Queue]
+    ussd_redis: GuardedRedis
+    ussd_queues: dict[str, Queue]
 
     @classmethod
     def build(cls, config: Config) -> Extensions:
@@ -80,7 +90,16 @@ class Extensions:
             health_check_interval=30,
         )
         queues = {name: Queue(name, connection=client) for name in QUEUE_NAMES}
-        return cls(config, engine, scoped_session(factory), client, queues)
+        ussd_client = GuardedRedis.from_url(
+            config.redis_url,
+            breaker=CircuitBreaker(config.redis_breaker_seconds),
+            socket_timeout=config.ussd_redis_timeout,
+            socket_connect_timeout=config.ussd_redis_timeout,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=30,
+        )
+        ussd_queues = {name: Queue(name, connection=ussd_client) for name in QUEUE_NAMES}
+        return cls(config, engine, scoped_session(factory), client, queues, ussd_client, ussd_queues)
 
     @cached_property
     def gateway(self):

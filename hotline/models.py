@@ -219,6 +219,21 @@ class UssdSessionEnd(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
+class UssdStateBackup(Base):
+    """A reporter's USSD session state, kept here only while Redis could not take it.
+
+    The same JSON Redis would hold (session id, screen, answers, the draft for resume): no phone
+    number. Read when Redis is down, or alongside Redis when a newer copy may be here (a new
+    session, or a request after an outage); ignored and purged after the resume window.
+    """
+
+    __tablename__ = "ussd_state_backup"
+
+    reporter_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    record: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 class Agency(Base):
     """A private employment agency in NEA's register (NEAIMS), as last imported."""
 

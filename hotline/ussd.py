@@ -3,8 +3,10 @@
 - The newest input is what AT's `text` adds to the `text` of the previous request, so a `*`
   typed inside free text stays in it.
 - A retried request (same session, same `text`) gets the stored screen again and changes nothing.
-- With no stored state (Redis down, or the state expired) the session is rebuilt by replaying
-  `text`; then every `*` separates inputs.
+- State lives in Redis, and in the database while Redis cannot take it (`ussd_sessions`).
+- With no stored state (Redis and the database both unavailable, or the state expired) the
+  session is rebuilt by replaying `text`; then a `*` separates inputs except where the flow engine
+  finds it inside free text.
 - The tip is committed before the `END` screen is returned; submitting twice returns the first tip.
 """
 
@@ -43,15 +45,18 @@ class UssdContext:
 def answer(ext: Extensions, request: UssdRequest) -> Reply:
     """The screen to show for this request."""
     key = reporter_key(request.phone, ext.config.phone_hash_key)
-    store = SessionStore(ext.redis, max(ext.config.resume_ttl, ext.config.ussd_session_ttl))
-    stored = store.load(key)
+    store = SessionStore(ext.ussd_redis, max(ext.config.resume_ttl, ext.config.ussd_session_ttl), ext.engine)
+    stored = store.load(key, request.session_id, request.text)
     state = stored.state if stored and stored.session_id == request.session_id else None
     if state is not None and state.text == request.text and state.reply:
         return Reply(state.reply, state.ended)  # AT retried the same request
     ctx = UssdContext(ext, request, key)
     newest = _newest_input(state.text, request.text) if state is not None else None
     if state is not None and newest is not None:
-        engine().feed(state, newest, ctx)
+        # A `*` in the newest input of a screen that is not free text means the stored state is older
+        # than the previous request (a save was lost): replay what was typed since.
+        stale = "*" in newest and engine().flow[state.screen].kind != "text"
+        engine().feed(state, newest, ctx, replay=stale)
     else:
         state = _new_session(ext, key, stored.state if stored else None)
         if request.text:
@@ -137,7 +142,7 @@ def submit_tip(state: State, ctx: UssdContext) -> None:
     )
     tip = tips.submit_tip(ctx.ext.engine.begin, new)
     if tip.routing_started_at is None:
-        tips.queue_routing(ctx.ext.queues, tip.id, ctx.ext.engine.begin)
+        tips.queue_routing(ctx.ext.ussd_queues, tip.id, ctx.ext.engine.begin)
     state.draft = None
     state.params["ref"] = reference.display(tip.reference)
 
@@ -157,7 +162,7 @@ def find_report(state: State, ctx: UssdContext) -> str | None:
     """Look the typed reference up (within the follow-up limits); back to the question with a hint if none."""
     with ctx.ext.session_scope() as session:
         found = followup.look_up(
-            session, ctx.ext.redis, ctx.ext.config, ctx.reporter_key, state.answers.get("ref", "")
+            session, ctx.ext.ussd_redis, ctx.ext.config, ctx.reporter_key, state.answers.get("ref", "")
         )
         tip = found.tip
         shown = (tip.reference, followup.status_words(tip, state.lang)) if tip else None
@@ -184,7 +189,7 @@ def add_update(state: State, ctx: UssdContext) -> str | None:
             utcnow(),
         )
         held = update.state == "held"
-    outbound.queue_send(ctx.ext.queues, ids)
+    outbound.queue_send(ctx.ext.ussd_queues, ids)
     return "followup_held" if held else None
 
 

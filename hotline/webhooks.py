@@ -81,7 +81,7 @@ def ussd_session_ended():
     screen = language = key = None
     if event.phone:
         key = reporter_key(event.phone, ext.config.phone_hash_key)
-        stored = SessionStore(ext.redis, 0).load(key)
+        stored = SessionStore(ext.ussd_redis, 0).load(key)
         if stored and stored.session_id == event.session_id:
             screen, language = stored.state.screen, stored.state.lang
     values = {

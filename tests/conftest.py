@@ -39,6 +39,7 @@ from hotline.models import (
     TipUpdate,
     UnmatchedDeliveryReport,
     UssdSessionEnd,
+    UssdStateBackup,
 )
 
 TEST_PHONE = "+254711000001"
@@ -160,7 +161,8 @@ def make_app(config, redis_server):
     with ext.session_scope() as session:
         cleanup = (CampaignRecipient, CampaignBatch, CampaignMessage, Campaign, Contact,
                    UnmatchedDeliveryReport, OutboundSms, TipUpdate, InboundSms, AgencyLookup,
-                   AgencyStatusChange, Tip, Agency, RegisterSnapshot, FocalPoint, Reporter, UssdSessionEnd)
+                   AgencyStatusChange, Tip, Agency, RegisterSnapshot, FocalPoint, Reporter, UssdSessionEnd,
+                   UssdStateBackup)
         for model in cleanup:
             session.execute(delete(model))
         seed_counties(session)
@@ -168,6 +170,7 @@ def make_app(config, redis_server):
     for app in built:
         app.extensions["hotline"].engine.dispose()
         app.extensions["hotline"].redis.close()
+        app.extensions["hotline"].ussd_redis.close()
 
 
 @pytest.fixture

@@ -57,3 +57,33 @@ def test_the_stack_is_bounded():
 def test_state_survives_a_round_trip_through_json():
     state = run("1", "2", "ka")
     assert State.from_dict(state.to_dict()) == state
+
+
+def test_replay_keeps_a_star_typed_inside_the_place():
+    stopped_there = run("1*1*kak*Shauri Moyo market * stall 5", replay=True)
+    assert stopped_there.screen == "tip_story"
+    assert stopped_there.answers["place"] == "Shauri Moyo market * stall 5"
+    whole = run("1*1*kak*Shauri Moyo market * stall 5*Men took their IDs*1*2*2", replay=True)
+    assert whole.screen == "tip_confirm"
+    assert (whole.answers["place"], whole.answers["description"]) == (
+        "Shauri Moyo market * stall 5",
+        "Men took their IDs",
+    )
+    answers = whole.answers
+    assert (answers["danger"], answers["children"], answers["callback"]) == ("yes", "no", "no")
+
+
+def test_replay_keeps_a_star_typed_inside_what_happened():
+    stopped_there = run("1*1*kak*Lurambi*He said * call me*later", replay=True)
+    assert stopped_there.screen == "tip_danger"
+    assert stopped_there.answers["description"] == "He said * call me*later"
+    whole = run("1*1*kak*Lurambi*He said * call me*later*3*1*2", replay=True)
+    assert (whole.answers["place"], whole.answers["description"]) == ("Lurambi", "He said * call me*later")
+    assert whole.screen == "tip_confirm"
+    assert (whole.answers["danger"], whole.answers["children"]) == ("unsure", "yes")
+
+
+def test_replay_of_a_skipped_story_and_of_free_text_ending_a_journey():
+    skipped = run("1*1*kak*Lurambi*99*2", replay=True)
+    assert skipped.answers == {"kind": "forced_labour", "county": "37", "place": "Lurambi", "danger": "no"}
+    assert engine().free_text_span(engine().flow["followup_add"], ["a", "b", "c"]) == 3

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import time_machine
 from rq import Queue
 from sqlalchemy import func, select
 
 from hotline import contacts
-from hotline.models import Contact, Reporter, Tip
+from hotline.models import Contact, Reporter, Tip, UssdStateBackup
 from hotline.privacy import decrypt_contact, reporter_key
 from hotline.reference import normalise
 from tests.conftest import TEST_PHONE, Phone, ussd_form
-from workers.sweeper import sweep_unqueued_tips
+from workers.sweeper import sweep_unqueued_tips, sweep_ussd_state_backups
 
 KAKAMEGA = 37
 
@@ -213,6 +216,69 @@ def test_redis_outage_in_the_middle_of_a_session(ext, phone, redis_server, app):
     assert Queue("tips", connection=ext.redis).job_ids == [f"route-tip-{tip.id}"]
 
 
+def test_a_star_inside_the_place_stays_in_it_while_redis_is_down(ext, phone, redis_server):
+    phone.dial()
+    phone.send("1", "1", "kak")
+    redis_server.stop()
+    try:
+        assert "What happened?" in phone.send("Shauri Moyo market * stall 5")
+        assert "Is someone in danger" in phone.send("Men took their IDs")
+        phone.send("2", "2", "2", "1")
+    finally:
+        redis_server.start()
+    [tip] = tips(ext)
+    assert (tip.place, tip.description) == ("Shauri Moyo market * stall 5", "Men took their IDs")
+    assert tip.danger == "no"
+
+
+def test_a_star_inside_what_happened_stays_in_it_while_redis_is_down(ext, phone, redis_server):
+    phone.dial()
+    phone.send("1", "1", "kak", "Lurambi")
+    redis_server.stop()
+    try:
+        assert "Is someone in danger" in phone.send("He said * call me later")
+        phone.send("3", "1", "2", "1")
+    finally:
+        redis_server.start()
+    [tip] = tips(ext)
+    assert (tip.place, tip.description, tip.children) == ("Lurambi", "He said * call me later", "yes")
+
+
+def test_a_report_dropped_while_redis_is_down_is_offered_for_resume_while_it_is_still_down(
+    ext, phone, redis_server
+):
+    phone.dial()
+    redis_server.stop()
+    try:
+        phone.send("1", "2", "mom", "Bamburi * Mtopanga road")
+        assert "What happened?" in phone.last  # the network drops the session here
+        assert phone.dial().startswith("CON You have an unfinished report.")
+        assert "What happened?" in phone.send("1")
+        phone.send("Girls kept * locked in", "3", "3", "2", "1")
+    finally:
+        redis_server.start()
+    [tip] = tips(ext)
+    assert (tip.place, tip.description) == ("Bamburi * Mtopanga road", "Girls kept * locked in")
+
+
+def test_a_report_dropped_while_redis_was_down_is_offered_for_resume_after_it_restarts(
+    make_app, ext, phone, redis_server
+):
+    phone.dial()
+    redis_server.stop()  # Redis restarts empty: the draft is only in the database
+    try:
+        phone.send("1", "2", "mom")
+    finally:
+        redis_server.start()
+    phone.client = make_app().test_client()  # a process whose breaker has not seen the outage
+    assert phone.dial().startswith("CON You have an unfinished report.")
+    assert "Where exactly?" in phone.send("1")
+    phone.send("Bamburi road", "99", "2", "2", "2", "1")
+    [tip] = tips(ext)
+    assert (tip.kind, tip.county_code, tip.place) == ("sexual_exploitation", 1, "Bamburi road")
+    assert phone.dial().startswith("CON 1. Report")  # sent: nothing left to resume
+
+
 def test_a_database_failure_ends_politely_and_loses_nothing(make_app, tmp_path, ext):
     broken = make_app(database_url=f"sqlite:///{tmp_path}/missing/dir/x.db")
     phone = Phone(broken.test_client())
@@ -364,3 +430,22 @@ def test_back_from_the_safety_tips_screens(phone):
     phone.send("5", "1")
     assert phone.send("0").startswith("CON Get safety tips by SMS")
     assert phone.send("0").startswith("CON 1. Report")
+
+
+def test_states_kept_in_the_database_are_purged_after_the_resume_window(app, ext, phone, redis_server):
+    with time_machine.travel(datetime(2026, 11, 24, 9, 0, tzinfo=UTC), tick=False) as clock:
+        phone.dial()
+        redis_server.stop()
+        try:
+            phone.send("1", "2", "mom")
+        finally:
+            redis_server.start()
+        with ext.session_scope() as session:
+            [row] = session.scalars(select(UssdStateBackup)).all()
+        assert row.reporter_key == reporter_key(TEST_PHONE, ext.config.phone_hash_key)
+        assert "711000001" not in row.record  # no phone number, in any form
+        with app.app_context():
+            clock.shift(14 * 60)
+            assert sweep_ussd_state_backups() == 0
+            clock.shift(2 * 60)
+            assert sweep_ussd_state_backups() == 1

@@ -6,7 +6,8 @@
   those a dead worker left `sending`; tips whose first notification AT has not accepted in time;
   an alarm (ERROR, once each) for service SMS still unsent after SMS_ALARM_SECONDS;
 - sending campaigns that nobody is working (their slice was lost with a worker or with Redis);
-- delivery reports waiting in the buffer with no applying job (it was not queued, or its worker died).
+- delivery reports waiting in the buffer with no applying job (it was not queued, or its worker died);
+- USSD states kept in the database during a Redis outage, once past the resume window.
 
 It runs when a worker starts and then every minute, scheduling itself by RQ's scheduler. Each run
 leaves a marker that expires after a few minutes; a worker that finds it gone (Redis restarted empty
@@ -21,7 +22,7 @@ from datetime import timedelta
 from rq.job import Job
 from sqlalchemy import select
 
-from hotline import delivery_reports, outbound, routing, tips
+from hotline import delivery_reports, outbound, routing, tips, ussd_sessions
 from hotline.models import Campaign, CampaignBatch, Tip, utcnow
 from workers import campaigns as campaign_jobs
 from workers.context import extensions
@@ -157,9 +158,18 @@ def sweep_all(now=None) -> dict:
         "sms_alarms": sweep_sms_alarms(now),
         "campaigns": sweep_campaigns(now),
         "delivery_reports": sweep_delivery_reports(),
+        "ussd_state_backups": sweep_ussd_state_backups(),
     }
     extensions().redis.set(SWEPT_KEY, utcnow().isoformat(), ex=SWEPT_TTL)
     return done
+
+
+def sweep_ussd_state_backups() -> int:
+    """Delete USSD states kept in the database past the resume window (they hold report drafts)."""
+    ext = extensions()
+    ttl = max(ext.config.resume_ttl, ext.config.ussd_session_ttl)
+    with ext.engine.begin() as connection:
+        return ussd_sessions.purge_backups(connection, timedelta(seconds=ttl))
 
 
 def sweep_and_reschedule() -> dict:
