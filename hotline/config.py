@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from hotline.errors import ConfigError
+from hotline.numbers import ascii_digits
 
 # Development-only keys. They are public (they are in this file), so production refuses them.
 DEV_PHONE_HASH_KEY = "dev-only-phone-hash-key-not-secret"
@@ -25,6 +26,9 @@ SIMULATOR_URL = "http://127.0.0.1:5001"
 # Minutes without an acknowledgement before a tip escalates: urgent ones, then per kind.
 DEFAULT_ESCALATION = {"urgent": 15, "default": 24 * 60}
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# Largest request body read (MAX_BODY_BYTES): AT's forms are under 20 KB even with a 4,000-character
+# `text` of emoji; anything bigger is a 413, unread.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class Config:
     campaign_reconcile_seconds: int = 900
     campaign_lock_seconds: int = 60
     campaign_slice_seconds: float = 5.0
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     extra: dict = field(default_factory=dict)
 
     @property
@@ -143,6 +148,7 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         campaign_reconcile_seconds=_seconds(
             "CAMPAIGN_RECONCILE_SECONDS", get("CAMPAIGN_RECONCILE_SECONDS"), 900
         ),
+        max_body_bytes=_whole("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), DEFAULT_MAX_BODY_BYTES, "bytes"),
     )
     if not config.secret_key and not config.production:
         config = config.replace(secret_key=_dev_secret_key(instance_path))
@@ -155,7 +161,7 @@ def _escalation(text: str | None) -> dict:
     table = dict(DEFAULT_ESCALATION)
     for part in filter(None, (text or "").split(",")):
         name, _, minutes = part.partition("=")
-        if not minutes.strip().isdigit() or int(minutes) < 1:
+        if not ascii_digits(minutes.strip()) or int(minutes) < 1:
             raise ConfigError(f"ESCALATION_MINUTES: {part!r} is not name=minutes")
         table[name.strip()] = int(minutes)
     return table
@@ -171,10 +177,14 @@ def _price(text: str | None) -> str:
 
 
 def _seconds(name: str, text: str | None, default: int) -> int:
+    return _whole(name, text, default, "seconds")
+
+
+def _whole(name: str, text: str | None, default: int, unit: str) -> int:
     if text is None:
         return default
-    if not text.isdigit():
-        raise ConfigError(f"{name} must be a whole number of seconds, not {text!r}")
+    if not ascii_digits(text):
+        raise ConfigError(f"{name} must be a whole number of {unit}, not {text!r}")
     return int(text)
 
 

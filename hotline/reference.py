@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import secrets
 
+from hotline.numbers import ascii_digits
+
 # Damm's totally anti-symmetric quasigroup of order 10.
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -43,7 +45,7 @@ def new_reference() -> str:
 def normalise(text: str) -> str | None:
     """The stored form of a typed reference, or None when it is malformed or fails the check."""
     digits = "".join(ch for ch in (text or "") if not ch.isspace() and ch not in "-./")
-    if len(digits) != BODY_DIGITS + 1 or not digits.isdigit():
+    if len(digits) != BODY_DIGITS + 1 or not ascii_digits(digits):
         return None
     return digits if check_digit(digits) == "0" else None
 
