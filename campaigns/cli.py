@@ -19,6 +19,7 @@ from campaigns.report_cli import report_command
 from hotline.contacts import as_utc
 from hotline.counties import all_counties, name_matches
 from hotline.models import Campaign, utcnow
+from hotline.numbers import ascii_digits
 from workers.campaigns import queue_dispatch
 
 
@@ -54,7 +55,7 @@ def _counties(values: tuple[str, ...]) -> list[int] | None:
     codes = []
     for value in values:
         text = value.strip()
-        if text.isdigit():
+        if ascii_digits(text):
             codes.append(int(text))
             continue
         found = [county for county in all_counties() if name_matches(county.name, text)]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -36,6 +36,7 @@ from hotline.models import (
     Contact,
     UnmatchedDeliveryReport,
 )
+from hotline.numbers import bounded_decimal
 from hotline.sms_gateway import RecipientResult
 
 BATCH_LIMIT = 1000  # recipients per AT request
@@ -196,12 +197,9 @@ _NOT_CANCELLED = "campaign_recipient.state IN ('queued', 'sending')"
 
 def parse_cost(text: str | None) -> Decimal | None:
     """AT's "KES 0.8000" (or "0") as a number."""
-    if not text:
-        return None
-    try:
-        return Decimal(text.split()[-1])
-    except (InvalidOperation, IndexError):
-        return None
+    parts = (text or "").split()
+    # Bounded by the column (NUMERIC(10, 4)); "KES inf" or "KES 1e400" is no cost.
+    return bounded_decimal(parts[-1], Decimal(0), Decimal("999999.9999")) if parts else None
 
 
 def record(session: Session, claim: Claim, results: list[RecipientResult], now: datetime) -> Recorded:

@@ -16,7 +16,7 @@ from campaigns.errors import CampaignError
 NAIROBI = ZoneInfo("Africa/Nairobi")
 DEFAULT_HOURS = (8 * 60, 18 * 60)
 DAY = 24 * 60
-_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$", re.ASCII)
 
 
 def parse_hours(text: str) -> tuple[int, int]:

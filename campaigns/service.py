@@ -20,6 +20,7 @@ from campaigns.hours import DEFAULT_HOURS, next_opening
 from flows.gsm import segments
 from hotline.contacts import as_utc
 from hotline.models import Campaign, CampaignMessage, CampaignRecipient, County, utcnow
+from hotline.numbers import ascii_digits
 
 LANGUAGES = ("en", "sw")
 MAX_SEGMENTS = 3
@@ -47,8 +48,9 @@ class NewCampaign:
 def find(session: Session, name_or_id: str) -> Campaign:
     """The campaign named (or numbered) so; CampaignError when there is none."""
     campaign = session.scalar(select(Campaign).where(Campaign.name == name_or_id.strip()))
-    if campaign is None and name_or_id.strip().isdigit():
-        campaign = session.get(Campaign, int(name_or_id))
+    number = name_or_id.strip()
+    if campaign is None and ascii_digits(number) and int(number) < 2**31:  # ids fit an INTEGER column
+        campaign = session.get(Campaign, int(number))
     if campaign is None:
         raise CampaignError(f"no campaign named {name_or_id!r} (see `flask campaigns status`)")
     return campaign

@@ -353,7 +353,8 @@ def clean_text(value: str) -> str:
 
 
 def _number(value: str) -> int | None:
-    return int(value) if value.isdigit() and len(value) <= 3 else None
+    # ASCII only: '²'.isdigit() is true and int('²') fails; '٣' is no key on a phone.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 3 else None
 
 
 def _cut(value: str, limit: int) -> str:

@@ -36,7 +36,13 @@ def create_app(config: Config | None = None) -> Flask:
             raise click.ClickException(str(exc)) from None  # `flask …`: the reason, not a traceback
     if config.database_url.startswith("sqlite"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.config.update(SECRET_KEY=config.secret_key, MAX_CONTENT_LENGTH=64 * 1024)
+    # No route answers OPTIONS by itself: AT only POSTs and no browser calls across origins, so
+    # OPTIONS is a 405 with `Allow` like any method a route does not serve.
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
+        PROVIDE_AUTOMATIC_OPTIONS=False,
+    )
     app.session_interface = NoSessionForWebhooks()
     ext = Extensions.build(config)
     app.extensions["hotline"] = ext

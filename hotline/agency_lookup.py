@@ -44,7 +44,7 @@ NOISE = frozenset(
 TRANSLATE = {"ajira": "employment", "kazi": "jobs", "nje": "abroad", "ughaibuni": "overseas"}
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
-_PHONE_LIKE = re.compile(r"\+?[\d\s().-]{9,20}")
+_PHONE_LIKE = re.compile(r"\+?[\d\s().-]{9,20}", re.ASCII)
 _KEYPAD = str.maketrans("abcdefghijklmnopqrstuvwxyz", "22233344455566677778889999")
 # Sound folding, in order: spellings English and Kiswahili writers swap for one sound.
 _SOUNDS = (

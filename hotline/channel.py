@@ -11,6 +11,9 @@ body, a leading space) makes AT end the session with an error, so `/ussd` always
 End-of-session notification: `sessionId`, `status` (Incomplete | Success | Failed),
 `durationInMillis`, `hopsCount`, `networkCode`, `errorMessage`, `input`, `lastAppResponse`,
 `phoneNumber`, `date`, `cost`. Flows never see these field names: they get the dataclasses below.
+
+Numbers are read with `hotline.numbers`: ASCII digits within bounds, else unknown (None). A
+`networkCode` that is not 5 or 6 ASCII digits (MCC and MNC) is unknown too.
 """
 
 from __future__ import annotations
@@ -18,14 +21,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from flask import Response
+from flask import Response, g
 
 from hotline.errors import BadRequest, InvalidPhoneNumber
+from hotline.numbers import ascii_digits, bounded_int
 from hotline.privacy import normalise_phone
 
 # AT caps one USSD input at ~182 characters; a whole session's `text` longer than this is junk.
 MAX_TEXT = 4000
 MAX_ID = 100
+# A session lasts at most 180 s and takes a screen per hop; these bounds leave room and fit INTEGER.
+MAX_DURATION_MS = 24 * 3600 * 1000
+MAX_HOPS = 10_000
 
 
 @dataclass(frozen=True)
@@ -53,11 +60,15 @@ class UssdSessionEnded:
 
 
 def form_of(request) -> dict:
-    """The request's form fields; bytes that are not UTF-8 become U+FFFD instead of losing the form."""
-    if request.mimetype != "application/x-www-form-urlencoded":
-        return request.form
-    raw = request.get_data(cache=False)
-    return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"))
+    """The request's form fields; bytes that are not UTF-8, and NUL, become U+FFFD instead of losing
+    the form (no AT field carries a NUL, and PostgreSQL text cannot hold one)."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        raw = request.get_data(cache=False).decode("utf-8", "replace")
+        pairs = parse_qsl(raw, keep_blank_values=True, errors="replace")
+    else:
+        pairs = request.form.items()
+    g.body_read = True  # see hotline.webhooks.close_when_body_unread
+    return {name: value.replace("\x00", "\ufffd") for name, value in pairs}
 
 
 def _field(form, name: str, required: bool = True) -> str:
@@ -76,11 +87,10 @@ def _session_id(form) -> str:
     return session_id
 
 
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(float(value)) if value not in (None, "") else None
-    except ValueError:
-        return None
+def network_code(value: str | None) -> str | None:
+    """AT's `networkCode` (MCC and MNC: 63902, 99999), or None when it is not 5 or 6 ASCII digits."""
+    value = (value or "").strip()
+    return value if len(value) in (5, 6) and ascii_digits(value) else None
 
 
 def parse_ussd(form) -> UssdRequest:
@@ -97,7 +107,7 @@ def parse_ussd(form) -> UssdRequest:
         session_id=session_id,
         phone=phone,
         service_code=form.get("serviceCode", "")[:40],
-        network_code=form.get("networkCode", "")[:8],
+        network_code=network_code(form.get("networkCode")) or "",
         text=text,
     )
 
@@ -113,9 +123,9 @@ def parse_session_ended(form) -> UssdSessionEnded:
         session_id=_session_id(form),
         status=status,
         phone=phone,
-        network_code=(form.get("networkCode") or "")[:8] or None,
-        duration_ms=_int_or_none(form.get("durationInMillis")),
-        hops=_int_or_none(form.get("hopsCount")),
+        network_code=network_code(form.get("networkCode")),
+        duration_ms=bounded_int(form.get("durationInMillis"), 0, MAX_DURATION_MS),
+        hops=bounded_int(form.get("hopsCount"), 0, MAX_HOPS),
         error_message=(form.get("errorMessage") or "")[:200] or None,
     )
 

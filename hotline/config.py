@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from hotline.errors import ConfigError
+from hotline.numbers import ascii_digits
 
 # Development-only keys. They are public (they are in this file), so production refuses them.
 DEV_PHONE_HASH_KEY = "dev-only-phone-hash-key-not-secret"
@@ -32,6 +33,9 @@ SIMULATOR_URL = "http://127.0.0.1:5001"
 # Minutes without an acknowledgement before a tip escalates: urgent ones, then per kind.
 DEFAULT_ESCALATION = {"urgent": 15, "default": 24 * 60}
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# Largest request body read (MAX_BODY_BYTES): AT's forms are under 20 KB even with a 4,000-character
+# `text` of emoji; anything bigger is a 413, unread.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class Config:
     sms_alarm_seconds: int = 1800
     urgent_reconcile_seconds: int = 120
     unsent_escalation_seconds: int = 600
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     extra: dict = field(default_factory=dict)
 
     @property
@@ -185,6 +190,7 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         ),
         ussd_redis_timeout=_seconds("USSD_REDIS_TIMEOUT_MS", get("USSD_REDIS_TIMEOUT_MS"), 50) / 1000,
         redis_breaker_seconds=_seconds("REDIS_BREAKER_SECONDS", get("REDIS_BREAKER_SECONDS"), 5),
+        max_body_bytes=_whole("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), DEFAULT_MAX_BODY_BYTES, "bytes"),
     )
     if not config.secret_key and not config.production:
         config = config.replace(secret_key=_dev_secret_key(instance_path))
@@ -197,7 +203,7 @@ def _escalation(text: str | None) -> dict:
     table = dict(DEFAULT_ESCALATION)
     for part in filter(None, (text or "").split(",")):
         name, _, minutes = part.partition("=")
-        if not minutes.strip().isdigit() or int(minutes) < 1:
+        if not ascii_digits(minutes.strip()) or int(minutes) < 1:
             raise ConfigError(f"ESCALATION_MINUTES: {part!r} is not name=minutes")
         table[name.strip()] = int(minutes)
     return table
@@ -213,10 +219,14 @@ def _price(text: str | None) -> str:
 
 
 def _seconds(name: str, text: str | None, default: int) -> int:
+    return _whole(name, text, default, "seconds")
+
+
+def _whole(name: str, text: str | None, default: int, unit: str) -> int:
     if text is None:
         return default
-    if not text.isdigit():
-        raise ConfigError(f"{name} must be a whole number of seconds, not {text!r}")
+    if not ascii_digits(text):
+        raise ConfigError(f"{name} must be a whole number of {unit}, not {text!r}")
     return int(text)
 
 

@@ -30,7 +30,9 @@ from hotline.privacy import reporter_key
 DEMO_FILE = Path(__file__).parent / "data" / "demo_contacts.csv"
 EAT = timezone(timedelta(hours=3), "EAT")  # Africa/Nairobi: UTC+3 all year, no daylight saving
 LANGUAGE_NAMES = {"en": "en", "english": "en", "sw": "sw", "kiswahili": "sw", "swahili": "sw"}
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
+_ISO = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?", re.ASCII
+)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hotline import bulk, contacts
+from hotline.channel import network_code
 from hotline.errors import BadRequest, InvalidPhoneNumber
 from hotline.models import CampaignRecipient, OutboundSms, UnmatchedDeliveryReport
 from hotline.privacy import normalise_phone, reporter_key
@@ -108,7 +109,7 @@ def parse(form, phone_hash_key: str) -> DeliveryReport:
     except InvalidPhoneNumber:
         raise BadRequest("phoneNumber is not a phone number") from None
     reason = form.get("failureReason", "").strip()[:40].replace("\t", " ") or None
-    network = form.get("networkCode", "").strip()[:8].replace("\t", " ") or None
+    network = network_code(form.get("networkCode"))  # `retryCount` is not used: AT's count, not ours
     return DeliveryReport(message_id, status, reason, network, key, time.time())
 
 

@@ -20,7 +20,7 @@ DEFAULT_REGION = "KE"
 
 
 # What AT sends for a Kenyan mobile: already E.164, so the common case skips full parsing.
-_KENYAN_MOBILE_E164 = re.compile(r"\+254[17]\d{8}")
+_KENYAN_MOBILE_E164 = re.compile(r"\+254[17][0-9]{8}")  # ASCII: `\d` matches any script's digits
 
 
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
@@ -28,7 +28,7 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     text = (raw or "").strip()
     if _KENYAN_MOBILE_E164.fullmatch(text):
         return text
-    if text and text[0].isdigit() and text.startswith("254"):
+    if text.startswith("254"):
         text = "+" + text  # AT examples sometimes drop the plus
     try:
         number = phonenumbers.parse(text, region)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import secrets
 
+from hotline.numbers import ascii_digits
+
 # Damm's totally anti-symmetric quasigroup of order 10.
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -54,7 +56,7 @@ def new_reference(choice=secrets.choice) -> str:
 def normalise(text: str | None) -> str | None:
     """The stored form of a typed reference (either format), or None when malformed or failing the check."""
     digits = "".join(ch for ch in (text or "") if not ch.isspace() and ch not in "-./")
-    if len(digits) not in FORMATS or not all(ch in DIGITS for ch in digits):
+    if len(digits) not in FORMATS or not ascii_digits(digits):
         return None
     return digits if check_digit(digits) == "0" else None
 

@@ -18,6 +18,7 @@ from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 
 from hotline.config import Config
+from hotline.numbers import bounded_int
 
 # Per-recipient status codes (FACTS.md): their names, and what they mean for us.
 STATUS_NAMES = {
@@ -139,10 +140,7 @@ def parse_response(response) -> list[RecipientResult]:
         raise GatewayError(f"AT sent to nobody: {str(data.get('Message', ''))[:80] or 'no recipients'}")
     results = []
     for entry in recipients:
-        try:
-            code = int(entry.get("statusCode"))
-        except (TypeError, ValueError):
-            code = 500
+        code = bounded_int(str(entry.get("statusCode")), 100, 599) or 500  # junk is AT's own failure
         message_id = entry.get("messageId")
         results.append(
             RecipientResult(

@@ -27,6 +27,7 @@ from hotline.agency_verdicts import register_text, verdict_text
 from hotline.channel import UssdRequest
 from hotline.extensions import Extensions
 from hotline.models import utcnow
+from hotline.numbers import ascii_digits
 from hotline.privacy import encrypt_contact, reporter_key
 from hotline.ussd_sessions import DRAFT_FIELDS, SessionStore, snapshot
 
@@ -211,7 +212,7 @@ def show_picked_agency(state: State, ctx: UssdContext) -> str | None:
     """The verdict on the agency picked from the list; back to the list on a wrong number."""
     candidates = state.params.get("candidates") or []
     picked = state.answers.get("agency_pick", "")
-    if not (picked.isdigit() and 1 <= int(picked) <= len(candidates)):
+    if not (ascii_digits(picked) and 1 <= int(picked) <= len(candidates)):
         state.hint = "hint.invalid"
         return "agency_pick"
     _show_verdict(state, ctx, candidates[int(picked) - 1])

@@ -3,6 +3,13 @@
 Every callback must carry `?token=<WEBHOOK_TOKEN>` when a token is configured (403 otherwise).
 A malformed callback gets a 400 with a short plain reason; `/ussd` never answers without
 `CON `/`END ` and never with a 500: a failure ends the session politely.
+
+Webhooks take POST only: any other method, OPTIONS included (no browser calls them), is a 405 with
+`Allow: POST`. A body over `MAX_BODY_BYTES` is a 413 without being read. Whenever a request's body
+was not read (413, 403, 405, 404), the answer says `Connection: close`: the rest of the body must
+not be taken for the next request. Werkzeug's server honours it; gunicorn drops the header (WSGI
+forbids hop-by-hop headers) and does the same itself: it drains an unread body of up to 64 KiB
+before reading the next request on the connection, and closes the connection when it cannot.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import hmac
 import logging
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import HTTPException
 
@@ -47,8 +54,22 @@ def plain(message: str, status: int) -> Response:
 def http_error(exc: HTTPException):
     """Errors Flask raises itself (too large, bad method): `/ussd` still answers with END."""
     if request.path == "/ussd":
-        return ussd_response(f"Sorry: {exc.name.lower()}.", end=True, status=exc.code or 400)
-    return plain(f"{exc.code} {exc.name}", exc.code or 400)
+        response = ussd_response(f"Sorry: {exc.name.lower()}.", end=True, status=exc.code or 400)
+    else:
+        response = plain(f"{exc.code} {exc.name}", exc.code or 400)
+    for name, value in exc.get_headers():  # `Allow` of a 405, for one
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+@bp.after_app_request
+def close_when_body_unread(response: Response) -> Response:
+    """`Connection: close` when the request had a body we did not read (see the module docstring)."""
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if (request.content_length or chunked) and not g.get("body_read"):
+        response.headers["Connection"] = "close"
+    return response
 
 
 @bp.post("/ussd")

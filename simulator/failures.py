@@ -64,7 +64,7 @@ class Failure:
 
 def parse_failure(value, error: type[Exception] = BadRequest) -> Failure:
     """A Failure from a code (406, "406") or a delivery status ("Failed:UserInBlackList"), or `error`."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, int) and not isinstance(value, bool):
         if value not in RECIPIENT_STATUSES:
