@@ -33,6 +33,7 @@ from hotline.models import (
     Contact,
     UnmatchedDeliveryReport,
 )
+from hotline.privacy import delivery_key
 from hotline.sms_gateway import RecipientResult
 
 BATCH_LIMIT = 1000  # recipients per AT request
@@ -285,8 +286,14 @@ def mark_stale(session: Session, campaign_id: int) -> int:
     return result.rowcount
 
 
-def reconcile(session: Session, campaign: Campaign, now: datetime, window: timedelta) -> int:
-    """Settle uncertain batches from delivery reports; returns how many still wait for reports."""
+def reconcile(
+    session: Session, campaign: Campaign, now: datetime, window: timedelta, phone_hash_key: str
+) -> int:
+    """Settle uncertain batches from delivery reports; returns how many still wait for reports.
+
+    Reports are matched by `privacy.delivery_key` of each recipient's number, computed here: no
+    contact row carries it.
+    """
     waiting = 0
     batches = session.scalars(
         select(CampaignBatch).where(
@@ -295,10 +302,11 @@ def reconcile(session: Session, campaign: Campaign, now: datetime, window: timed
     ).all()
     for batch in batches:
         rows = session.execute(
-            select(_recipients.c.id, Contact.reporter_key)
+            select(_recipients.c.id, Contact.phone)
             .join(Contact, Contact.id == _recipients.c.contact_id)
             .where(members(batch))
         ).all()
+        rows = [(rid, delivery_key(phone, phone_hash_key)) for rid, phone in rows]
         found = _reports_by_key(session, [key for _, key in rows], batch.claimed_at)
         matched = [{"rid": rid, "message_id": found[key]} for rid, key in rows if key in found]
         if matched:
@@ -331,7 +339,7 @@ def reconcile(session: Session, campaign: Campaign, now: datetime, window: timed
 
 
 def _reports_by_key(session, keys: list[str], since: datetime) -> dict[str, str]:
-    """messageId of a kept report per reporter key, for reports received after `since`."""
+    """messageId of a kept report per delivery key, for reports received after `since`."""
     found: dict[str, str] = {}
     kept = UnmatchedDeliveryReport
     for start in range(0, len(keys), 500):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from sqlalchemy import MetaData, select
 
 from hotline.config import DEV_CONTACT_KEY
 from hotline.errors import InvalidPhoneNumber
 from hotline.privacy import decrypt_contact, encrypt_contact, mask_phone, normalise_phone, reporter_key
+from tests.conftest import Phone
+from workers.delivery import apply_delivery_reports
 
 
 @pytest.mark.parametrize(
@@ -36,3 +41,104 @@ def test_call_back_numbers_are_encrypted():
 
 def test_masked_numbers_for_logs():
     assert mask_phone("+254712345678") == "+254*******78"
+
+
+# -- the database as a reader without the application's keys sees it ------------------------
+
+REPORTER = "+254722000123"  # reports, dials, checks an agency, texts, joins awareness SMS
+STRANGER = "+254722000456"  # never joined: only says STOP
+# Tables that speak of tips, dials, agency checks and inbound SMS, and tables that speak of numbers.
+TIP_SIDE = (
+    "tip",
+    "reporter",
+    "ussd_session_end",
+    "agency_lookup",
+    "inbound_sms",
+    "tip_update",
+    "outbound_sms",
+)
+NUMBER_SIDE = ("contact", "suppression", "unmatched_delivery_report", "engagement")
+LINKING_LENGTH = 16  # shorter strings (languages, statuses, keywords, county names) link nobody
+
+
+def _text_in(client, phone: str, text: str) -> None:
+    form = {"id": f"ATXid_{uuid.uuid4().hex}", "from": phone, "to": "21606", "text": text}
+    assert client.post("/sms/inbound", data=form).status_code == 200
+
+
+def _session_ended(client, phone: Phone) -> None:
+    form = {
+        "sessionId": phone.session_id,
+        "phoneNumber": phone.number,
+        "status": "Success",
+        "networkCode": "63902",
+    }
+    assert client.post("/ussd/events", data=form).status_code == 200
+
+
+def _delivery_report(client, message_id: str, phone: str) -> None:
+    form = {"id": message_id, "status": "Success", "phoneNumber": phone, "networkCode": "63902"}
+    assert client.post("/sms/delivery", data=form).status_code == 200
+
+
+def _every_value(engine) -> dict[str, list[tuple[str, object]]]:
+    """Every (column, value) of every table, read through reflection: what a database reader sees."""
+    metadata = MetaData()
+    metadata.reflect(engine)
+    found: dict[str, list[tuple[str, object]]] = {}
+    with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            found[table.name] = [
+                (column, value)
+                for row in connection.execute(select(table)).mappings()
+                for column, value in row.items()
+                if value is not None
+            ]
+    return found
+
+
+def test_no_database_value_links_a_tip_dial_check_or_sms_to_a_number(app, ext, client):
+    reporter = Phone(client, number=REPORTER)
+    reporter.dial()
+    end = reporter.send("1", "1", "kak", "Near the market", "99", "1", "2", "1", "1")  # with a call back
+    assert end.startswith("END ")
+    _session_ended(client, reporter)
+    reporter.dial()
+    reporter.send("2", "Kwanza Global Placements")  # an agency check
+    _session_ended(client, reporter)
+    reporter.dial()
+    reporter.send("6", "2")  # language: remembered for the reporter key
+    _text_in(client, REPORTER, "TIP a man at the stage keeps our passports")
+    _text_in(client, REPORTER, "AGENCY Kwanza Global")
+    _text_in(client, REPORTER, "START")  # the same person joins awareness SMS
+    _text_in(client, STRANGER, "STOP")  # a number that never joined leaves
+    _delivery_report(client, "ATXid_unknown_1", REPORTER)
+    _delivery_report(client, "ATXid_unknown_2", STRANGER)
+    with app.app_context():
+        apply_delivery_reports()
+
+    tables = _every_value(ext.engine)
+    assert tables["tip"] and tables["contact"] and tables["unmatched_delivery_report"]
+
+    def linking(names) -> dict[str, set[str]]:
+        values: dict[str, set[str]] = {}
+        for name in names:
+            for column, value in tables.get(name, ()):
+                if isinstance(value, str) and len(value) >= LINKING_LENGTH:
+                    values.setdefault(value, set()).add(f"{name}.{column}")
+        return values
+
+    tip_side, number_side = linking(TIP_SIDE), linking(NUMBER_SIDE)
+    shared = {value: (tip_side[value], number_side[value]) for value in tip_side.keys() & number_side.keys()}
+    assert shared == {}
+
+    # The reporter's number is stored once, as the contact's (SMS need it); the stranger's nowhere.
+    for number, allowed in ((REPORTER, {"contact.phone"}), (STRANGER, set())):
+        digits = number[4:]  # 722000123: every written form of the number contains it
+        where = {
+            f"{name}.{column}"
+            for name, rows in tables.items()
+            for column, value in rows
+            if digits in str(value)
+        }
+        assert where == allowed, number

@@ -122,7 +122,7 @@ def _next_batch(ext, campaign_id: int, turn: int) -> Step:
             campaign.next_send_at = due
             return Step(outcome="waiting", come_back=due)
         window = timedelta(seconds=ext.config.campaign_reconcile_seconds)
-        waiting = dispatch.reconcile(session, campaign, now, window)
+        waiting = dispatch.reconcile(session, campaign, now, window, ext.config.phone_hash_key)
         if campaign.started_at is None:
             campaign.started_at = now
         claim = dispatch.claim(session, campaign, min(dispatch.BATCH_LIMIT, campaign.rate), turn, now)
