@@ -5,11 +5,21 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, create_engine, select, text
 
 from hotline.config import DEV_CONTACT_KEY
+from hotline.db import upgrade
 from hotline.errors import InvalidPhoneNumber
-from hotline.privacy import decrypt_contact, encrypt_contact, mask_phone, normalise_phone, reporter_key
+from hotline.privacy import (
+    decrypt_contact,
+    delivery_key,
+    encrypt_contact,
+    engagement_key,
+    mask_phone,
+    normalise_phone,
+    reporter_key,
+    suppression_key,
+)
 from tests.conftest import Phone
 from workers.delivery import apply_delivery_reports
 
@@ -142,3 +152,69 @@ def test_no_database_value_links_a_tip_dial_check_or_sms_to_a_number(app, ext, c
             if digits in str(value)
         }
         assert where == allowed, number
+
+
+def test_the_privacy_migration_rekeys_contacts_carries_their_engagement_and_suppresses_never_joined(
+    tmp_path,
+):
+    url = f"sqlite:///{tmp_path}/old.db"
+    key = "migration-test-key"
+    contact_phone, never_joined, reporter = "+254722000123", "+254722000456", "+254722000789"
+    old = {number: reporter_key(number, key) for number in (contact_phone, never_joined, reporter)}
+    upgrade(url, "0004")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        rows = [
+            (contact_phone, old[contact_phone], "partner", None, None),
+            (never_joined, old[never_joined], "never_joined", "2026-06-02 10:00:00", "sms"),
+        ]
+        for phone, rkey, source, opted_out_at, opt_out_source in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO contact (phone, reporter_key, language, consent_source, consented_at,"
+                    " opted_out_at, opt_out_source, salt, created_at, updated_at) VALUES (:phone, :rkey,"
+                    " 'en', :source, '2026-06-01 00:00:00', :opted_out_at, :opt_out_source, 1,"
+                    " '2026-06-01 00:00:00', '2026-06-01 00:00:00')"
+                ),
+                dict(
+                    phone=phone,
+                    rkey=rkey,
+                    source=source,
+                    opted_out_at=opted_out_at,
+                    opt_out_source=opt_out_source,
+                ),
+            )
+        for number in (contact_phone, reporter):  # 22:30 UTC is the next day in Nairobi
+            connection.execute(
+                text(
+                    "INSERT INTO ussd_session_end (session_id, reporter_key, status, received_at)"
+                    " VALUES (:id, :rkey, 'Success', '2026-06-01 22:30:00')"
+                ),
+                dict(id=f"s-{number}", rkey=old[number]),
+            )
+        connection.execute(
+            text(
+                "INSERT INTO unmatched_delivery_report (message_id, status, phone_key, received_at)"
+                " VALUES ('m1', 'Success', :contact, '2026-06-01 00:00:00'),"
+                " ('m2', 'Success', :reporter, '2026-06-01 00:00:00')"
+            ),
+            dict(contact=old[contact_phone], reporter=old[reporter]),
+        )
+    with pytest.raises(RuntimeError, match="PHONE_HASH_KEY"):  # contacts to rekey, and no key to do it
+        upgrade(url)
+    upgrade(url, phone_hash_key=key)
+
+    with engine.connect() as connection:
+        contacts_left = connection.execute(text("SELECT phone, engagement_key FROM contact")).all()
+        engaged = connection.execute(text("SELECT engagement_key, day, signal FROM engagement")).all()
+        suppressed = connection.execute(text("SELECT suppression_key, source, day FROM suppression")).all()
+        kept = dict(
+            connection.execute(text("SELECT message_id, phone_key FROM unmatched_delivery_report")).all()
+        )
+    engine.dispose()
+    assert contacts_left == [(contact_phone, engagement_key(contact_phone, key))]
+    assert [(k, str(day), signal) for k, day, signal in engaged] == [
+        (engagement_key(contact_phone, key), "2026-06-02", "dialled")  # only contacts' history is kept
+    ]
+    assert suppressed == [(suppression_key(never_joined, key), "sms", "2026-06-02")]
+    assert kept == {"m1": delivery_key(contact_phone, key), "m2": None}

@@ -126,11 +126,12 @@ def _rekey(connection, key: str) -> None:
         )
         new_keys.update({r.reporter_key: delivery_key(r.phone, key) for r in stay})
         for signal, (table, key_column, time_column, where) in HISTORY.items():
-            query = sa.select(sa.column(key_column), sa.column(time_column)).select_from(sa.table(table))
-            query = query.where(sa.column(key_column).in_(list(keys)), sa.column(time_column).is_not(None))
+            moment = sa.column(time_column, sa.DateTime(timezone=True))
+            query = sa.select(sa.column(key_column), moment).select_from(sa.table(table))
+            query = query.where(sa.column(key_column).in_(list(keys)), moment.is_not(None))
             if where:
                 query = query.where(sa.text(where))
-            found = {(keys[k], day_of(moment)) for k, moment in connection.execute(query)}
+            found = {(keys[k], day_of(when)) for k, when in connection.execute(query)}
             _insert_ignoring(
                 connection, engagement, [{'engagement_key': k, 'day': d, 'signal': signal} for k, d in found]
             )
@@ -143,6 +144,8 @@ def _rekey(connection, key: str) -> None:
 
 
 def upgrade() -> None:
+    connection = op.get_bind()
+    key = _phone_hash_key(connection)  # first: SQLite does not roll back DDL
     op.create_table('engagement',
     sa.Column('engagement_key', sa.String(length=64), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -161,8 +164,6 @@ def upgrade() -> None:
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.add_column(sa.Column('engagement_key', sa.String(length=64), nullable=True))
 
-    connection = op.get_bind()
-    key = _phone_hash_key(connection)
     if key is not None:
         _rekey(connection, key)
     else:
@@ -190,6 +191,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    connection = op.get_bind()
+    key = _phone_hash_key(connection)  # first: SQLite does not roll back DDL
     with op.batch_alter_table('inbound_sms', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sender_key', sa.String(length=64), nullable=False, server_default=''))
         batch_op.create_index(batch_op.f('ix_inbound_sms_sender_key'), ['sender_key'], unique=False)
@@ -206,8 +209,6 @@ def downgrade() -> None:
 
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reporter_key', sa.String(length=64), nullable=True))
-    connection = op.get_bind()
-    key = _phone_hash_key(connection)
     if key is not None:
         rows = connection.execute(sa.select(contact.c.id, contact.c.phone)).all()
         connection.execute(
