@@ -284,3 +284,13 @@ def test_cli_formats(app, ext, campaign_id, tmp_path, monkeypatch):
 def test_cli_unknown_campaign(app, campaign_id):
     result = app.test_cli_runner().invoke(report_command, ["nope"])
     assert result.exit_code != 0 and "no campaign named 'nope'" in result.output
+
+
+def test_signals_count_by_whole_nairobi_days_of_the_window(ext, campaign_id):
+    with ext.session_scope() as session:
+        engagement.record(session, "key-4", "dialled", at(hours=-4))  # 04:00 on the first day: counts
+        engagement.record(session, "key-6", "dialled", at(14, hours=-2))  # 06:00 on day 15: after the window
+    r = build(ext, campaign_id)
+    assert (r.window.first_day.isoformat(), r.window.last_day.isoformat()) == ("2026-06-01", "2026-06-14")
+    assert r.effects["dialled"].treated_x == 2  # key-1 and key-4
+    assert "2026-06-01 to 2026-06-14" in render.table(r)
