@@ -392,7 +392,7 @@ def resend_uncertain_command(campaign, yes):
 
     def resend(session):
         found = service.find(session, campaign)
-        return found.id, found.state, uncertain.resend(session, found, utcnow())
+        return found.id, found.state, uncertain.resend(session, found, utcnow(), _ext().config.phone_hash_key)
 
     campaign_id, state, queued = _run(resend)
     if state == "sending":
@@ -417,7 +417,7 @@ def skip_uncertain_command(campaign):
 
     def skip(session):
         found = service.find(session, campaign)
-        return found.name, uncertain.skip(session, found, utcnow()), found.state
+        return found.name, uncertain.skip(session, found, utcnow(), _ext().config.phone_hash_key), found.state
 
     name, skipped, state = _run(skip)
     click.echo(f"Skipped {skipped:,} uncertain recipients of {name!r}; they will not be sent it. ({state})")

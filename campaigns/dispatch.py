@@ -37,6 +37,7 @@ from hotline.models import (
     UnmatchedDeliveryReport,
 )
 from hotline.numbers import bounded_decimal
+from hotline.privacy import delivery_key
 from hotline.sms_gateway import RecipientResult
 
 BATCH_LIMIT = 1000  # recipients per AT request
@@ -295,7 +296,9 @@ def mark_stale(session: Session, campaign_id: int) -> int:
     return result.rowcount
 
 
-def reconcile(session: Session, campaign: Campaign, now: datetime, window: timedelta) -> int:
+def reconcile(
+    session: Session, campaign: Campaign, now: datetime, window: timedelta, phone_hash_key: str
+) -> int:
     """Settle uncertain batches from delivery reports; returns how many still wait for reports.
 
     After the window, recipients with no report are held as `uncertain` (their batch `held`) for the
@@ -308,7 +311,7 @@ def reconcile(session: Session, campaign: Campaign, now: datetime, window: timed
         )
     ).all()
     for batch in batches:
-        rows = keyed(session, members(batch))
+        rows = keyed(session, members(batch), phone_hash_key)
         matched = settle_from_reports(session, batch, rows, ("queued", "sending", "cancelled"))
         if matched == len(rows):
             batch.state, batch.finished_at = "sent", now
@@ -326,18 +329,19 @@ def reconcile(session: Session, campaign: Campaign, now: datetime, window: timed
     return waiting
 
 
-def keyed(session: Session, where) -> list[tuple[int, str]]:
-    """(recipient id, the number's reporter key) of the recipients `where` selects: delivery reports
-    kept for unknown messageIds carry that key."""
-    return session.execute(
-        select(_recipients.c.id, Contact.reporter_key)
+def keyed(session: Session, where, phone_hash_key: str) -> list[tuple[int, str]]:
+    """(recipient id, the number's delivery key) of the recipients `where` selects: delivery reports
+    kept for unknown messageIds carry that key. Computed here from the number: no contact row holds it."""
+    rows = session.execute(
+        select(_recipients.c.id, Contact.phone)
         .join(Contact, Contact.id == _recipients.c.contact_id)
         .where(where)
     ).all()
+    return [(rid, delivery_key(phone, phone_hash_key)) for rid, phone in rows]
 
 
 def settle_from_reports(session: Session, batch: CampaignBatch, rows, states: tuple[str, ...]) -> int:
-    """Mark sent the batch's recipients (id, reporter key) with a kept delivery report; returns how many.
+    """Mark sent the batch's recipients (id, delivery key) with a kept delivery report; returns how many.
 
     Only rows still in one of `states` change; their kept reports are then applied to them.
     """
@@ -363,7 +367,7 @@ def settle_from_reports(session: Session, batch: CampaignBatch, rows, states: tu
 
 
 def _reports_by_key(session, keys: list[str], since: datetime) -> dict[str, str]:
-    """messageId of a kept report per reporter key, for reports received after `since`."""
+    """messageId of a kept report per delivery key, for reports received after `since`."""
     found: dict[str, str] = {}
     kept = UnmatchedDeliveryReport
     for start in range(0, len(keys), 500):

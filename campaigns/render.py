@@ -50,6 +50,12 @@ def _effect_text(effect: Effect) -> str:
     return text + (" (few events: approximate)" if effect.small_sample else "")
 
 
+def _window(window) -> str:
+    if window.first_day is None:
+        return f"{window.days} days, not started"
+    return f"{window.days} days, {window.first_day} to {window.last_day} (whole days, Nairobi)"
+
+
 def _summary(report: CampaignReport) -> list[tuple[str, str]]:
     window = report.window
     return [
@@ -58,7 +64,7 @@ def _summary(report: CampaignReport) -> list[tuple[str, str]]:
         ("measurement", report.status),
         ("started", _when(report.started_at)),
         ("finished", _when(report.finished_at)),
-        ("attribution window", f"{window.days} days, {_when(window.start)} to {_when(window.end)}"),
+        ("attribution window", _window(window)),
         ("holdout share", f"{report.holdout_share:.0%}"),
         ("generated", _when(report.generated_at)),
     ]

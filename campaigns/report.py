@@ -3,9 +3,16 @@ the people it reached did more than the holdout.
 
 Reach counts unique numbers with a Success delivery report (one recipient row per contact, so it
 never counts messages twice). Effect is intention to treat: everyone assigned a variant counts as
-treated, delivered or not, against everyone held out; an outcome counts when the contact's reporter
-key dialled the hotline, reported a tip, checked an agency or sent an SMS (STOP aside: opt-outs are
-counted apart) between the campaign's start and the end of its attribution window.
+treated, delivered or not, against everyone held out; an outcome counts when the contact dialled
+the hotline, reported a tip, checked an agency or sent an SMS (STOP aside: opt-outs are counted
+apart) within the attribution window.
+
+Engagement is matched through the contact's engagement key and counted by Africa/Nairobi day
+(`hotline.engagement`): tips, dials, checks and SMS carry nothing a contact row shares, so the
+window is whole days too: from the day of the campaign's start, for `days` days. An event on the
+first day before the first send counts, one on the last day after the exact end does not; both
+groups are measured the same way, so the comparison stays fair. Opt-outs (on the contact row) use
+the same days.
 
 Built for large campaigns: one GROUP BY over the campaign's recipients, rolled up here, and one
 query that starts from the window's (few) engagement rows and follows indexes to the campaign's
@@ -20,20 +27,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from sqlalchemy import Date, and_, cast, func, literal, select, text, union_all
+from sqlalchemy import Date, and_, case, cast, func, literal, select, text, union_all
 
 from campaigns.effect import Effect, difference
-from hotline.models import (
-    AgencyLookup,
-    Campaign,
-    CampaignRecipient,
-    Contact,
-    County,
-    InboundSms,
-    Tip,
-    UssdSessionEnd,
-    utcnow,
-)
+from hotline.engagement import day_of, day_start
+from hotline.models import Campaign, CampaignRecipient, Contact, County, Engagement, utcnow
 from hotline.sms_gateway import ACCEPTED, STATUS_NAMES
 
 NAIROBI = timezone(timedelta(hours=3), "EAT")  # Kenya: UTC+3 all year, no DST
@@ -84,12 +82,15 @@ class Slice:
 
 @dataclass
 class Window:
-    """The attribution window: campaign start to start + days."""
+    """The attribution window: campaign start to start + days; signals count by Nairobi day, from
+    `first_day` to `last_day` inclusive."""
 
     days: int
     start: datetime | None
     end: datetime | None
     open: bool
+    first_day: date | None = None
+    last_day: date | None = None
 
 
 @dataclass
@@ -199,21 +200,19 @@ def _nairobi_date(session, column):
     return func.date(column, "+3 hours")  # SQLite keeps UTC text
 
 
-def _engaged_keys(start: datetime, end: datetime):
-    """Reporter keys with a signal in [start, end) and a bit mask of `BITS`: a few rows per engaged
-    person, read through the engagement tables' time indexes (never a scan of every contact)."""
-
-    def keyed(key, moment, bit: int, *where):
-        in_window = (moment >= start, moment < end, *where)
-        return select(key.label("key"), literal(bit).label("bit")).where(*in_window)
-
+def _engaged_keys(window: Window):
+    """Engagement keys with a signal in the window's days and a bit mask of `BITS`: a few rows per
+    engaged person, read through the day index of `engagement` and the contacts' opt-out index
+    (never a scan of every contact)."""
+    first, after = window.first_day, window.last_day + timedelta(days=1)
+    bit = case({name: BITS[name] for name in ENGAGEMENT}, value=Engagement.signal, else_=0)
     signals = union_all(
-        keyed(UssdSessionEnd.reporter_key, UssdSessionEnd.received_at, BITS["dialled"]),
-        keyed(Tip.reporter_key, Tip.created_at, BITS["tip"]),
-        keyed(AgencyLookup.reporter_key, AgencyLookup.checked_at, BITS["agency_check"]),
-        # STOP is an opt-out, counted apart, not engagement.
-        keyed(InboundSms.sender_key, InboundSms.received_at, BITS["sms"], InboundSms.keyword != "stop"),
-        keyed(Contact.reporter_key, Contact.opted_out_at, BITS["opt_out"]),
+        select(Engagement.engagement_key.label("key"), bit.label("bit")).where(
+            Engagement.day >= first, Engagement.day < after
+        ),
+        select(Contact.engagement_key, literal(BITS["opt_out"])).where(
+            Contact.opted_out_at >= day_start(first), Contact.opted_out_at < day_start(after)
+        ),
     ).subquery()
     distinct = select(signals.c.key, signals.c.bit).distinct().subquery()
     # The bits are distinct powers of two, so their sum is their OR (portable, unlike bit_or).
@@ -248,13 +247,13 @@ def _recipient_groups(session, campaign_id: int):
 
 def _engagement(session, campaign_id: int, window: Window):
     """Recipients engaged in the window by (held out, variant, engagement mask): from the (few)
-    engaged reporter keys to their contacts and to this campaign's recipient rows, by index."""
+    engaged keys to their contacts and to this campaign's recipient rows, by index."""
     r = CampaignRecipient
-    engaged = _engaged_keys(window.start, window.end)
+    engaged = _engaged_keys(window)
     query = (
         select(r.held_out, r.variant, engaged.c.mask, func.count().label("n"))
         .select_from(engaged)
-        .join(Contact, Contact.reporter_key == engaged.c.key)
+        .join(Contact, Contact.engagement_key == engaged.c.key)
         .join(r, and_(r.contact_id == Contact.id, r.campaign_id == campaign_id))
         .group_by(r.held_out, r.variant, engaged.c.mask)
     )
@@ -265,7 +264,9 @@ def _window(campaign: Campaign, window_days: int | None, now: datetime) -> Windo
     days = window_days or campaign.attribution_days or 14
     start = _utc(campaign.started_at)
     end = start + timedelta(days=days) if start else None
-    return Window(days=days, start=start, end=end, open=end is not None and now < end)
+    first = day_of(start) if start else None
+    last = first + timedelta(days=days - 1) if first else None
+    return Window(days, start, end, open=end is not None and now < end, first_day=first, last_day=last)
 
 
 def build(

@@ -9,7 +9,7 @@ the campaign stays `sending` until the campaign manager decides:
 - `skip` marks them `skipped`: they are never sent it.
 
 A delivery report that arrives later for an uncertain recipient (kept as unmatched, found by the
-number's reporter key) settles it as sent, whichever comes first: `settle` runs when delivery reports
+number's delivery key) settles it as sent, whichever comes first: `settle` runs when delivery reports
 are applied and before each decision.
 """
 
@@ -58,11 +58,11 @@ def _waiting(batch: CampaignBatch):
     return (_recipients.c.batch_id == batch.id) & (_recipients.c.state == dispatch.UNCERTAIN)
 
 
-def settle(session: Session, now: datetime, campaign_id: int | None = None) -> int:
+def settle(session: Session, now: datetime, phone_hash_key: str, campaign_id: int | None = None) -> int:
     """Mark sent the uncertain recipients a kept delivery report now accounts for; returns how many."""
     settled = 0
     for batch in _held(session, campaign_id):
-        rows = dispatch.keyed(session, _waiting(batch))
+        rows = dispatch.keyed(session, _waiting(batch), phone_hash_key)
         found = dispatch.settle_from_reports(session, batch, rows, (dispatch.UNCERTAIN,))
         settled += found
         if found and found == len(rows):
@@ -71,29 +71,37 @@ def settle(session: Session, now: datetime, campaign_id: int | None = None) -> i
     return settled
 
 
-def resend(session: Session, campaign: Campaign, now: datetime) -> int:
+def resend(session: Session, campaign: Campaign, now: datetime, phone_hash_key: str) -> int:
     """Queue the campaign's uncertain recipients again; returns how many (CampaignError when none)."""
     if campaign.state == "cancelled":
         raise CampaignError(
             f"campaign {campaign.name!r} is cancelled: nobody more will be sent it "
             f"(mark its uncertain recipients with `flask campaigns skip-uncertain {campaign.name}`)"
         )
-    queued = _decide(session, campaign, now, "retry", "resent", "queued again by the campaign manager")
+    queued = _decide(
+        session, campaign, now, phone_hash_key, "retry", "resent", "queued again by the campaign manager"
+    )
     if campaign.state == "sending":
         campaign.next_send_at = now  # the dispatcher takes them at its next batch
     return queued
 
 
-def skip(session: Session, campaign: Campaign, now: datetime) -> int:
+def skip(session: Session, campaign: Campaign, now: datetime, phone_hash_key: str) -> int:
     """Mark the campaign's uncertain recipients skipped (never sent it); returns how many."""
-    skipped = _decide(session, campaign, now, "skipped", "skipped", "skipped by the campaign manager")
+    skipped = _decide(
+        session, campaign, now, phone_hash_key, "skipped", "skipped", "skipped by the campaign manager"
+    )
     if campaign.state == "sending":
         dispatch.finish_if_done(session, campaign, now)
     return skipped
 
 
-def _decide(session: Session, campaign: Campaign, now: datetime, state: str, batch_state: str, why: str):
-    settle(session, now, campaign.id)  # anyone a late report accounts for was sent: not theirs to decide
+def _decide(
+    session: Session, campaign: Campaign, now: datetime, phone_hash_key: str, state: str, batch_state: str,
+    why: str,
+):
+    # Anyone a late report accounts for was sent: not theirs to decide.
+    settle(session, now, phone_hash_key, campaign.id)
     decided = 0
     for batch in _held(session, campaign.id):
         changed = session.execute(update(_recipients).where(_waiting(batch)).values(state=state)).rowcount

@@ -20,6 +20,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from hotline import engagement
 from hotline.agency_lookup import Candidate, LookupResult, lookup, name_key, registration_key
 from hotline.csv_import import Counts, CsvSpec, cli_import, parse_row, text_column
 from hotline.errors import InvalidPhoneNumber
@@ -257,9 +258,11 @@ def record_lookup(
     channel: str,
     county_code: int | None = None,
     today: date | None = None,
-    reporter_key: str | None = None,
+    engagement_key: str | None = None,
 ) -> None:
-    """Count one agency check; who checked is kept only as the reporter key (campaign effect)."""
+    """Count one agency check; who checked is counted apart, by day, for campaign effect only."""
+    if engagement_key is not None:
+        engagement.record(session, engagement_key, "agency_check")
     session.add(
         AgencyLookup(
             agency_id=agency_id,
@@ -267,7 +270,6 @@ def record_lookup(
             channel=channel[:8],
             county_code=county_code,
             day=today or date.today(),
-            reporter_key=reporter_key,
         )
     )
 

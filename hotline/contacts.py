@@ -6,8 +6,10 @@ comes from a keyword (`sms`), menu 5 (`ussd`), AT's bulk opt-out callback (`at_o
 delivery report saying the number blacklisted us (`blacklist`).
 
 Only the person can undo an opt-out, by joining again by SMS or USSD: an import never does. A
-number that opts out before it ever joined is recorded anyway (consent_source `never_joined`), so
-a later import cannot subscribe it.
+number that opts out before it ever joined is not a contact and its number is not stored: only its
+suppression key (`privacy.suppression_key`) is kept, in `suppression`, so that a later import
+cannot subscribe it. A contact carries its engagement key, never its reporter key (see
+`hotline.privacy`).
 """
 
 from __future__ import annotations
@@ -16,17 +18,17 @@ import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from flows.texts import DEFAULT_LANGUAGE, LANGUAGES
-from hotline.models import Contact, utcnow
-from hotline.privacy import reporter_key
+from hotline.engagement import day_of
+from hotline.models import Contact, Suppression, utcnow
+from hotline.privacy import engagement_key, suppression_key
 
 SALT_MODULUS = 2**31 - 1
 OPT_OUT_SOURCES = ("sms", "ussd", "at_opt_out", "blacklist")
 SELF_SERVICE = ("sms", "ussd")  # consent the person gave themselves: an import does not override it
-NEVER_JOINED = "never_joined"  # consent_source of a number that opted out before joining
 CHUNK = 500  # ids or phones per IN (...) query: well under SQLite's bound-parameter limit
 
 
@@ -63,15 +65,21 @@ def subscribe(
     """Join awareness SMS: a new contact, or one who left joins again (their consent is new).
 
     An already subscribed contact keeps its original consent; the language and a given county
-    are updated, since the person just chose them.
+    are updated, since the person just chose them. A number that had opted out before joining is
+    no longer suppressed: the person asked to join.
     """
     at = as_utc(at or utcnow())
     language = language if language in LANGUAGES else DEFAULT_LANGUAGE
     contact = find(session, phone_e164)
     if contact is None:
+        session.execute(
+            delete(Suppression).where(
+                Suppression.suppression_key == suppression_key(phone_e164, phone_hash_key)
+            )
+        )
         contact = Contact(
             phone=phone_e164,
-            reporter_key=reporter_key(phone_e164, phone_hash_key),
+            engagement_key=engagement_key(phone_e164, phone_hash_key),
             county_code=county_code,
             language=language,
             consent_source=source[:40],
@@ -98,10 +106,10 @@ def opt_out(
     *,
     source: str,
     phone_hash_key: str,
-    language: str | None = None,
     at: datetime | None = None,
 ) -> bool:
-    """Leave awareness SMS; True when something changed. An unknown number is recorded as opted out."""
+    """Leave awareness SMS; True when something changed. An unknown number is suppressed: only its
+    suppression key is kept, never the number."""
     at = as_utc(at or utcnow())
     contact = find(session, phone_e164)
     if contact is not None:
@@ -109,20 +117,22 @@ def opt_out(
             return False
         contact.opted_out_at, contact.opt_out_source = at, source
         return True
-    session.add(
-        Contact(
-            phone=phone_e164,
-            reporter_key=reporter_key(phone_e164, phone_hash_key),
-            language=language if language in LANGUAGES else DEFAULT_LANGUAGE,
-            consent_source=NEVER_JOINED,
-            consented_at=at,  # the column is required; with NEVER_JOINED it is when the row was made
-            opted_out_at=at,
-            opt_out_source=source,
-            salt=new_salt(),
-        )
-    )
+    key = suppression_key(phone_e164, phone_hash_key)
+    if session.get(Suppression, key) is not None:
+        return False
+    session.add(Suppression(suppression_key=key, source=source[:20], day=day_of(at)))
     session.flush()
     return True
+
+
+def suppressed_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of these suppression keys belong to numbers that opted out before joining."""
+    found: set[str] = set()
+    for chunk in _chunks(keys):
+        found.update(
+            session.scalars(select(Suppression.suppression_key).where(Suppression.suppression_key.in_(chunk)))
+        )
+    return found
 
 
 def opt_out_ids(
@@ -185,4 +195,11 @@ def stats(session: Session) -> dict[str, list[tuple]]:
         tables[name] = [(value, *(int(n or 0) for n in row)) for value, *row in session.execute(query)]
     total = session.execute(select(*counts)).one()
     tables["total"] = [("all", *(int(n or 0) for n in total))]
+    # Numbers that opted out without joining: not contacts, counted by source, no number kept.
+    tables["suppressed"] = [
+        (source, int(n))
+        for source, n in session.execute(
+            select(Suppression.source, func.count()).group_by(Suppression.source).order_by(Suppression.source)
+        )
+    ]
     return tables

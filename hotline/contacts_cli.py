@@ -2,7 +2,8 @@
 
 `contacts.csv` (SPEC.md): `phone,county_code,language,consent_source,consented_at`. Rows are keyed
 by the phone's E.164 form. An import adds new contacts and updates changed ones, but never clears
-an opt-out (only the person can join again: those rows are counted as "kept opted out") and never
+an opt-out (only the person can join again: those rows, and numbers that opted out before ever
+joining, found by their suppression key, are counted as "kept opted out") and never
 overrides the consent or language a person gave themselves by SMS or USSD (an unknown county is
 filled in). It looks existing phones up in chunks and inserts in bulk, for files of 100,000+ rows.
 """
@@ -25,7 +26,7 @@ from hotline import contacts
 from hotline.counties import by_code, name_of
 from hotline.csv_import import Counts, CsvSpec, cli_import, mobile_phone, parse_row, text_column
 from hotline.models import Contact, utcnow
-from hotline.privacy import reporter_key
+from hotline.privacy import engagement_key, suppression_key
 
 DEMO_FILE = Path(__file__).parent / "data" / "demo_contacts.csv"
 EAT = timezone(timedelta(hours=3), "EAT")  # Africa/Nairobi: UTC+3 all year, no daylight saving
@@ -136,16 +137,22 @@ def _upsert_chunk(session, rows: list[ContactRow], phone_hash_key: str, counts: 
         found.phone: found
         for found in session.execute(select(*columns).where(Contact.phone.in_([r.phone for r in rows])))
     }
+    unknown = {
+        row.phone: suppression_key(row.phone, phone_hash_key) for row in rows if row.phone not in existing
+    }
+    suppressed = contacts.suppressed_keys(session, list(unknown.values()))
     new, changed, now = [], [], utcnow()
     for row in rows:
         found = existing.get(row.phone)
+        if found is None and unknown[row.phone] in suppressed:
+            counts.kept_opted_out += 1  # they opted out before ever joining: only they can join
+            continue
         if found is None:
             values = {column: getattr(row, column) for column in COLUMNS}
-            key = reporter_key(row.phone, phone_hash_key)
             new.append(
                 {
                     **values,
-                    "reporter_key": key,
+                    "engagement_key": engagement_key(row.phone, phone_hash_key),
                     "salt": contacts.new_salt(),
                     "created_at": now,
                     "updated_at": now,
@@ -175,7 +182,7 @@ def _upsert_chunk(session, rows: list[ContactRow], phone_hash_key: str, counts: 
 
 _NEW_COLUMNS = {
     "phone": "varchar",
-    "reporter_key": "varchar",
+    "engagement_key": "varchar",
     "county_code": "integer",
     "language": "varchar",
     "consent_source": "varchar",
@@ -203,7 +210,7 @@ def _insert(session, new: list[dict]) -> int:
 
 
 def spec_for(phone_hash_key: str) -> CsvSpec:
-    """The contacts CSV spec; new contacts get reporter keys made with `phone_hash_key`."""
+    """The contacts CSV spec; new contacts get engagement keys made with `phone_hash_key`."""
     return CsvSpec(
         name="contacts",
         columns=COLUMNS,
@@ -245,9 +252,15 @@ def import_command(file, skip_invalid):
 @contacts_group.command("stats")
 @with_appcontext
 def stats_command():
-    """Contacts subscribed, opted out and unreachable: in all, by county, language and source."""
+    """Contacts subscribed, opted out and unreachable: in all, by county, language and source; and
+    numbers that opted out without ever joining (kept only as a keyed hash)."""
     with _ext().session_scope() as session:
         tables = contacts.stats(session)
+    suppressed = tables["suppressed"]
+    if suppressed:
+        total = sum(n for _, n in suppressed)
+        by_source = ", ".join(f"{source} {n}" for source, n in suppressed)
+        click.echo(f"opted out without joining (no number kept): {total} ({by_source})")
     if sum(tables["total"][0][1:]) == 0:
         click.echo("no contacts yet: add them with `flask contacts import FILE`")
         return

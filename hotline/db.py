@@ -13,21 +13,30 @@ from flask.cli import with_appcontext
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def alembic_config(database_url: str) -> AlembicConfig:
-    """An Alembic configuration for our migrations against `database_url`."""
+def alembic_config(database_url: str, phone_hash_key: str | None = None) -> AlembicConfig:
+    """An Alembic configuration for our migrations against `database_url`.
+
+    `phone_hash_key` is for migrations that rekey existing rows (0005_privacy): it reaches them in
+    memory, never through the database or a file.
+    """
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["database_url"] = database_url
+    config.attributes["phone_hash_key"] = phone_hash_key
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "head", phone_hash_key: str | None = None) -> None:
     """Migrate the database at `database_url` up to `revision`."""
-    command.upgrade(alembic_config(database_url), revision)
+    command.upgrade(alembic_config(database_url, phone_hash_key), revision)
 
 
 def _url() -> str:
     return current_app.extensions["hotline"].config.database_url
+
+
+def _key() -> str:
+    return current_app.extensions["hotline"].config.phone_hash_key
 
 
 @click.group("db")
@@ -40,7 +49,7 @@ def db_group():
 @with_appcontext
 def upgrade_command(revision):
     """Migrate the database to REVISION (default: the newest)."""
-    upgrade(_url(), revision)
+    upgrade(_url(), revision, _key())
     click.echo(f"database at {revision}")
 
 
@@ -49,7 +58,7 @@ def upgrade_command(revision):
 @with_appcontext
 def downgrade_command(revision):
     """Migrate the database down to REVISION (e.g. -1, or base)."""
-    command.downgrade(alembic_config(_url()), revision)
+    command.downgrade(alembic_config(_url(), _key()), revision)
 
 
 @db_group.command("current")

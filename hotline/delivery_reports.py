@@ -4,7 +4,8 @@ AT posts one report per status change of one SMS (FACTS.md): `id` (the messageId
 `phoneNumber`, `networkCode`, `failureReason` (with Rejected or Failed), `retryCount`. They arrive
 out of order and sometimes twice. So:
 
-- the webhook does one RPUSH of a compact line (no number in it: only its reporter key), and
+- the webhook does one RPUSH of a compact line (no number in it: only its delivery key,
+  `privacy.delivery_key`, which is not the reporter key and is stored next to no number), and
   queues the applying job when the buffer was empty; with Redis down it applies the report itself;
 - `take` moves a batch from the buffer to a per-batch "applying" list in one Lua call, and `done`
   drops that list once the database has the batch: a worker that dies in between leaves the list,
@@ -31,7 +32,7 @@ from hotline import bulk, contacts
 from hotline.channel import network_code
 from hotline.errors import BadRequest, InvalidPhoneNumber
 from hotline.models import CampaignRecipient, OutboundSms, UnmatchedDeliveryReport
-from hotline.privacy import normalise_phone, reporter_key
+from hotline.privacy import delivery_key, normalise_phone
 from hotline.queues import enqueue
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ return items
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """One delivery report as we keep it: no phone number, only its reporter key."""
+    """One delivery report as we keep it: no phone number, only its delivery key."""
 
     message_id: str
     status: str
@@ -92,8 +93,9 @@ class DeliveryReport:
 
 
 def phone_key(phone: str, phone_hash_key: str) -> str:
-    """The key a delivery report keeps for its number; a sender matches its reports with the same call."""
-    return reporter_key(normalise_phone(phone), phone_hash_key)
+    """The key a delivery report keeps for its number (`privacy.delivery_key`: never the reporter key on
+    tips); a sender matches its reports with the same call."""
+    return delivery_key(normalise_phone(phone), phone_hash_key)
 
 
 def parse(form, phone_hash_key: str) -> DeliveryReport:

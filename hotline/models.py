@@ -187,13 +187,12 @@ class TipUpdate(Base):
 
 
 class InboundSms(Base):
-    """An incoming SMS, kept by AT's id so a duplicate delivery acts once. No number, no text."""
+    """An incoming SMS, kept by AT's id so a duplicate delivery acts once. No number, no key, no text."""
 
     __tablename__ = "inbound_sms"
 
     at_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     keyword: Mapped[str] = mapped_column(String(16))
-    sender_key: Mapped[str] = mapped_column(String(64), index=True)
     tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
@@ -201,14 +200,13 @@ class InboundSms(Base):
 class UssdSessionEnd(Base):
     """AT's end-of-session notification, kept for the screen-by-screen drop-off funnel.
 
-    Holds no phone number and not the `input` AT echoes back (it can contain the tip's text).
+    Holds no phone number, no key of it, and not the `input` AT echoes back (it can contain the
+    tip's text). A dial counts for campaign effect as an `Engagement` row, apart.
     """
 
     __tablename__ = "ussd_session_end"
 
     session_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    # Who dialled, pseudonymously: lets a campaign report match dials to its contacts.
-    reporter_key: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16))
     last_screen: Mapped[str | None] = mapped_column(String(40), index=True)
     language: Mapped[str | None] = mapped_column(String(2))
@@ -278,7 +276,8 @@ class RegisterSnapshot(Base):
 
 
 class AgencyLookup(Base):
-    """One agency check, for NEA and the secretariat: which agency, what verdict. No phone number."""
+    """One agency check, for NEA and the secretariat: which agency, what verdict, which day. Nothing of
+    who checked (campaign effect counts checks as `Engagement` rows, apart)."""
 
     __tablename__ = "agency_lookup"
 
@@ -288,24 +287,22 @@ class AgencyLookup(Base):
     channel: Mapped[str] = mapped_column(String(8))
     county_code: Mapped[int | None] = mapped_column(Integer)
     day: Mapped[date] = mapped_column(Date, index=True)
-    # Who checked, pseudonymously (campaign effect), and when exactly.
-    reporter_key: Mapped[str | None] = mapped_column(String(64), index=True)
-    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class Contact(Base):
     """Someone who consented to awareness SMS.
 
-    Their number is stored (SMS need it); they meet tips, dials and checks only through the reporter
-    key. `salt` is the contact's own random draw: with a campaign's seed it decides, reproducibly,
-    whether they are held out and which variant they get.
+    Their number is stored (SMS need it), so nothing here equals anything on a tip, dial, check or
+    inbound SMS: they meet their own engagement only through `engagement_key` (hotline.privacy), a
+    pseudonym no tip-side row carries. `salt` is the contact's own random draw: with a campaign's
+    seed it decides, reproducibly, whether they are held out and which variant they get.
     """
 
     __tablename__ = "contact"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     phone: Mapped[str] = mapped_column(String(16), unique=True)  # E.164
-    reporter_key: Mapped[str] = mapped_column(String(64), index=True)
+    engagement_key: Mapped[str] = mapped_column(String(64), index=True)
     county_code: Mapped[int | None] = mapped_column(Integer, index=True)
     language: Mapped[str] = mapped_column(String(2), default="en")
     consent_source: Mapped[str] = mapped_column(String(40))
@@ -318,6 +315,32 @@ class Contact(Base):
     salt: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Suppression(Base):
+    """A number that opted out without ever joining, kept only as its suppression key (no number),
+    so that no import subscribes it; joining by SMS or USSD removes it."""
+
+    __tablename__ = "suppression"
+
+    suppression_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))  # sms | ussd | at_opt_out
+    day: Mapped[date] = mapped_column(Date)  # Africa/Nairobi
+
+
+class Engagement(Base):
+    """Someone dialled, reported, checked an agency or texted us on a day: campaign effect's signals.
+
+    Keyed by the engagement key (never the reporter key), by Africa/Nairobi day, with no id, time,
+    session, tip or reference: it meets a contact, but joins to no tip, dial, check or SMS row
+    beyond the day. One row per (key, day, signal), however often it happened.
+    """
+
+    __tablename__ = "engagement"
+
+    engagement_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    signal: Mapped[str] = mapped_column(String(12), primary_key=True)  # dialled|tip|agency_check|sms
 
 
 class Campaign(Base):
@@ -437,8 +460,8 @@ class UnmatchedDeliveryReport(Base):
     """A delivery report whose messageId no SMS of ours had when it was applied.
 
     Kept for reconciliation: a send recorded later picks it up by messageId, and a batch whose answer
-    was lost finds its recipients' reports by `phone_key` (the reporter key of the number: no
-    plaintext number is stored).
+    was lost finds its recipients' reports by `phone_key` (`hotline.privacy.delivery_key` of the
+    number: no plaintext number, and not the reporter key).
     """
 
     __tablename__ = "unmatched_delivery_report"

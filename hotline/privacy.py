@@ -1,8 +1,24 @@
-"""Reporter safety: phone numbers become pseudonymous reporter keys; call-back numbers are encrypted.
+"""Reporter safety: phone numbers become keyed pseudonyms; call-back numbers are encrypted.
 
 A reporter's number is never stored in plaintext, logged, or sent to a focal point. What is kept
 is the reporter key, HMAC-SHA256(PHONE_HASH_KEY, E.164 number), and, only with consent, a
 Fernet token of the number under CONTACT_KEY.
+
+Campaign contacts are different: their number is stored, SMS need it. So nothing stored about a
+contact may equal anything stored about a tip, a dial, an agency check or an inbound SMS, or one
+join would put a number on a report. Each use of a number gets its own pseudonym, under its own
+key derived from PHONE_HASH_KEY with HKDF-SHA256 and a label (the keys live in the environment,
+never in the database):
+
+- `reporter_key`: on tips, follow-up limits, a reporter's remembered language (tip side);
+- `engagement_key`: on contacts and on the day-level engagement events that campaign effect
+  counts (`hotline.engagement`); never on a tip, dial, check or inbound SMS row;
+- `delivery_key`: on delivery reports kept for reconciliation, computed from a number only when
+  matching (never stored next to a number);
+- `suppression_key`: an opt-out from a number that never joined, so no import subscribes it.
+
+A database reader without PHONE_HASH_KEY cannot compute any of them from a number, and no two of
+them are equal for the same number.
 """
 
 from __future__ import annotations
@@ -10,9 +26,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 
 import phonenumbers
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hotline.errors import InvalidPhoneNumber
 
@@ -40,8 +59,34 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
 
 
 def reporter_key(phone_e164: str, key: str) -> str:
-    """The pseudonymous reporter key of an E.164 number."""
+    """The pseudonymous reporter key of an E.164 number (tips and what else the reporter does)."""
     return hmac.new(key.encode(), phone_e164.encode(), hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=16)
+def _derived(key: str, label: str) -> bytes:
+    """A key of its own for one use of numbers, from PHONE_HASH_KEY (HKDF-SHA256, info = label)."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"hotline/{label}/v1".encode())
+    return hkdf.derive(key.encode())
+
+
+def _keyed(phone_e164: str, key: str, label: str) -> str:
+    return hmac.new(_derived(key, label), phone_e164.encode(), hashlib.sha256).hexdigest()
+
+
+def engagement_key(phone_e164: str, key: str) -> str:
+    """The pseudonym a campaign contact and their engagement events share; never a reporter key."""
+    return _keyed(phone_e164, key, "engagement")
+
+
+def delivery_key(phone_e164: str, key: str) -> str:
+    """The `phone_key` of a delivery report: matches reports to the numbers of a batch or service SMS."""
+    return _keyed(phone_e164, key, "delivery")
+
+
+def suppression_key(phone_e164: str, key: str) -> str:
+    """What is kept of a number that opted out without ever joining (no import may subscribe it)."""
+    return _keyed(phone_e164, key, "suppression")
 
 
 def encrypt_contact(phone_e164: str, key: str) -> str:

@@ -5,7 +5,9 @@ keyword's language), each confirmed by one SMS. `TIP`/`RIPOTI` makes a tip (chan
 unknown, so the national secretariat triages it), `STATUS`/`HALI` follows one up, `ACK`/`POKEA`
 lets a registered focal point acknowledge one, `HELP`/`MSAADA` and anything unknown get the
 keyword list. The sender's number is used only to reply (encrypted in the outbound row), to
-compute the reporter key and, for the awareness keywords, as the campaign contact's number.
+compute the reporter key, to count the SMS for campaign effect (`hotline.engagement`, under a
+pseudonym of its own and by day) and, for the awareness keywords, as the campaign contact's number.
+The inbound row keeps nothing of the sender.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from flows.engine import clean_text
-from hotline import agencies, contacts, followup, outbound, reporters, routing, tips
+from hotline import agencies, contacts, engagement, followup, outbound, reporters, routing, tips
 from hotline.agency_verdicts import register_text, verdict_text
 from hotline.extensions import Extensions
 from hotline.models import FocalPoint, InboundSms, Tip, utcnow
-from hotline.privacy import encrypt_contact, reporter_key
+from hotline.privacy import encrypt_contact, engagement_key, reporter_key
 from hotline.reference import display
 from hotline.sms_texts import KEYWORDS, reply
 
@@ -56,8 +58,10 @@ def handle(ext: Extensions, sms: IncomingSms) -> Outcome:
             with ext.session_scope() as session:
                 if session.get(InboundSms, sms.at_id):
                     return Outcome(send=[])  # AT delivered it again: it was acted on
-                session.add(InboundSms(at_id=sms.at_id, keyword=command, sender_key=key, received_at=now))
+                session.add(InboundSms(at_id=sms.at_id, keyword=command, received_at=now))
                 session.flush()
+                if command != "stop":  # an opt-out is counted apart, not as engagement
+                    engagement.record(session, _engagement_key(ext, sms), "sms", now)
                 language = language or reporters.language_of(session, key)
                 outcome = _dispatch(ext, session, sms, key, command, language, rest, now)
             break
@@ -83,7 +87,7 @@ def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
         return answer("help" if command == "help" else "unknown", code=ext.config.ussd_service_code)
     hash_key = ext.config.phone_hash_key
     if command == "stop":
-        contacts.opt_out(session, sms.phone, source="sms", phone_hash_key=hash_key, language=language, at=now)
+        contacts.opt_out(session, sms.phone, source="sms", phone_hash_key=hash_key, at=now)
         return answer("stopped")
     if command == "start":
         contacts.subscribe(
@@ -91,7 +95,7 @@ def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
         )
         return answer("joined")
     if command == "agency":
-        return _agency(session, key, language, rest, answer)
+        return _agency(session, _engagement_key(ext, sms), language, rest, answer)
     if command == "tip":
         if not rest:
             return answer("tip_empty")
@@ -103,7 +107,7 @@ def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
             language=language,
             description=rest[:1000],
         )
-        submitted = tips.submit_tip(lambda: _InOpenTransaction(session), new)
+        submitted = tips.submit_tip(lambda: _InOpenTransaction(session), new, _engagement_key(ext, sms))
         outcome = answer("tip_received", ref=display(submitted.reference))
         outcome.route_tip_id = submitted.id
         return outcome
@@ -120,7 +124,11 @@ def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
     return _acknowledge(ext, session, sms, language, rest, now, answer)
 
 
-def _agency(session, key, language, rest, answer) -> Outcome:
+def _engagement_key(ext: Extensions, sms: IncomingSms) -> str:
+    return engagement_key(sms.phone, ext.config.phone_hash_key)
+
+
+def _agency(session, engaged_key, language, rest, answer) -> Outcome:
     if not rest:
         return answer("agency_empty")
     found = agencies.lookup(session, rest)
@@ -133,7 +141,7 @@ def _agency(session, key, language, rest, answer) -> Outcome:
     today = utcnow().date()
     verdict = agencies.verdict(candidate, today)
     agency_id = candidate.agency_id if candidate else None
-    agencies.record_lookup(session, agency_id, verdict.kind, "sms", today=today, reporter_key=key)
+    agencies.record_lookup(session, agency_id, verdict.kind, "sms", today=today, engagement_key=engaged_key)
     words = verdict_text(
         language,
         candidate.name if candidate else None,

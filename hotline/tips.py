@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from flows.menu import TIP_KINDS
-from hotline import reference
+from hotline import engagement, reference
 from hotline.counties import by_code
 from hotline.models import Tip, utcnow
 from hotline.queues import enqueue
@@ -72,14 +72,20 @@ class Submitted:
     routing_started_at: datetime | None
 
 
-def submit_tip(scope: Scope, new: NewTip) -> Submitted:
-    """Commit the tip (once per source: a repeated submission returns the first one)."""
+def submit_tip(scope: Scope, new: NewTip, engagement_key: str | None = None) -> Submitted:
+    """Commit the tip (once per source: a repeated submission returns the first one).
+
+    With `engagement_key` (the reporter's, see `hotline.engagement`) the day's tip is counted for
+    campaign effect in the same transaction; the tip row itself carries nothing of it.
+    """
     for _attempt in range(3):
         code = reference.new_reference()
         try:
             # Insert first: the unique source_id makes a repeat fail, and then we return the first.
             with scope() as connection:
                 tip_id = connection.execute(_INSERT_TIP, {**new.columns(), "reference": code}).scalar_one()
+                if engagement_key is not None:
+                    engagement.record(connection, engagement_key, "tip")
             return Submitted(tip_id, code, None)
         except IntegrityError:
             # Either the same submission raced us (return theirs) or a reference collided (retry).

@@ -28,7 +28,7 @@ from hotline.channel import UssdRequest
 from hotline.extensions import Extensions
 from hotline.models import utcnow
 from hotline.numbers import ascii_digits
-from hotline.privacy import encrypt_contact, reporter_key
+from hotline.privacy import encrypt_contact, engagement_key, reporter_key
 from hotline.ussd_sessions import DRAFT_FIELDS, SessionStore, snapshot
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def submit_tip(state: State, ctx: UssdContext) -> None:
         callback_contact=contact,
         agency_id=answers.get("agency_id"),
     )
-    tip = tips.submit_tip(ctx.ext.engine.begin, new)
+    tip = tips.submit_tip(ctx.ext.engine.begin, new, _engagement_key(ctx))
     if tip.routing_started_at is None:
         tips.queue_routing(ctx.ext.ussd_queues, tip.id, ctx.ext.engine.begin)
     state.draft = None
@@ -253,8 +253,12 @@ def leave_safety_sms(state: State, ctx: UssdContext) -> None:
             ctx.request.phone,
             source="ussd",
             phone_hash_key=ctx.ext.config.phone_hash_key,
-            language=state.lang,
         )
+
+
+def _engagement_key(ctx: UssdContext) -> str:
+    # Campaign effect's pseudonym of the caller: never the reporter key (see hotline.engagement).
+    return engagement_key(ctx.request.phone, ctx.ext.config.phone_hash_key)
 
 
 def _candidate(candidate) -> dict:
@@ -273,7 +277,7 @@ def _show_verdict(state: State, ctx: UssdContext, candidate: dict | None) -> Non
         found = agencies.verdict_of(candidate, today)
         agency_id = candidate["id"] if candidate else None
         agencies.record_lookup(
-            session, agency_id, found.kind, "ussd", today=today, reporter_key=ctx.reporter_key
+            session, agency_id, found.kind, "ussd", today=today, engagement_key=_engagement_key(ctx)
         )
         snapshot = agencies.snapshot_date(session)
     name = candidate["name"] if candidate else None

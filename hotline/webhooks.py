@@ -21,11 +21,11 @@ from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import HTTPException
 
-from hotline import ussd
+from hotline import engagement, ussd
 from hotline.channel import form_of, parse_session_ended, parse_ussd, ussd_response
 from hotline.errors import BadRequest
 from hotline.models import UssdSessionEnd
-from hotline.privacy import reporter_key
+from hotline.privacy import engagement_key, reporter_key
 from hotline.ussd_sessions import SessionStore
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,8 @@ def ussd_screen():
 
 @bp.post("/ussd/events")
 def ussd_session_ended():
-    """AT's end-of-session notification, kept for the drop-off funnel (idempotent)."""
+    """AT's end-of-session notification, kept for the drop-off funnel (idempotent); the dial counts
+    for campaign effect apart (`hotline.engagement`), so the row keeps nothing of the caller."""
     if not token_ok():
         return plain("forbidden", 403)
     try:
@@ -107,7 +108,6 @@ def ussd_session_ended():
             screen, language = stored.state.screen, stored.state.lang
     values = {
         "session_id": event.session_id,
-        "reporter_key": key,
         "status": event.status,
         "last_screen": screen,
         "language": language,
@@ -119,5 +119,6 @@ def ussd_session_ended():
     with ext.session_scope() as session:
         dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(UssdSessionEnd).values(**values).on_conflict_do_nothing()
-        session.execute(statement)
+        if session.execute(statement).rowcount and event.phone:  # AT's retries count once
+            engagement.record(session, engagement_key(event.phone, ext.config.phone_hash_key), "dialled")
     return plain("ok", 200)

@@ -30,11 +30,13 @@ from hotline.models import (
     CampaignMessage,
     CampaignRecipient,
     Contact,
+    Engagement,
     FocalPoint,
     InboundSms,
     OutboundSms,
     RegisterSnapshot,
     Reporter,
+    Suppression,
     Tip,
     TipUpdate,
     UnmatchedDeliveryReport,
@@ -159,8 +161,8 @@ def make_app(config, redis_server):
     ext = first.extensions["hotline"]
     ext.redis.flushdb()
     with ext.session_scope() as session:
-        cleanup = (CampaignRecipient, CampaignBatch, CampaignMessage, Campaign, Contact,
-                   UnmatchedDeliveryReport, OutboundSms, TipUpdate, InboundSms, AgencyLookup,
+        cleanup = (CampaignRecipient, CampaignBatch, CampaignMessage, Campaign, Contact, Engagement,
+                   Suppression, UnmatchedDeliveryReport, OutboundSms, TipUpdate, InboundSms, AgencyLookup,
                    AgencyStatusChange, Tip, Agency, RegisterSnapshot, FocalPoint, Reporter, UssdSessionEnd,
                    UssdStateBackup)
         for model in cleanup:

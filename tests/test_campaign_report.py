@@ -12,15 +12,8 @@ import pytest
 
 from campaigns import render, report
 from campaigns.report_cli import report_command
-from hotline.models import (
-    AgencyLookup,
-    Campaign,
-    CampaignRecipient,
-    Contact,
-    InboundSms,
-    Tip,
-    UssdSessionEnd,
-)
+from hotline import engagement
+from hotline.models import Campaign, CampaignRecipient, Contact
 
 START = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)  # 08:00 in Nairobi
 NOW = datetime(2026, 6, 20, tzinfo=UTC)
@@ -33,7 +26,7 @@ def at(days: float = 0, hours: float = 0) -> datetime:
 def contact(session, n: int, county_code=None, **extra) -> Contact:
     row = Contact(
         phone=f"+2547000000{n:02d}",
-        reporter_key=f"key-{n}",
+        engagement_key=f"key-{n}",
         county_code=county_code,
         language="en",
         consent_source="test",
@@ -125,43 +118,20 @@ def campaign_id(ext):
         recipient(session, campaign, c[9])
         recipient(session, campaign, c[10])
         recipient(session, other, c[9], "A", **sent("Success"))  # another campaign: ignored
-        session.add_all(
-            [
-                UssdSessionEnd(
-                    session_id="s1", reporter_key="key-1", status="Success", received_at=at(hours=5)
-                ),
-                UssdSessionEnd(session_id="s1b", reporter_key="key-1", status="Success", received_at=at(2)),
-                UssdSessionEnd(
-                    session_id="s2", reporter_key="key-2", status="Success", received_at=at(-1)
-                ),  # before
-                UssdSessionEnd(session_id="s9", reporter_key="key-9", status="Success", received_at=at(4)),
-                UssdSessionEnd(session_id="sx", reporter_key="stranger", status="Success", received_at=at(4)),
-                UssdSessionEnd(session_id="sn", reporter_key=None, status="Failed", received_at=at(4)),
-                Tip(
-                    reference="R1",
-                    channel="ussd",
-                    kind="forced_labour",
-                    reporter_key="key-1",
-                    created_at=at(1),
-                ),
-                Tip(
-                    reference="R7",
-                    channel="sms",
-                    kind="forced_labour",
-                    reporter_key="key-7",
-                    created_at=at(15),
-                ),  # after
-                AgencyLookup(
-                    verdict="licensed",
-                    channel="ussd",
-                    day=at(hours=7).date(),
-                    reporter_key="key-3",
-                    checked_at=at(hours=7),
-                ),
-                InboundSms(at_id="in4", keyword="help", sender_key="key-4", received_at=at(2)),
-                InboundSms(at_id="in5", keyword="stop", sender_key="key-5", received_at=at(2)),  # an opt-out
-            ]
-        )
+        # Engagement by engagement key and moment (stored by Nairobi day). A STOP (key-5, day 2) is an
+        # opt-out, not engagement: it is never recorded as one.
+        for key, moment, signal in [
+            ("key-1", at(hours=5), "dialled"),
+            ("key-1", at(2), "dialled"),
+            ("key-2", at(-1), "dialled"),  # before the start
+            ("key-9", at(4), "dialled"),
+            ("stranger", at(4), "dialled"),  # not a contact
+            ("key-1", at(1), "tip"),
+            ("key-7", at(15), "tip"),  # after the window
+            ("key-3", at(hours=7), "agency_check"),
+            ("key-4", at(2), "sms"),
+        ]:
+            engagement.record(session, key, signal, moment)
         return campaign.id
 
 
@@ -231,6 +201,7 @@ def test_effect_counts_signals_in_the_window_only(ext, campaign_id):
 def test_window_days_narrows_the_window(ext, campaign_id):
     r = build(ext, campaign_id, window_days=1)
     assert r.window.days == 1 and r.window.end == at(1)
+    assert r.window.first_day == r.window.last_day == START.date()
     assert (r.effects["any"].treated_x, r.effects["any"].held_out_x) == (2, 0)  # key-1's dial, key-3's check
     assert (r.opt_outs.treated_x, r.opt_outs.held_out_x) == (0, 0)
 
@@ -313,3 +284,13 @@ def test_cli_formats(app, ext, campaign_id, tmp_path, monkeypatch):
 def test_cli_unknown_campaign(app, campaign_id):
     result = app.test_cli_runner().invoke(report_command, ["nope"])
     assert result.exit_code != 0 and "no campaign named 'nope'" in result.output
+
+
+def test_signals_count_by_whole_nairobi_days_of_the_window(ext, campaign_id):
+    with ext.session_scope() as session:
+        engagement.record(session, "key-4", "dialled", at(hours=-4))  # 04:00 on the first day: counts
+        engagement.record(session, "key-6", "dialled", at(14, hours=-2))  # 06:00 on day 15: after the window
+    r = build(ext, campaign_id)
+    assert (r.window.first_day.isoformat(), r.window.last_day.isoformat()) == ("2026-06-01", "2026-06-14")
+    assert r.effects["dialled"].treated_x == 2  # key-1 and key-4
+    assert "2026-06-01 to 2026-06-14" in render.table(r)

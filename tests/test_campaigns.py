@@ -23,7 +23,7 @@ from campaigns import dispatch, service
 from campaigns.hours import NAIROBI
 from hotline.contacts import as_utc, new_salt
 from hotline.models import Campaign, CampaignBatch, CampaignRecipient, Contact
-from hotline.privacy import reporter_key
+from hotline.privacy import engagement_key
 from tests.conftest import free_port, serve
 from workers.campaigns import dispatch_campaign, lock_key, queued_key
 from workers.sweeper import sweep_campaigns
@@ -48,7 +48,7 @@ class CampaignStack:
                 session.add(
                     Contact(
                         phone=phone(n),
-                        reporter_key=reporter_key(phone(n), key),
+                        engagement_key=engagement_key(phone(n), key),
                         county_code=county(n),
                         language=language(n),
                         consent_source="test",

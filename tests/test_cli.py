@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, func, select
 
-from hotline.models import County, FocalPoint, Tip, UssdSessionEnd
-from hotline.privacy import reporter_key
+from hotline.models import County, Engagement, FocalPoint, Tip, UssdSessionEnd
+from hotline.privacy import engagement_key
 
 COMMANDS = [["db"], ["db", "upgrade"], ["seed"], ["ussd"], ["ussd", "dial"], ["ussd", "funnel"], ["worker"]]
 
@@ -76,7 +76,11 @@ def test_dial_interactively(app, ext, live_server):
     with ext.session_scope() as session:  # the phone sent AT's end-of-session notification
         ended = session.scalars(select(UssdSessionEnd)).one()
         assert (ended.status, ended.last_screen) == ("Incomplete", "main")
-        assert ended.reporter_key == reporter_key("+254700000001", ext.config.phone_hash_key)
+        [dial] = session.scalars(select(Engagement)).all()  # the dial counts for campaign effect, apart
+        assert (dial.engagement_key, dial.signal) == (
+            engagement_key("+254700000001", ext.config.phone_hash_key),
+            "dialled",
+        )
 
 
 def test_dial_explains_bad_input(app):

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from hotline import contacts
-from hotline.models import Contact
-from hotline.privacy import reporter_key
+from hotline.models import Contact, Suppression
+from hotline.privacy import engagement_key, reporter_key
 
 A, B, C = "+254711000101", "+254711000102", "+254711000103"
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
@@ -41,12 +41,13 @@ def as_utc(moment):
     return contacts.as_utc(moment) if moment else None
 
 
-def test_a_new_contact_gets_consent_a_reporter_key_and_a_salt(ext):
+def test_a_new_contact_gets_consent_an_engagement_key_not_the_reporter_key_and_a_salt(ext):
     join(ext, A, language="sw", county_code=37)
     contact = row(ext, A)
     assert (contact.language, contact.county_code, contact.consent_source) == ("sw", 37, "sms")
     assert as_utc(contact.consented_at) == T0 and contact.opted_out_at is None
-    assert contact.reporter_key == reporter_key(A, ext.config.phone_hash_key)
+    assert contact.engagement_key == engagement_key(A, ext.config.phone_hash_key)
+    assert contact.engagement_key != reporter_key(A, ext.config.phone_hash_key)
     assert 0 <= contact.salt < contacts.SALT_MODULUS
     assert contacts.is_subscribed(contact)
 
@@ -78,12 +79,19 @@ def test_leaving_and_joining_again_records_the_new_consent(ext):
     assert (back.consent_source, as_utc(back.consented_at), back.county_code) == ("ussd", later, 1)
 
 
-def test_an_unknown_number_that_opts_out_is_recorded_so_nobody_subscribes_it(ext):
+def test_an_unknown_number_that_opts_out_is_kept_as_a_keyed_hash_only(ext):
     assert leave(ext, B, source="at_opt_out") is True
-    contact = row(ext, B)
-    assert (contact.consent_source, contact.opt_out_source) == (contacts.NEVER_JOINED, "at_opt_out")
-    assert contact.opted_out_at is not None and not contacts.is_subscribed(contact)
+    assert row(ext, B) is None  # not a contact: its number is not stored
+    with ext.session_scope() as session:
+        [kept] = session.scalars(select(Suppression)).all()
+        assert (kept.source, kept.day) == ("at_opt_out", T0.date())
+        assert "711000102" not in kept.suppression_key
+        assert contacts.stats(session)["suppressed"] == [("at_opt_out", 1)]
     assert leave(ext, B) is False
+    join(ext, B)  # only the person can undo it
+    assert contacts.is_subscribed(row(ext, B))
+    with ext.session_scope() as session:
+        assert session.scalars(select(Suppression)).all() == []
 
 
 def test_bulk_opt_out_and_unreachable_count_only_what_changed(ext):

@@ -11,7 +11,7 @@ from hotline import delivery_reports
 from hotline.contacts import new_salt
 from hotline.delivery_reports import DeliveryReport, fold
 from hotline.models import Campaign, CampaignRecipient, Contact, UnmatchedDeliveryReport
-from hotline.privacy import reporter_key
+from hotline.privacy import delivery_key, engagement_key, reporter_key
 from workers.delivery import apply_delivery_reports
 
 PHONE = "+254711555001"
@@ -47,7 +47,7 @@ def recipient(app):
     with ext.session_scope() as session:
         contact = Contact(
             phone=PHONE,
-            reporter_key=reporter_key(PHONE, ext.config.phone_hash_key),
+            engagement_key=engagement_key(PHONE, ext.config.phone_hash_key),
             language="en",
             consent_source="test",
             consented_at=datetime(2026, 1, 1, tzinfo=UTC),
@@ -138,7 +138,8 @@ def test_unknown_ids_are_kept_for_reconciliation_with_the_number_only_as_a_key(a
             "Failed",
             "UserInBlackList",
         )
-        assert kept.phone_key == reporter_key(PHONE, app.extensions["hotline"].config.phone_hash_key)
+        hash_key = app.extensions["hotline"].config.phone_hash_key
+        assert kept.phone_key == delivery_key(PHONE, hash_key) != reporter_key(PHONE, hash_key)
         assert PHONE not in repr(vars(kept))
 
 

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from sqlalchemy import MetaData, create_engine, select, text
 
 from hotline.config import DEV_CONTACT_KEY
+from hotline.db import upgrade
 from hotline.errors import InvalidPhoneNumber
-from hotline.privacy import decrypt_contact, encrypt_contact, mask_phone, normalise_phone, reporter_key
+from hotline.privacy import (
+    decrypt_contact,
+    delivery_key,
+    encrypt_contact,
+    engagement_key,
+    mask_phone,
+    normalise_phone,
+    reporter_key,
+    suppression_key,
+)
+from tests.conftest import Phone
+from workers.delivery import apply_delivery_reports
 
 
 @pytest.mark.parametrize(
@@ -36,3 +51,170 @@ def test_call_back_numbers_are_encrypted():
 
 def test_masked_numbers_for_logs():
     assert mask_phone("+254712345678") == "+254*******78"
+
+
+# -- the database as a reader without the application's keys sees it ------------------------
+
+REPORTER = "+254722000123"  # reports, dials, checks an agency, texts, joins awareness SMS
+STRANGER = "+254722000456"  # never joined: only says STOP
+# Tables that speak of tips, dials, agency checks and inbound SMS, and tables that speak of numbers.
+TIP_SIDE = (
+    "tip",
+    "reporter",
+    "ussd_session_end",
+    "agency_lookup",
+    "inbound_sms",
+    "tip_update",
+    "outbound_sms",
+)
+NUMBER_SIDE = ("contact", "suppression", "unmatched_delivery_report", "engagement")
+LINKING_LENGTH = 16  # shorter strings (languages, statuses, keywords, county names) link nobody
+
+
+def _text_in(client, phone: str, text: str) -> None:
+    form = {"id": f"ATXid_{uuid.uuid4().hex}", "from": phone, "to": "21606", "text": text}
+    assert client.post("/sms/inbound", data=form).status_code == 200
+
+
+def _session_ended(client, phone: Phone) -> None:
+    form = {
+        "sessionId": phone.session_id,
+        "phoneNumber": phone.number,
+        "status": "Success",
+        "networkCode": "63902",
+    }
+    assert client.post("/ussd/events", data=form).status_code == 200
+
+
+def _delivery_report(client, message_id: str, phone: str) -> None:
+    form = {"id": message_id, "status": "Success", "phoneNumber": phone, "networkCode": "63902"}
+    assert client.post("/sms/delivery", data=form).status_code == 200
+
+
+def _every_value(engine) -> dict[str, list[tuple[str, object]]]:
+    """Every (column, value) of every table, read through reflection: what a database reader sees."""
+    metadata = MetaData()
+    metadata.reflect(engine)
+    found: dict[str, list[tuple[str, object]]] = {}
+    with engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            found[table.name] = [
+                (column, value)
+                for row in connection.execute(select(table)).mappings()
+                for column, value in row.items()
+                if value is not None
+            ]
+    return found
+
+
+def test_no_database_value_links_a_tip_dial_check_or_sms_to_a_number(app, ext, client):
+    reporter = Phone(client, number=REPORTER)
+    reporter.dial()
+    end = reporter.send("1", "1", "kak", "Near the market", "99", "1", "2", "1", "1")  # with a call back
+    assert end.startswith("END ")
+    _session_ended(client, reporter)
+    reporter.dial()
+    reporter.send("2", "Kwanza Global Placements")  # an agency check
+    _session_ended(client, reporter)
+    reporter.dial()
+    reporter.send("6", "2")  # language: remembered for the reporter key
+    _text_in(client, REPORTER, "TIP a man at the stage keeps our passports")
+    _text_in(client, REPORTER, "AGENCY Kwanza Global")
+    _text_in(client, REPORTER, "START")  # the same person joins awareness SMS
+    _text_in(client, STRANGER, "STOP")  # a number that never joined leaves
+    _delivery_report(client, "ATXid_unknown_1", REPORTER)
+    _delivery_report(client, "ATXid_unknown_2", STRANGER)
+    with app.app_context():
+        apply_delivery_reports()
+
+    tables = _every_value(ext.engine)
+    assert tables["tip"] and tables["contact"] and tables["unmatched_delivery_report"]
+
+    def linking(names) -> dict[str, set[str]]:
+        values: dict[str, set[str]] = {}
+        for name in names:
+            for column, value in tables.get(name, ()):
+                if isinstance(value, str) and len(value) >= LINKING_LENGTH:
+                    values.setdefault(value, set()).add(f"{name}.{column}")
+        return values
+
+    tip_side, number_side = linking(TIP_SIDE), linking(NUMBER_SIDE)
+    shared = {value: (tip_side[value], number_side[value]) for value in tip_side.keys() & number_side.keys()}
+    assert shared == {}
+
+    # The reporter's number is stored once, as the contact's (SMS need it); the stranger's nowhere.
+    for number, allowed in ((REPORTER, {"contact.phone"}), (STRANGER, set())):
+        digits = number[4:]  # 722000123: every written form of the number contains it
+        where = {
+            f"{name}.{column}"
+            for name, rows in tables.items()
+            for column, value in rows
+            if digits in str(value)
+        }
+        assert where == allowed, number
+
+
+def test_the_privacy_migration_rekeys_contacts_carries_their_engagement_and_suppresses_never_joined(
+    tmp_path,
+):
+    url = f"sqlite:///{tmp_path}/old.db"
+    key = "migration-test-key"
+    contact_phone, never_joined, reporter = "+254722000123", "+254722000456", "+254722000789"
+    old = {number: reporter_key(number, key) for number in (contact_phone, never_joined, reporter)}
+    upgrade(url, "0004")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        rows = [
+            (contact_phone, old[contact_phone], "partner", None, None),
+            (never_joined, old[never_joined], "never_joined", "2026-06-02 10:00:00", "sms"),
+        ]
+        for phone, rkey, source, opted_out_at, opt_out_source in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO contact (phone, reporter_key, language, consent_source, consented_at,"
+                    " opted_out_at, opt_out_source, salt, created_at, updated_at) VALUES (:phone, :rkey,"
+                    " 'en', :source, '2026-06-01 00:00:00', :opted_out_at, :opt_out_source, 1,"
+                    " '2026-06-01 00:00:00', '2026-06-01 00:00:00')"
+                ),
+                dict(
+                    phone=phone,
+                    rkey=rkey,
+                    source=source,
+                    opted_out_at=opted_out_at,
+                    opt_out_source=opt_out_source,
+                ),
+            )
+        for number in (contact_phone, reporter):  # 22:30 UTC is the next day in Nairobi
+            connection.execute(
+                text(
+                    "INSERT INTO ussd_session_end (session_id, reporter_key, status, received_at)"
+                    " VALUES (:id, :rkey, 'Success', '2026-06-01 22:30:00')"
+                ),
+                dict(id=f"s-{number}", rkey=old[number]),
+            )
+        connection.execute(
+            text(
+                "INSERT INTO unmatched_delivery_report (message_id, status, phone_key, received_at)"
+                " VALUES ('m1', 'Success', :contact, '2026-06-01 00:00:00'),"
+                " ('m2', 'Success', :reporter, '2026-06-01 00:00:00')"
+            ),
+            dict(contact=old[contact_phone], reporter=old[reporter]),
+        )
+    with pytest.raises(RuntimeError, match="PHONE_HASH_KEY"):  # contacts to rekey, and no key to do it
+        upgrade(url)
+    upgrade(url, phone_hash_key=key)
+
+    with engine.connect() as connection:
+        contacts_left = connection.execute(text("SELECT phone, engagement_key FROM contact")).all()
+        engaged = connection.execute(text("SELECT engagement_key, day, signal FROM engagement")).all()
+        suppressed = connection.execute(text("SELECT suppression_key, source, day FROM suppression")).all()
+        kept = dict(
+            connection.execute(text("SELECT message_id, phone_key FROM unmatched_delivery_report")).all()
+        )
+    engine.dispose()
+    assert contacts_left == [(contact_phone, engagement_key(contact_phone, key))]
+    assert [(k, str(day), signal) for k, day, signal in engaged] == [
+        (engagement_key(contact_phone, key), "2026-06-02", "dialled")  # only contacts' history is kept
+    ]
+    assert suppressed == [(suppression_key(never_joined, key), "sms", "2026-06-02")]
+    assert kept == {"m1": delivery_key(contact_phone, key), "m2": None}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from flows.gsm import is_gsm7
 from hotline import contacts
-from hotline.models import OutboundSms
+from hotline.models import OutboundSms, Suppression
 from hotline.privacy import decrypt_contact
 from hotline.sms_texts import REPLIES
 
@@ -66,13 +66,17 @@ def test_leaving_by_sms_opts_out_and_confirms(ext, client, keyword, language):
     assert replies(ext)[-1] == (PHONE, REPLIES[language]["stopped"])
 
 
-def test_stop_from_an_unknown_number_is_remembered_and_join_undoes_it(ext, client):
+def test_stop_from_an_unknown_number_is_remembered_without_the_number_and_join_undoes_it(ext, client):
     text_in(client, "STOP")
-    assert contact(ext).consent_source == contacts.NEVER_JOINED and contact(ext).opted_out_at is not None
+    assert contact(ext) is None
+    with ext.session_scope() as session:
+        assert session.scalar(select(Suppression.source)) == "sms"
     text_in(client, "JIUNGE")
     back = contact(ext)
     assert contacts.is_subscribed(back) and (back.consent_source, back.language) == ("sms", "sw")
     assert [message for _to, message in replies(ext)] == [REPLIES["en"]["stopped"], REPLIES["sw"]["joined"]]
+    with ext.session_scope() as session:
+        assert session.scalar(select(Suppression.source)) is None  # joining ends the suppression
 
 
 def test_a_keyword_delivered_twice_acts_and_replies_once(ext, client):

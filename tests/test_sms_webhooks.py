@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from hotline import contacts
-from hotline.models import Contact, OutboundSms
+from hotline.models import Contact, OutboundSms, Suppression
 
 PHONE = "+254733000888"
 
@@ -15,6 +15,12 @@ def opt_out_form(**overrides) -> dict:
     form = {"senderId": "HOTLINE", "phoneNumber": PHONE}
     form.update(overrides)
     return form
+
+
+def suppressions(ext) -> list[tuple[str, str]]:
+    """What is kept of numbers that opted out without joining: (suppression key, source)."""
+    with ext.session_scope() as session:
+        return session.execute(select(Suppression.suppression_key, Suppression.source)).all()
 
 
 def contact(ext, phone=PHONE):
@@ -41,13 +47,15 @@ def test_an_opt_out_stops_a_subscribed_contact_once_and_sends_nothing(ext, clien
         assert session.scalar(select(func.count(OutboundSms.id))) == 0
 
 
-def test_an_opt_out_of_an_unknown_number_keeps_it_from_being_subscribed(ext, client):
+def test_an_opt_out_of_an_unknown_number_is_kept_as_a_keyed_hash_only(ext, client):
     assert client.post("/sms/opt-out", data=opt_out_form(senderId="")).status_code == 200
-    recorded = contact(ext)
-    assert (recorded.consent_source, recorded.opt_out_source) == (contacts.NEVER_JOINED, "at_opt_out")
+    assert contact(ext) is None
+    [(key, source)] = suppressions(ext)
+    assert source == "at_opt_out" and "733000888" not in key
     assert client.post("/sms/opt-out", data=opt_out_form()).status_code == 200
+    assert len(suppressions(ext)) == 1
     with ext.session_scope() as session:
-        assert session.scalar(select(func.count(Contact.id))) == 1
+        assert session.scalar(select(func.count(Contact.id))) == 0
 
 
 def test_a_missing_or_bad_number_is_a_400_with_a_reason(ext, client):
@@ -67,6 +75,6 @@ def test_the_webhook_token_is_required(make_app):
     client = app.test_client()
     assert client.post("/sms/opt-out", data=opt_out_form()).status_code == 403
     assert client.post("/sms/opt-out?token=wrong", data=opt_out_form()).status_code == 403
-    assert contact(app.extensions["hotline"]) is None
+    assert suppressions(app.extensions["hotline"]) == []
     assert client.post("/sms/opt-out?token=s3cret", data=opt_out_form()).status_code == 200
-    assert contact(app.extensions["hotline"]).opt_out_source == "at_opt_out"
+    assert [source for _, source in suppressions(app.extensions["hotline"])] == ["at_opt_out"]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from hotline import contacts
 from hotline.models import Contact, Reporter, Tip, UssdStateBackup
-from hotline.privacy import decrypt_contact, reporter_key
+from hotline.privacy import decrypt_contact, engagement_key, reporter_key
 from hotline.reference import normalise
 from tests.conftest import TEST_PHONE, Phone, ussd_form
 from workers.sweeper import sweep_unqueued_tips, sweep_ussd_state_backups
@@ -386,7 +386,7 @@ def test_safety_tips_join_with_a_county_then_leave_in_english(ext, phone):
     assert end.startswith("END Done. You will get safety tips by SMS.")
     joined = safety_contact(ext)
     assert (joined.consent_source, joined.language, joined.county_code) == ("ussd", "en", KAKAMEGA)
-    assert joined.reporter_key == reporter_key(TEST_PHONE, ext.config.phone_hash_key)
+    assert joined.engagement_key == engagement_key(TEST_PHONE, ext.config.phone_hash_key)
 
     phone.dial()
     state = phone.send("5")

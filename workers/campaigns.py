@@ -118,14 +118,19 @@ def _next_batch(ext, campaign_id: int, turn: int) -> Step:
         window = timedelta(seconds=ext.config.campaign_reconcile_seconds)
         if campaign.state != "sending":
             # A batch whose answer was lost before a pause or cancel is still settled: AT may have taken it.
-            waiting = dispatch.reconcile(session, campaign, now, window) if campaign.state != "draft" else 0
+            waiting = (
+                dispatch.reconcile(session, campaign, now, window, ext.config.phone_hash_key)
+                if campaign.state != "draft"
+                else 0
+            )
             return Step(outcome=campaign.state, come_back=now + RECONCILE_POLL if waiting else None)
         due = _due(campaign, now)
         if due > now:
             campaign.next_send_at = due
             return Step(outcome="waiting", come_back=due)
-        waiting = dispatch.reconcile(session, campaign, now, window)
-        uncertain.settle(session, now, campaign_id)  # late reports kept while the webhook had no Redis
+        waiting = dispatch.reconcile(session, campaign, now, window, ext.config.phone_hash_key)
+        # late reports kept while the webhook had no Redis
+        uncertain.settle(session, now, ext.config.phone_hash_key, campaign_id)
         if campaign.started_at is None:
             campaign.started_at = now
         claim = dispatch.claim(session, campaign, min(dispatch.BATCH_LIMIT, campaign.rate), turn, now)

@@ -38,7 +38,7 @@ def _apply(ext, key: str, reports) -> int:
     with ext.session_scope() as session:
         result = delivery_reports.apply(session, reports)
         if result.unmatched:  # perhaps late reports of campaign recipients held as uncertain
-            uncertain.settle(session, utcnow())
+            uncertain.settle(session, utcnow(), ext.config.phone_hash_key)
     delivery_reports.done(ext.redis, key)
     log.info(
         "delivery reports: %d campaign, %d service, %d unmatched, %d ignored",

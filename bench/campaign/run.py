@@ -159,7 +159,7 @@ def fill_contacts(stack: CampaignStack, size: int) -> None:
         " DELETE FROM campaign; DELETE FROM contact"
     )
     stack.sql(
-        "INSERT INTO contact (phone, reporter_key, county_code, language, consent_source, consented_at,"
+        "INSERT INTO contact (phone, engagement_key, county_code, language, consent_source, consented_at,"
         " salt, created_at, updated_at)"
         " SELECT '+2547' || lpad(i::text, 8, '0'), md5(i::text) || md5((i + 7)::text), 1 + i %% 47,"
         " CASE WHEN i %% 3 = 0 THEN 'sw' ELSE 'en' END, CASE WHEN i %% 5 = 0 THEN 'ussd' ELSE 'partner' END,"
@@ -264,14 +264,14 @@ def send_one(stack: CampaignStack, size: int) -> dict:
 def time_report(stack: CampaignStack, size: int, runs: int) -> dict:
     """Median and worst time of `campaigns.report.build` on the campaign of `size` contacts."""
     stack.sql(  # 1% of the contacts dialled, 0.3% sent an SMS, inside the attribution window
-        "INSERT INTO ussd_session_end (session_id, reporter_key, status, received_at)"
-        " SELECT 'bench-' || id, reporter_key, 'Success', now() FROM contact WHERE id % 100 = 0"
-        " ON CONFLICT DO NOTHING"
+        "INSERT INTO engagement (engagement_key, day, signal)"
+        " SELECT engagement_key, (now() AT TIME ZONE 'Africa/Nairobi')::date, 'dialled' FROM contact"
+        " WHERE id % 100 = 0 ON CONFLICT DO NOTHING"
     )
     stack.sql(
-        "INSERT INTO inbound_sms (at_id, keyword, sender_key, received_at)"
-        " SELECT 'bench-' || id, 'help', reporter_key, now() FROM contact WHERE id % 300 = 0"
-        " ON CONFLICT DO NOTHING"
+        "INSERT INTO engagement (engagement_key, day, signal)"
+        " SELECT engagement_key, (now() AT TIME ZONE 'Africa/Nairobi')::date, 'sms' FROM contact"
+        " WHERE id % 300 = 0 ON CONFLICT DO NOTHING"
     )
     stack.sql("VACUUM ANALYZE")
     os.environ.update(stack.env)

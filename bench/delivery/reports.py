@@ -156,7 +156,7 @@ def make_mix(message_ids: list[str], seed: int, unknown_share: float = 0.005) ->
 
 
 SEED_CONTACTS = """
-INSERT INTO contact (phone, reporter_key, language, consent_source, consented_at, salt,
+INSERT INTO contact (phone, engagement_key, language, consent_source, consented_at, salt,
                      created_at, updated_at)
 SELECT '+2547' || lpad(g::text, 8, '0'), md5(g::text), 'sw', 'bench', now(), g, now(), now()
 FROM generate_series(1, :count) AS g
