@@ -61,21 +61,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="Exit status: 0 targets met, 1 wrong answers, request errors or setup failure, "
         "2 a target missed. BENCH_PORTS=7300-7399 keeps every server in that port range.",
     )
-    parser.add_argument("--duration", type=float, default=10,
-                        help="seconds measured per phase, target and round (10)")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="rounds of each phase; targets alternate, the median counts (5)")
-    parser.add_argument("--warmup", type=float, default=3,
-                        help="seconds of the same load before each measurement, not measured (3)")
+    parser.add_argument("--duration", type=float, default=6,
+                        help="seconds measured per phase, target and round (6)")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="rounds of each phase; targets alternate, the median counts (7)")
+    parser.add_argument("--warmup", type=float, default=2,
+                        help="seconds of the same load before each measurement, not measured (2)")
     parser.add_argument("--connections", type=int, default=8,
                         help="connections (sessions at once) in the throughput phase, "
                         "one wrk thread each (8)")
     parser.add_argument("--rate", type=float, default=200, help="requests/s in the latency phase (200)")
     parser.add_argument("--rate-connections", type=int, default=16,
                         help="connections sharing --rate in the latency phase, each on its own clock (16)")
-    parser.add_argument("--retries", type=int, default=2,
+    parser.add_argument("--retries", type=int, default=1,
                         help=f"times a round is measured again when other work took more than "
-                        f"{NOISY_PCT:g}%% of the machine (2)")
+                        f"{NOISY_PCT:g}%% of the machine (1)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each server (2)")
     parser.add_argument("--pg", metavar="URL", default=None,
                         help="PostgreSQL server for a scratch database instead of SQLite, e.g. "
@@ -265,6 +265,9 @@ def print_summary(results: dict, checks: dict, args: argparse.Namespace) -> None
 def main(argv: list[str] | None = None) -> int:
     """Set up, measure, report; the exit status says whether the targets are met."""
     args = parse_args(argv)
+    if not Path(WRK).exists():
+        print("bench/ussd needs wrk (Debian/Ubuntu: apt-get install wrk)", file=sys.stderr)
+        return 1
     exit_on_termination()
     settings = gunicorn_settings(args.workers)
     database = "PostgreSQL (scratch database)" if args.pg else "SQLite"
