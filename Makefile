@@ -45,7 +45,8 @@ dial: $(STAMP)
 bench: bench-ussd bench-routing bench-agencies bench-delivery bench-campaign
 
 bench-ussd: $(STAMP) redis-server
-	$(BIN)/python bench/ussd/run.py
+	@command -v wrk >/dev/null || { echo "bench-ussd needs wrk (Debian/Ubuntu: sudo apt-get install wrk)"; exit 1; }
+	$(BIN)/python bench/ussd/run.py $(BENCH_ARGS)
 
 bench-routing: $(STAMP) redis-server
 	$(BIN)/python bench/routing/run.py

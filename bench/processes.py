@@ -39,10 +39,26 @@ def gunicorn_settings(workers: int) -> list[str]:
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port nobody listens on right now: in `BENCH_PORTS` (e.g. `7300-7399`) when it is set.
+
+    A shared machine gives each person a range; otherwise the kernel picks an ephemeral port.
+    """
+    low, _, high = os.environ.get("BENCH_PORTS", "").partition("-")
+    candidates = range(int(low), int(high or low) + 1) if low else [0]
+    for port in candidates:
+        if port and port in _PORTS_TAKEN:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            _PORTS_TAKEN.add(sock.getsockname()[1])
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in BENCH_PORTS={os.environ['BENCH_PORTS']}")
+
+
+_PORTS_TAKEN: set[int] = set()  # handed out already (the server may not listen on it yet)
 
 
 def service_env(directory: Path, redis_url: str) -> dict[str, str]:

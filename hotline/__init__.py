@@ -13,13 +13,23 @@ from hotline.config import Config, from_env
 from hotline.errors import ConfigError
 from hotline.extensions import Extensions
 
+COOKIELESS_BLUEPRINTS = ("webhooks", "sms", "health")
+
 
 class NoSessionForWebhooks(SecureCookieSessionInterface):
-    """AT's callbacks carry no cookies: don't build a signed session on the USSD hot path."""
+    """AT's callbacks carry no cookies: don't build a signed session on the USSD hot path.
+
+    Flask opens the session before it matches the URL (`request.blueprint` is still None then),
+    so the webhooks are known by their paths, taken from the URL map once the blueprints are
+    registered.
+    """
+
+    def __init__(self, paths: frozenset[str]):
+        self.paths = paths
 
     def open_session(self, app, request):
         """No session for webhooks; the usual signed cookie for anything else."""
-        if request.blueprint in ("webhooks", "sms", "health"):
+        if request.path in self.paths:
             return None  # Flask then uses a null session and saves nothing
         return super().open_session(app, request)
 
@@ -43,7 +53,6 @@ def create_app(config: Config | None = None) -> Flask:
         MAX_CONTENT_LENGTH=config.max_body_bytes,
         PROVIDE_AUTOMATIC_OPTIONS=False,
     )
-    app.session_interface = NoSessionForWebhooks()
     ext = Extensions.build(config)
     app.extensions["hotline"] = ext
 
@@ -57,6 +66,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(sms_webhooks.bp)
     app.register_blueprint(health.bp)
+    app.session_interface = NoSessionForWebhooks(frozenset(
+        rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.split(".")[0] in COOKIELESS_BLUEPRINTS
+    ))
     cli.register(app)
     app.cli.add_command(worker_command)
     if not app.debug:

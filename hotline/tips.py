@@ -116,7 +116,12 @@ def queue_routing(queues, tip_id: int, scope: Scope | None = None) -> bool:
     worker starting as soon as Redis is back) queues it at once rather than when it is old enough.
     """
     try:
-        enqueue(queues, "tips", "workers.routing.route_tip", tip_id, job_id=routing_job_id(tip_id))
+        # One round trip, not RQ's two (register the queue, then save and push the job): this runs
+        # before the USSD `END` screen.
+        with queues["tips"].connection.pipeline() as pipe:
+            enqueue(queues, "tips", "workers.routing.route_tip", tip_id, job_id=routing_job_id(tip_id),
+                    pipeline=pipe)
+            pipe.execute()
     except redis.RedisError as exc:
         log.warning("tip %s not queued yet (%s); the sweeper will queue it", tip_id, type(exc).__name__)
         if scope is not None:

@@ -1,4 +1,6 @@
-"""The load driver of the USSD benchmark: raw HTTP/1.1 on non-blocking sockets in one asyncio loop.
+"""A raw-socket HTTP load driver (one asyncio loop); `bench/delivery` uses its `Call` and `Target`.
+
+The USSD benchmark itself now uses `wrk` (`sessions.lua`); this driver stays for `bench/delivery`.
 
 Both targets get exactly the same driver and the same form bodies, so their figures compare.
 

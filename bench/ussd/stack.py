@@ -1,14 +1,17 @@
 """What the USSD benchmark runs against, set up from nothing in a temporary directory.
 
-A private `redis-server` (no persistence) on a free port, a SQLite database migrated and seeded
-with the project's own CLI, and two gunicorn servers with identical settings: the hotline and
-the bare baseline (`bare.py`). `Stack` is a context manager: leaving it, normally, on an error or
+A private `redis-server` (no persistence) on a free port, a database migrated and seeded with the
+project's own CLI (a SQLite file, or with `pg` a scratch PostgreSQL database created and dropped by
+the run), and two gunicorn servers with identical settings: the hotline and the bare baseline
+(`bare.py`). `Stack` is a context manager: leaving it, normally, on an error or
 on Ctrl-C, stops every process it started (each runs in its own process group) and deletes the
 directory (see `bench/processes.py`, shared with the other benchmarks).
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -44,17 +47,47 @@ PROBE = (
 class Stack(Processes):
     """Redis, the database and both servers; use as `with Stack(workers) as stack:`."""
 
-    def __init__(self, workers: int = 2, keep: bool = False):
+    def __init__(self, workers: int = 2, keep: bool = False, pg: str | None = None):
         super().__init__("bench-ussd-", keep)
         self.workers = workers
+        self.pg = pg  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432; None: SQLite
+        self.scratch = f"bench_ussd_{os.getpid()}" if pg else None
+        self.created = False
 
     def _start(self) -> None:
-        self.env = env = service_env(self.dir, self.start_redis())
-        for command in (["db", "upgrade"], ["seed"]):
-            self.run([sys.executable, "-m", "flask", "--app", "hotline:create_app", *command])
+        env = self._start_services()
         self.spawn_gunicorn_pair(BENCH, self.workers, env)
         for name in ("hotline", "bare"):
             self._wait_for_http(name)
+
+    def _start_services(self) -> dict[str, str]:
+        """Redis and the migrated, seeded database; the hotline's environment."""
+        self.env = env = service_env(self.dir, self.start_redis())
+        if self.scratch:
+            self._postgres("createdb", self.scratch)
+            self.created = True
+            env["DATABASE_URL"] = f"{self.pg}/{self.scratch}"
+        for command in (["db", "upgrade"], ["seed"]):
+            self.run([sys.executable, "-m", "flask", "--app", "hotline:create_app", *command])
+        return env
+
+    def stop(self) -> None:
+        """Stop every process, then drop the scratch database (if any)."""
+        super().stop()
+        if self.created:
+            self._postgres("dropdb", "--force", "--if-exists", self.scratch)
+            self.created = False
+
+    def _postgres(self, command: str, *args: str) -> None:
+        # The URL's host, port and user, for createdb/dropdb.
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.pg + "/postgres")
+        argv = [command, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+                "-U", url.username or "postgres", *args]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.strip()}")
 
     def _wait_for_http(self, name: str, timeout: float = 30) -> None:
         """Wait until the server answers a first USSD screen with `CON `."""
