@@ -76,19 +76,7 @@ def test_worker_burst_with_redis_down_says_so(make_app, redis_server):
 
 
 def test_a_sigkilled_worker_leaves_no_scheduler_child_running(config, ext):
-    env = {
-        **os.environ,
-        "FLASK_APP": "hotline:create_app",
-        "HOTLINE_ENV": "testing",
-        "DATABASE_URL": config.database_url,
-        "REDIS_URL": config.redis_url,
-        "SECRET_KEY": "test",
-    }
-    flask = str(Path(sys.executable).parent / "flask")
-    root = Path(__file__).resolve().parents[1]
-    worker = subprocess.Popen(
-        [flask, "worker"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    worker = _start_worker(config)
     scheduler = None
     try:
         # The worker runs jobs itself (no --fork): its one child is RQ's scheduler.
@@ -101,6 +89,24 @@ def test_a_sigkilled_worker_leaves_no_scheduler_child_running(config, ext):
         worker.wait(timeout=10)
         if scheduler and _alive(scheduler):
             os.kill(scheduler, signal.SIGKILL)
+
+
+def _start_worker(config, **settings) -> subprocess.Popen:
+    """`flask worker` as its own process, on the test's database and Redis."""
+    env = {
+        **os.environ,
+        "FLASK_APP": "hotline:create_app",
+        "HOTLINE_ENV": "testing",
+        "DATABASE_URL": config.database_url,
+        "REDIS_URL": config.redis_url,
+        "SECRET_KEY": "test",
+        **settings,
+    }
+    flask = str(Path(sys.executable).parent / "flask")
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.Popen(
+        [flask, "worker"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def _children(pid: int) -> list[int]:
@@ -140,20 +146,7 @@ def _tip_ids(ext) -> list[int]:
 def test_a_running_worker_routes_tips_saved_while_redis_restarted_empty(config, ext, client, redis_server):
     """Redis keeps nothing on disk: after it restarts empty, the worker schedules its sweep again
     (and with it the routing of tips saved while Redis was down), without being restarted."""
-    env = {
-        **os.environ,
-        "FLASK_APP": "hotline:create_app",
-        "HOTLINE_ENV": "testing",
-        "DATABASE_URL": config.database_url,
-        "REDIS_URL": config.redis_url,
-        "SECRET_KEY": "test",
-        "WORKER_MAINTENANCE_SECONDS": "1",
-    }
-    flask = str(Path(sys.executable).parent / "flask")
-    root = Path(__file__).resolve().parents[1]
-    worker = subprocess.Popen(
-        [flask, "worker"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    worker = _start_worker(config, WORKER_MAINTENANCE_SECONDS="1")
     try:
         assert _eventually(lambda: ext.redis.keys("rq:job:sweep-unqueued-tips-*")), "no sweep scheduled"
         redis_server.stop()

@@ -164,6 +164,14 @@ def wait_until_told(sim: str, since: str, references: list[str], timeout: float)
         time.sleep(min(30, max(1, deadline - time.monotonic())))
 
 
+def told_and_summarised(args, sessions: list[Session], since: str) -> dict:
+    """Wait until every tip reached a focal point (or `--wait`), then `--settle` for late duplicates."""
+    refs = [s.reference for s in sessions if s.reference]
+    sms = wait_until_told(args.sim, since, refs, args.wait)
+    time.sleep(args.settle)  # let a wrong second send happen, if one is coming
+    return summarise(sessions, sms_at_simulator(args.sim, since), True) | {"sms": len(sms)}
+
+
 def utc_now_iso() -> str:
     """Now, as the simulator's `since` takes it."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
@@ -183,10 +191,7 @@ def scenario_delay(args) -> dict:
     fault = {"delay": 12, "count": args.faults}
     requests.post(f"{args.sim}/api/faults", json=fault, timeout=5).raise_for_status()
     sessions = dial_many(args.web, args.tips, args.run_id)
-    refs = [s.reference for s in sessions if s.reference]
-    wait_until_told(args.sim, since, refs, args.wait)
-    time.sleep(args.settle)  # let a wrong second send happen, if one is coming
-    return summarise(sessions, sms_at_simulator(args.sim, since), True)
+    return told_and_summarised(args, sessions, since)
 
 
 def scenario_outage(args) -> dict:
@@ -199,10 +204,7 @@ def scenario_outage(args) -> dict:
     time.sleep(args.minutes * 60)
     requests.delete(f"{args.sim}/api/faults", timeout=5).raise_for_status()
     print("  AT back", flush=True)
-    refs = [s.reference for s in sessions if s.reference]
-    sms = wait_until_told(args.sim, since, refs, args.wait)
-    time.sleep(args.settle)
-    return summarise(sessions, sms_at_simulator(args.sim, since), True) | {"sms": len(sms)}
+    return told_and_summarised(args, sessions, since)
 
 
 def scenario_redis_stop(args) -> dict:
@@ -215,10 +217,7 @@ def scenario_redis_stop(args) -> dict:
     finally:
         os.kill(pid, signal.SIGCONT)
     print("  Redis continued", flush=True)
-    refs = [s.reference for s in sessions if s.reference]
-    sms = wait_until_told(args.sim, since, refs, args.wait)
-    time.sleep(args.settle)
-    return summarise(sessions, sms_at_simulator(args.sim, since), True) | {"sms": len(sms)}
+    return told_and_summarised(args, sessions, since)
 
 
 def scenario_redis_kill(args) -> dict:
@@ -231,10 +230,7 @@ def scenario_redis_kill(args) -> dict:
     killer.join()
     subprocess.run(args.redis_restart, shell=True, check=True, cwd=REPO)
     print("  Redis restarted", flush=True)
-    refs = [s.reference for s in sessions if s.reference]
-    sms = wait_until_told(args.sim, since, refs, args.wait)
-    time.sleep(args.settle)
-    return summarise(sessions, sms_at_simulator(args.sim, since), True) | {"sms": len(sms)}
+    return told_and_summarised(args, sessions, since)
 
 
 def scenario_worker_kill(args) -> dict:
@@ -255,10 +251,7 @@ def scenario_worker_kill(args) -> dict:
                               stderr=log, start_new_session=True)
     pidfile.write_text(str(worker.pid))
     print(f"  new worker {worker.pid}", flush=True)
-    refs = [s.reference for s in sessions if s.reference]
-    wait_until_told(args.sim, since, refs, args.wait)
-    time.sleep(args.settle)
-    return summarise(sessions, sms_at_simulator(args.sim, since), True) | {"orphans": len(alive)}
+    return told_and_summarised(args, sessions, since) | {"orphans": len(alive)}
 
 
 SCENARIOS = {"delay": scenario_delay, "outage": scenario_outage, "redis-stop": scenario_redis_stop,
