@@ -8,31 +8,39 @@ the hotline, reported a tip, checked an agency or sent an SMS (STOP aside: opt-o
 apart) within the attribution window.
 
 Engagement is matched through the contact's engagement key and counted by Africa/Nairobi day
-(`hotline.engagement`): tips, dials, checks and SMS carry nothing a contact row shares, so the
-window is whole days too: from the day of the campaign's start, for `days` days. An event on the
-first day before the first send counts, one on the last day after the exact end does not; both
-groups are measured the same way, so the comparison stays fair. Opt-outs (on the contact row) use
-the same days.
+(`hotline.engagement`): tips, dials, checks and SMS carry nothing a contact row shares, and
+engagement rows carry the key only sealed, so the window is whole days too: from the day of the
+campaign's start, for `days` days. An event on the first day before the first send counts, one on
+the last day after the exact end does not; both groups are measured the same way, so the
+comparison stays fair. Opt-outs (on the contact row) use the same days.
 
-Built for large campaigns: one GROUP BY over the campaign's recipients, rolled up here, and one
-query that starts from the window's (few) engagement rows and follows indexes to the campaign's
-recipients. No per-recipient row reaches Python.
+Built for large campaigns: one GROUP BY over the campaign's recipients, rolled up here; the
+window's (few) engagement rows read by the day index and opened here, each person's signals ORed;
+then, 500 keys a query, the contacts' engagement-key index leads to this campaign's recipients.
+Only engaged recipients reach Python, never the whole audience.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import logging
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import NamedTuple
 
-from sqlalchemy import Date, and_, case, cast, func, literal, select, text, union_all
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import Date, String, and_, any_, bindparam, cast, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from campaigns.effect import Effect, difference
-from hotline.engagement import day_of, day_start
+from hotline.engagement import day_of, day_start, seal_key
 from hotline.models import Campaign, CampaignRecipient, Contact, County, Engagement, utcnow
+from hotline.privacy import open_engagement
 from hotline.sms_gateway import ACCEPTED, STATUS_NAMES
+
+log = logging.getLogger(__name__)
 
 NAIROBI = timezone(timedelta(hours=3), "EAT")  # Kenya: UTC+3 all year, no DST
 ENGAGEMENT = ("dialled", "tip", "agency_check", "sms")
@@ -51,6 +59,7 @@ UNKNOWN = "unknown"
 HOLDOUT, TREATED = "held out", "treated"  # engagement groups besides the variants
 BITS = {"dialled": 1, "tip": 2, "agency_check": 4, "sms": 8, "opt_out": 16}
 ANY = 1 | 2 | 4 | 8  # any engagement; an opt-out is not one
+CHUNK = 500  # engagement keys per lookup of their recipients
 
 
 @dataclass
@@ -200,25 +209,31 @@ def _nairobi_date(session, column):
     return func.date(column, "+3 hours")  # SQLite keeps UTC text
 
 
-def _engaged_keys(window: Window):
-    """Engagement keys with a signal in the window's days and a bit mask of `BITS`: a few rows per
-    engaged person, read through the day index of `engagement` and the contacts' opt-out index
-    (never a scan of every contact)."""
+def _engaged_masks(session, window: Window) -> dict[str, int]:
+    """Engagement key -> bit mask of `BITS`, for everyone with a signal or an opt-out in the window's
+    days: the window's engagement rows (by the day index), opened here, and the contacts who opted
+    out in those days (by the opt-out index). Never a scan of every contact."""
     first, after = window.first_day, window.last_day + timedelta(days=1)
-    bit = case({name: BITS[name] for name in ENGAGEMENT}, value=Engagement.signal, else_=0)
-    signals = union_all(
-        select(Engagement.engagement_key.label("key"), bit.label("bit")).where(
-            Engagement.day >= first, Engagement.day < after
-        ),
-        select(Contact.engagement_key, literal(BITS["opt_out"])).where(
-            Contact.opted_out_at >= day_start(first), Contact.opted_out_at < day_start(after)
-        ),
-    ).subquery()
-    distinct = select(signals.c.key, signals.c.bit).distinct().subquery()
-    # The bits are distinct powers of two, so their sum is their OR (portable, unlike bit_or).
-    return (
-        select(distinct.c.key, func.sum(distinct.c.bit).label("mask")).group_by(distinct.c.key).subquery()
+    phone_hash_key = seal_key(session)
+    masks: dict[str, int] = defaultdict(int)
+    unreadable = 0
+    in_window = and_(Engagement.day >= first, Engagement.day < after)
+    rows = session.execute(select(Engagement.sealed_key, Engagement.signal).where(in_window))
+    for sealed, signal in rows:
+        try:
+            key = open_engagement(sealed, phone_hash_key)
+        except (InvalidTag, ValueError):  # sealed under another PHONE_HASH_KEY, or damaged
+            unreadable += 1
+            continue
+        masks[key] |= BITS.get(signal, 0)
+    if unreadable:
+        log.warning("campaign report: %d engagement rows not sealed under this PHONE_HASH_KEY", unreadable)
+    opted_out = select(Contact.engagement_key).where(
+        Contact.opted_out_at >= day_start(first), Contact.opted_out_at < day_start(after)
     )
+    for key in session.scalars(opted_out):
+        masks[key] |= BITS["opt_out"]
+    return masks
 
 
 def _recipient_groups(session, campaign_id: int):
@@ -245,19 +260,37 @@ def _recipient_groups(session, campaign_id: int):
         return session.execute(query).all()
 
 
-def _engagement(session, campaign_id: int, window: Window):
+class _Engaged(NamedTuple):
+    held_out: bool
+    variant: str | None
+    mask: int
+    n: int
+
+
+def _engagement(session, campaign_id: int, window: Window) -> list[_Engaged]:
     """Recipients engaged in the window by (held out, variant, engagement mask): from the (few)
-    engaged keys to their contacts and to this campaign's recipient rows, by index."""
+    engaged keys to their contacts and to this campaign's recipient rows, by index, `CHUNK` keys a
+    query."""
+    masks = _engaged_masks(session, window)
+    keys = list(masks)
     r = CampaignRecipient
-    engaged = _engaged_keys(window)
-    query = (
-        select(r.held_out, r.variant, engaged.c.mask, func.count().label("n"))
-        .select_from(engaged)
-        .join(Contact, Contact.engagement_key == engaged.c.key)
-        .join(r, and_(r.contact_id == Contact.id, r.campaign_id == campaign_id))
-        .group_by(r.held_out, r.variant, engaged.c.mask)
-    )
-    return session.execute(query).all()
+    counts: Counter[tuple[bool, str | None, int]] = Counter()
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        # On PostgreSQL one array parameter: half the time of 500 bound values, same index plan.
+        if postgresql:
+            wanted = Contact.engagement_key == any_(bindparam("keys", chunk, type_=ARRAY(String)))
+        else:
+            wanted = Contact.engagement_key.in_(chunk)
+        query = (
+            select(Contact.engagement_key, r.held_out, r.variant)
+            .join(r, and_(r.contact_id == Contact.id, r.campaign_id == campaign_id))
+            .where(wanted)
+        )
+        for key, held_out, variant in session.execute(query):
+            counts[bool(held_out), variant, masks[key]] += 1
+    return [_Engaged(held_out, variant, mask, n) for (held_out, variant, mask), n in counts.items()]
 
 
 def _window(campaign: Campaign, window_days: int | None, now: datetime) -> Window:

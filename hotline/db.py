@@ -16,7 +16,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 def alembic_config(database_url: str, phone_hash_key: str | None = None) -> AlembicConfig:
     """An Alembic configuration for our migrations against `database_url`.
 
-    `phone_hash_key` is for migrations that rekey existing rows (0005_privacy): it reaches them in
+    `phone_hash_key` is for migrations that rekey existing rows (0009_privacy): it reaches them in
     memory, never through the database or a file.
     """
     config = AlembicConfig()

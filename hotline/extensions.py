@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
+from hotline import engagement
 from hotline.breaker import CircuitBreaker, GuardedRedis
 from hotline.config import Config
 
@@ -82,6 +83,7 @@ class Extensions:
     def build(cls, config: Config) -> Extensions:
         """Create the engine, session factory, Redis client and queues (no I/O yet)."""
         engine = make_engine(config.database_url)
+        engagement.seal_with(engine, config.phone_hash_key)
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         client = redis.Redis.from_url(
             config.redis_url,

@@ -331,16 +331,18 @@ class Suppression(Base):
 class Engagement(Base):
     """Someone dialled, reported, checked an agency or texted us on a day: campaign effect's signals.
 
-    Keyed by the engagement key (never the reporter key), by Africa/Nairobi day, with no id, time,
-    session, tip or reference: it meets a contact, but joins to no tip, dial, check or SMS row
-    beyond the day. One row per (key, day, signal), however often it happened.
+    One row per event: the Africa/Nairobi day and the signal in clear (the report reads a window's
+    days by index), and the person's engagement key sealed (hotline.engagement): a random-nonce
+    encryption that equals no contact's value and no other row's, so a reader without the keys
+    can count signals per day but cannot tell whose they are, nor which rows are one person's.
     """
 
     __tablename__ = "engagement"
 
-    engagement_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
-    signal: Mapped[str] = mapped_column(String(12), primary_key=True)  # dialled|tip|agency_check|sms
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    signal: Mapped[str] = mapped_column(String(12))  # dialled|tip|agency_check|sms
+    sealed_key: Mapped[str] = mapped_column(Text)  # privacy.seal_engagement(engagement key)
 
 
 class Campaign(Base):

@@ -11,8 +11,10 @@ key derived from PHONE_HASH_KEY with HKDF-SHA256 and a label (the keys live in t
 never in the database):
 
 - `reporter_key`: on tips, follow-up limits, a reporter's remembered language (tip side);
-- `engagement_key`: on contacts and on the day-level engagement events that campaign effect
-  counts (`hotline.engagement`); never on a tip, dial, check or inbound SMS row;
+- `engagement_key`: on contacts only; the day-level engagement events that campaign effect
+  counts (`hotline.engagement`) store it sealed (`seal_engagement`: AES-GCM under a key derived
+  with the label "engagement-seal", a random nonce each time), so no engagement row equals a
+  contact's value or another engagement row's; never on a tip, dial, check or inbound SMS row;
 - `delivery_key`: on delivery reports kept for reconciliation, computed from a number only when
   matching (never stored next to a number);
 - `suppression_key`: an opt-out from a number that never joined, so no import subscribes it.
@@ -23,14 +25,17 @@ them are equal for the same number.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 import re
 from functools import lru_cache
 
 import phonenumbers
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hotline.errors import InvalidPhoneNumber
@@ -87,6 +92,27 @@ def delivery_key(phone_e164: str, key: str) -> str:
 def suppression_key(phone_e164: str, key: str) -> str:
     """What is kept of a number that opted out without ever joining (no import may subscribe it)."""
     return _keyed(phone_e164, key, "suppression")
+
+
+@lru_cache(maxsize=4)
+def _engagement_seal(key: str) -> AESGCM:
+    # Built once per process and key: HKDF and the cipher's key schedule cost more than a seal.
+    return AESGCM(_derived(key, "engagement-seal"))
+
+
+def seal_engagement(engagement_key: str, key: str) -> str:
+    """`engagement_key` encrypted for an engagement row: AES-256-GCM with a random 96-bit nonce, so
+    the same key sealed twice gives two unrelated values (base64 of nonce + ciphertext + tag)."""
+    nonce = os.urandom(12)
+    sealed = nonce + _engagement_seal(key).encrypt(nonce, engagement_key.encode(), None)
+    return base64.b64encode(sealed).decode()
+
+
+def open_engagement(sealed: str, key: str) -> str:
+    """The engagement key inside a sealed value; cryptography's InvalidTag if it was not sealed under
+    `key` or was altered."""
+    raw = base64.b64decode(sealed)
+    return _engagement_seal(key).decrypt(raw[:12], raw[12:], None).decode()
 
 
 def encrypt_contact(phone_e164: str, key: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from hotline.models import County, Engagement, FocalPoint, Tip, UssdSessionEnd
-from hotline.privacy import engagement_key
+from hotline.privacy import engagement_key, open_engagement
 
 COMMANDS = [["db"], ["db", "upgrade"], ["seed"], ["ussd"], ["ussd", "dial"], ["ussd", "funnel"], ["worker"]]
 
@@ -77,8 +77,9 @@ def test_dial_interactively(app, ext, live_server):
         ended = session.scalars(select(UssdSessionEnd)).one()
         assert (ended.status, ended.last_screen) == ("Incomplete", "main")
         [dial] = session.scalars(select(Engagement)).all()  # the dial counts for campaign effect, apart
-        assert (dial.engagement_key, dial.signal) == (
-            engagement_key("+254700000001", ext.config.phone_hash_key),
+        key = ext.config.phone_hash_key
+        assert (open_engagement(dial.sealed_key, key), dial.signal) == (
+            engagement_key("+254700000001", key),
             "dialled",
         )
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
+from alembic import command
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import MetaData, create_engine, select, text
+from sqlalchemy.engine import make_url
 
-from hotline.config import DEV_CONTACT_KEY
-from hotline.db import upgrade
+from hotline.config import DEV_CONTACT_KEY, normalise_database_url
+from hotline.db import alembic_config, upgrade
 from hotline.errors import InvalidPhoneNumber
 from hotline.privacy import (
     decrypt_contact,
@@ -17,7 +21,9 @@ from hotline.privacy import (
     engagement_key,
     mask_phone,
     normalise_phone,
+    open_engagement,
     reporter_key,
+    seal_engagement,
     suppression_key,
 )
 from tests.conftest import Phone
@@ -47,6 +53,15 @@ def test_call_back_numbers_are_encrypted():
     token = encrypt_contact("+254712345678", DEV_CONTACT_KEY)
     assert "712345678" not in token
     assert decrypt_contact(token, DEV_CONTACT_KEY) == "+254712345678"
+
+
+def test_an_engagement_key_sealed_twice_gives_unrelated_values_that_open_only_with_the_key():
+    key = engagement_key("+254712345678", "k1")
+    first, second = seal_engagement(key, "k1"), seal_engagement(key, "k1")
+    assert first != second and key not in first and key not in second
+    assert open_engagement(first, "k1") == open_engagement(second, "k1") == key
+    with pytest.raises(InvalidTag):
+        open_engagement(first, "k2")
 
 
 def test_masked_numbers_for_logs():
@@ -107,7 +122,16 @@ def _every_value(engine) -> dict[str, list[tuple[str, object]]]:
     return found
 
 
-def test_no_database_value_links_a_tip_dial_check_or_sms_to_a_number(app, ext, client):
+def _rows(engine, name: str) -> list[dict]:
+    """Every row of one table, read through reflection."""
+    metadata = MetaData()
+    metadata.reflect(engine, only=[name])
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(select(metadata.tables[name])).mappings()]
+
+
+def _reporter_does_everything(app, client) -> None:
+    """REPORTER dials, reports, checks an agency, texts and joins awareness SMS; STRANGER says STOP."""
     reporter = Phone(client, number=REPORTER)
     reporter.dial()
     end = reporter.send("1", "1", "kak", "Near the market", "99", "1", "2", "1", "1")  # with a call back
@@ -127,6 +151,9 @@ def test_no_database_value_links_a_tip_dial_check_or_sms_to_a_number(app, ext, c
     with app.app_context():
         apply_delivery_reports()
 
+
+def test_no_database_value_links_a_tip_dial_check_or_sms_to_a_number(app, ext, client):
+    _reporter_does_everything(app, client)
     tables = _every_value(ext.engine)
     assert tables["tip"] and tables["contact"] and tables["unmatched_delivery_report"]
 
@@ -154,10 +181,62 @@ def test_no_database_value_links_a_tip_dial_check_or_sms_to_a_number(app, ext, c
         assert where == allowed, number
 
 
-def test_the_privacy_migration_rekeys_contacts_carries_their_engagement_and_suppresses_never_joined(
-    tmp_path,
+def test_engagement_rows_hold_no_value_a_contact_row_holds(app, ext, client):
+    # An engagement row is written in the transaction of the tip, dial, check or SMS it counts (on
+    # PostgreSQL they share `xmin` and sit side by side): any value it shared with a contact would
+    # carry that tie on to the contact's number.
+    _reporter_does_everything(app, client)
+    tables = _every_value(ext.engine)
+    contact_values = {str(value) for _, value in tables["contact"] if len(str(value)) >= LINKING_LENGTH}
+    assert contact_values and len(tables["engagement"]) >= 6
+    found = {
+        f"engagement.{column}"
+        for column, value in tables["engagement"]
+        for contact_value in contact_values
+        if contact_value in str(value)
+    }
+    assert found == set()
+
+
+def test_a_database_reader_cannot_tell_which_engagement_rows_are_one_persons(app, ext, client):
+    _reporter_does_everything(app, client)
+    rows = _rows(ext.engine, "engagement")
+    # What a reader sees: the day and the signal repeat, nothing else does.
+    for column in rows[0].keys() - {"day", "signal"}:
+        values = [row[column] for row in rows]
+        assert len(set(values)) == len(values), f"engagement.{column} repeats: it groups rows"
+    # With the key, most of them are the reporter's: dials, tips, the check and the SMS.
+    key = ext.config.phone_hash_key
+    mine = [row for row in rows if open_engagement(row["sealed_key"], key) == engagement_key(REPORTER, key)]
+    assert {row["signal"] for row in mine} == {"dialled", "tip", "agency_check", "sms"}
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """A database to migrate from scratch: a SQLite file, or with TEST_DATABASE_URL (PostgreSQL) a
+    scratch schema of that database, dropped afterwards."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url or url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path}/old.db"
+        return
+    url = normalise_database_url(url)
+    schema = f"migration_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        scratch = make_url(url).update_query_dict({"options": f"-c search_path={schema} -c timezone=UTC"})
+        yield scratch.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_the_privacy_migration_rekeys_contacts_carries_their_engagement_sealed_and_suppresses_never_joined(
+    empty_database_url,
 ):
-    url = f"sqlite:///{tmp_path}/old.db"
+    url = empty_database_url
     key = "migration-test-key"
     contact_phone, never_joined, reporter = "+254722000123", "+254722000456", "+254722000789"
     old = {number: reporter_key(number, key) for number in (contact_phone, never_joined, reporter)}
@@ -206,15 +285,25 @@ def test_the_privacy_migration_rekeys_contacts_carries_their_engagement_and_supp
 
     with engine.connect() as connection:
         contacts_left = connection.execute(text("SELECT phone, engagement_key FROM contact")).all()
-        engaged = connection.execute(text("SELECT engagement_key, day, signal FROM engagement")).all()
+        engaged = connection.execute(text("SELECT sealed_key, day, signal FROM engagement")).all()
         suppressed = connection.execute(text("SELECT suppression_key, source, day FROM suppression")).all()
         kept = dict(
             connection.execute(text("SELECT message_id, phone_key FROM unmatched_delivery_report")).all()
         )
     engine.dispose()
     assert contacts_left == [(contact_phone, engagement_key(contact_phone, key))]
-    assert [(k, str(day), signal) for k, day, signal in engaged] == [
+    assert [(open_engagement(sealed, key), str(day), signal) for sealed, day, signal in engaged] == [
         (engagement_key(contact_phone, key), "2026-06-02", "dialled")  # only contacts' history is kept
     ]
-    assert suppressed == [(suppression_key(never_joined, key), "sms", "2026-06-02")]
+    assert [(k, source, str(day)) for k, source, day in suppressed] == [
+        (suppression_key(never_joined, key), "sms", "2026-06-02")
+    ]
     assert kept == {"m1": delivery_key(contact_phone, key), "m2": None}
+
+    command.downgrade(alembic_config(url, key), "0008_ussd_state_backup")  # and back, for a rollback
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT phone, reporter_key FROM contact")).all() == [
+            (contact_phone, old[contact_phone])
+        ]
+    engine.dispose()
+    upgrade(url, phone_hash_key=key)

@@ -2,14 +2,17 @@
 
 Contacts get `engagement_key` (hotline.privacy) instead of the reporter key; dials, agency checks
 and inbound SMS lose theirs (`ussd_session_end.reporter_key`, `agency_lookup.reporter_key` and
-`checked_at`, `inbound_sms.sender_key`); campaign effect reads `engagement` (key, Nairobi day,
-signal) instead. Numbers that opted out without joining (contacts with consent_source
+`checked_at`, `inbound_sms.sender_key`); campaign effect reads `engagement` (Nairobi day, signal,
+and the engagement key sealed: `hotline.privacy.seal_engagement`, a random nonce each row, so no
+row equals a contact's value or another row's) instead. Numbers that opted out without joining (contacts with consent_source
 `never_joined`) become `suppression` rows: a keyed hash, no number.
 
 Existing rows: the keys are computed from each contact's number with PHONE_HASH_KEY, which
 `flask db upgrade` hands to this migration (it refuses to run on a database with contacts
 without it). A contact's past dials, tips, checks and SMS are carried into `engagement` by their
-old reporter key, so past campaigns' effect is kept (counted by day from now on). Engagement of
+old reporter key, so past campaigns' effect is kept (counted by day from now on), sealed, one row
+per (person, day, signal), written in day order and shuffled within a day, so that row order does
+not group one person's rows either. Engagement of
 people who are not contacts is dropped: it could never count for a campaign. Kept delivery reports
 of contacts' numbers get their delivery key; the others lose their key (they only served a
 reconcile window of minutes).
@@ -17,18 +20,19 @@ reconcile window of minutes).
 Downgrade restores the columns (reporter keys of contacts recomputed from their numbers); the
 engagement history and suppressions cannot be turned back into the old rows and are dropped.
 
-Revision ID: 0005_privacy
-Revises: 0004
+Revision ID: 0009_privacy
+Revises: 0008_ussd_state_backup
 """
 
 import os
+import random
 
 import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline.engagement import day_of
-from hotline.privacy import delivery_key, engagement_key, reporter_key, suppression_key
+from hotline.privacy import delivery_key, engagement_key, reporter_key, seal_engagement, suppression_key
 
 revision = '0009_privacy'
 down_revision = '0008_ussd_state_backup'
@@ -51,7 +55,7 @@ contact = sa.table(
 unmatched = sa.table('unmatched_delivery_report', sa.column('id', sa.Integer), sa.column('phone_key', sa.String))
 recipient = sa.table('campaign_recipient', sa.column('contact_id', sa.Integer))
 engagement = sa.table(
-    'engagement', sa.column('engagement_key', sa.String), sa.column('day', sa.Date), sa.column('signal', sa.String)
+    'engagement', sa.column('day', sa.Date), sa.column('signal', sa.String), sa.column('sealed_key', sa.Text)
 )
 suppression = sa.table(
     'suppression', sa.column('suppression_key', sa.String), sa.column('source', sa.String), sa.column('day', sa.Date)
@@ -72,7 +76,7 @@ def _phone_hash_key(connection) -> str | None:
     key = context.config.attributes.get('phone_hash_key') or os.environ.get('PHONE_HASH_KEY')
     if not key:
         raise RuntimeError(
-            'migration 0005_privacy needs PHONE_HASH_KEY to rekey the existing contacts: '
+            'migration 0009_privacy needs PHONE_HASH_KEY to rekey the existing contacts: '
             'run it with `flask db upgrade`, in the environment of the service'
         )
     return key
@@ -85,6 +89,7 @@ def _insert_ignoring(connection, table, rows) -> None:
 
 
 def _rekey(connection, key: str) -> None:
+    history = set()  # (day, signal, engagement key) of contacts' past dials, tips, checks and SMS
     kept = dict(connection.execute(sa.select(unmatched.c.id, unmatched.c.phone_key)).all())
     new_keys = {}  # old reporter key of a contact's number -> its delivery key
     last = 0
@@ -131,10 +136,8 @@ def _rekey(connection, key: str) -> None:
             query = query.where(sa.column(key_column).in_(list(keys)), moment.is_not(None))
             if where:
                 query = query.where(sa.text(where))
-            found = {(keys[k], day_of(when)) for k, when in connection.execute(query)}
-            _insert_ignoring(
-                connection, engagement, [{'engagement_key': k, 'day': d, 'signal': signal} for k, d in found]
-            )
+            history.update((day_of(when), signal, keys[k]) for k, when in connection.execute(query))
+    _carry(connection, history, key)
     changes = [{'uid': uid, 'pk': new_keys.get(old)} for uid, old in kept.items() if old is not None]
     if changes:
         connection.execute(
@@ -143,14 +146,31 @@ def _rekey(connection, key: str) -> None:
         )
 
 
+def _carry(connection, history: set, key: str) -> None:
+    """Write the carried history sealed: by day (ids then say no more than the day), shuffled within
+    a day, so neither a value nor the order of rows groups one person's."""
+    rows = list(history)
+    random.SystemRandom().shuffle(rows)
+    rows.sort(key=lambda row: row[0])  # stable: still shuffled within a day
+    for start in range(0, len(rows), CHUNK):
+        connection.execute(
+            engagement.insert(),
+            [
+                {'day': day, 'signal': signal, 'sealed_key': seal_engagement(ekey, key)}
+                for day, signal, ekey in rows[start : start + CHUNK]
+            ],
+        )
+
+
 def upgrade() -> None:
     connection = op.get_bind()
     key = _phone_hash_key(connection)  # first: SQLite does not roll back DDL
     op.create_table('engagement',
-    sa.Column('engagement_key', sa.String(length=64), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('signal', sa.String(length=12), nullable=False),
-    sa.PrimaryKeyConstraint('engagement_key', 'day', 'signal', name=op.f('pk_engagement'))
+    sa.Column('sealed_key', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_engagement'))
     )
     with op.batch_alter_table('engagement', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_engagement_day'), ['day'], unique=False)
