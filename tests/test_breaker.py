@@ -44,16 +44,21 @@ def test_the_breaker_opens_on_a_failure_and_lets_one_trial_through_after_the_coo
         assert breaker.allow()
 
 
-def test_guard_counts_only_unreachable_redis_as_a_failure():
+def test_a_call_through_the_breaker_counts_only_unreachable_redis_as_a_failure():
     breaker = CircuitBreaker(cooldown=5)
-    with pytest.raises(redis.ResponseError), breaker.guard():
-        raise redis.ResponseError("WRONGTYPE")
+
+    def raising(exc):
+        raise exc
+
+    with pytest.raises(redis.ResponseError):
+        breaker.call(raising, redis.ResponseError("WRONGTYPE"))
     assert not breaker.is_open
-    with pytest.raises(redis.TimeoutError), breaker.guard():
-        raise redis.TimeoutError
+    assert breaker.call(lambda: "answered") == "answered"
+    with pytest.raises(redis.TimeoutError):
+        breaker.call(raising, redis.TimeoutError())
     assert breaker.is_open
-    with pytest.raises(BreakerOpen), breaker.guard():
-        pytest.fail("the guarded call must not run while the breaker is open")
+    with pytest.raises(BreakerOpen):
+        breaker.call(pytest.fail, "the call must not run while the breaker is open")
 
 
 @pytest.fixture
