@@ -100,8 +100,23 @@ class GuardedRedis(redis.Redis):
 
     def execute_command(self, *args, **options):
         """One command, unless the breaker is open."""
-        # `call`, not `guard`: no generator per command on the USSD path.
-        return self.breaker.call(super().execute_command, *args, **options)
+        return self.breaker.call(self._send, *args, **options)
+
+    def _send(self, *args, **options):
+        # Straight to a pooled connection. redis-py's own path wraps every command in a retry
+        # loop and metrics hooks; this client never retries (`Retry(NoBackoff(), 0)`: a hung Redis
+        # must cost one short timeout) and records no metrics. On a timeout or a broken
+        # connection, the connection is dropped, as redis-py does before it would retry.
+        pool = self.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_command(*args, **options)
+            return self.parse_response(connection, args[0], **options)
+        except UNREACHABLE:
+            connection.disconnect()
+            raise
+        finally:
+            pool.release(connection)
 
     def pipeline(self, transaction=True, shard_hint=None) -> GuardedPipeline:
         """A pipeline whose execution goes through the same breaker."""
