@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import contextmanager
 
 import redis
 from redis.client import Pipeline
@@ -44,6 +43,8 @@ class CircuitBreaker:
 
     def allow(self) -> bool:
         """May a call go to Redis now? In the half-open state only the first asker may."""
+        if self._opened_at is None:  # closed, the usual case: no lock (a call racing an opening
+            return True  # was on its way to Redis anyway)
         with self._lock:
             if self._opened_at is None:
                 return True
@@ -54,6 +55,8 @@ class CircuitBreaker:
 
     def succeeded(self) -> None:
         """Redis answered: close."""
+        if self._opened_at is None and not self._trial:  # closed already: no lock
+            return
         with self._lock:
             self._opened_at, self._trial = None, False
 
@@ -62,13 +65,12 @@ class CircuitBreaker:
         with self._lock:
             self._opened_at, self._trial = time.time(), False
 
-    @contextmanager
-    def guard(self):
-        """Run one call through the breaker: refused while open, its outcome recorded."""
+    def call(self, function, *args, **kwargs):
+        """`function(*args, **kwargs)` through the breaker: refused while open, its outcome recorded."""
         if not self.allow():
             raise BreakerOpen("Redis failed moments ago; not calling it")
         try:
-            yield
+            result = function(*args, **kwargs)
         except UNREACHABLE:
             self.failed()
             raise
@@ -76,6 +78,7 @@ class CircuitBreaker:
             self.succeeded()  # Redis answered (with an error) or was never asked
             raise
         self.succeeded()
+        return result
 
     def _cooling(self, now: float) -> bool:
         return 0 <= now - self._opened_at < self.cooldown
@@ -97,8 +100,23 @@ class GuardedRedis(redis.Redis):
 
     def execute_command(self, *args, **options):
         """One command, unless the breaker is open."""
-        with self.breaker.guard():
-            return super().execute_command(*args, **options)
+        return self.breaker.call(self._send, *args, **options)
+
+    def _send(self, *args, **options):
+        # Straight to a pooled connection. redis-py's own path wraps every command in a retry
+        # loop and metrics hooks; this client never retries (`Retry(NoBackoff(), 0)`: a hung Redis
+        # must cost one short timeout) and records no metrics. On a timeout or a broken
+        # connection, the connection is dropped, as redis-py does before it would retry.
+        pool = self.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_command(*args, **options)
+            return self.parse_response(connection, args[0], **options)
+        except UNREACHABLE:
+            connection.disconnect()
+            raise
+        finally:
+            pool.release(connection)
 
     def pipeline(self, transaction=True, shard_hint=None) -> GuardedPipeline:
         """A pipeline whose execution goes through the same breaker."""
@@ -116,5 +134,4 @@ class GuardedPipeline(Pipeline):
 
     def execute(self, raise_on_error: bool = True):
         """Send the queued commands, unless the breaker is open."""
-        with self.breaker.guard():
-            return super().execute(raise_on_error)
+        return self.breaker.call(super().execute, raise_on_error)

@@ -26,7 +26,6 @@ them are equal for the same number.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 import re
@@ -65,7 +64,8 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
 
 def reporter_key(phone_e164: str, key: str) -> str:
     """The pseudonymous reporter key of an E.164 number (tips and what else the reporter does)."""
-    return hmac.new(key.encode(), phone_e164.encode(), hashlib.sha256).hexdigest()
+    # One-shot HMAC (OpenSSL in one call): every USSD screen computes it.
+    return hmac.digest(key.encode(), phone_e164.encode(), "sha256").hex()
 
 
 @lru_cache(maxsize=16)
@@ -76,7 +76,7 @@ def _derived(key: str, label: str) -> bytes:
 
 
 def _keyed(phone_e164: str, key: str, label: str) -> str:
-    return hmac.new(_derived(key, label), phone_e164.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(_derived(key, label), phone_e164.encode(), "sha256").hex()
 
 
 def engagement_key(phone_e164: str, key: str) -> str:

@@ -16,7 +16,11 @@ _LANGUAGE = select(_table.c.language).where(_table.c.reporter_key == bindparam("
 
 def language_of(connection: Connection | Session, reporter_key: str) -> str:
     """The reporter's language, or the default for a first-time caller."""
-    language = connection.execute(_LANGUAGE, {"key": reporter_key}).scalar_one_or_none()
+    return known_language(connection.execute(_LANGUAGE, {"key": reporter_key}).scalar_one_or_none())
+
+
+def known_language(language: str | None) -> str:
+    """A remembered language if it is one of ours, else the default (none remembered, or retired)."""
     return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 

@@ -18,7 +18,7 @@ from flows.menu import TIP_KINDS
 from hotline import engagement, reference
 from hotline.counties import by_code
 from hotline.models import Tip, utcnow
-from hotline.queues import enqueue
+from hotline.prepared_jobs import PreparedJob
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +116,9 @@ def queue_routing(queues, tip_id: int, scope: Scope | None = None) -> bool:
     worker starting as soon as Redis is back) queues it at once rather than when it is old enough.
     """
     try:
-        # One round trip, not RQ's two (register the queue, then save and push the job): this runs
-        # before the USSD `END` screen.
-        with queues["tips"].connection.pipeline() as pipe:
-            enqueue(queues, "tips", "workers.routing.route_tip", tip_id, job_id=routing_job_id(tip_id),
-                    pipeline=pipe)
-            pipe.execute()
+        # One Redis call with RQ's own job hash (see hotline.prepared_jobs): this runs before the
+        # USSD `END` screen.
+        _routing_job(queues).enqueue(tip_id, job_id=routing_job_id(tip_id))
     except redis.RedisError as exc:
         log.warning("tip %s not queued yet (%s); the sweeper will queue it", tip_id, type(exc).__name__)
         if scope is not None:
@@ -134,6 +131,20 @@ def queue_routing(queues, tip_id: int, scope: Scope | None = None) -> bool:
                 log.warning("tip %s: queueing failure not recorded (%s)", tip_id, type(db_exc).__name__)
         return False
     return True
+
+
+# The routing job of each set of queues (the web path's and the ordinary client's), by identity:
+# the entry keeps its queues alive, so an id is not reused while it is here.
+_ROUTING_JOBS: dict[int, tuple[dict, PreparedJob]] = {}
+
+
+def _routing_job(queues: dict) -> PreparedJob:
+    entry = _ROUTING_JOBS.get(id(queues))
+    if entry is None or entry[0] is not queues:
+        if len(_ROUTING_JOBS) >= 16:  # apps built and dropped (tests): forget the old ones
+            _ROUTING_JOBS.clear()
+        entry = _ROUTING_JOBS[id(queues)] = (queues, PreparedJob(queues, "tips", "workers.routing.route_tip"))
+    return entry[1]
 
 
 def unrouted_tip_ids(session: Session, older_than: timedelta = timedelta(seconds=30)) -> list[int]:

@@ -59,7 +59,7 @@ def answer(ext: Extensions, request: UssdRequest) -> Reply:
         stale = "*" in newest and engine().flow[state.screen].kind != "text"
         engine().feed(state, newest, ctx, replay=stale)
     else:
-        state = _new_session(ext, key, stored.state if stored else None)
+        state = _new_session(ext, key, stored.state if stored else None, store)
         if request.text:
             engine().feed(state, request.text, ctx, replay=True)
     if engine().flow[state.screen].draft and not state.ended:
@@ -70,9 +70,14 @@ def answer(ext: Extensions, request: UssdRequest) -> Reply:
     return reply
 
 
-def _new_session(ext: Extensions, key: str, previous: State | None) -> State:
+def _new_session(ext: Extensions, key: str, previous: State | None, store: SessionStore) -> State:
     """A fresh state; an unfinished report of the previous session is offered for resume."""
-    language = previous.lang if previous else _language(ext, key)
+    if previous:
+        language = previous.lang
+    elif store.language_read:  # read with the state backup, in the same query
+        language = reporters.known_language(store.language)
+    else:
+        language = _language(ext, key)
     draft = previous.draft if previous else None
     state = engine().start(language, "resume" if draft else None)
     state.draft = draft

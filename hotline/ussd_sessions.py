@@ -17,12 +17,12 @@ raises on a Redis or database failure.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import redis
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,14 +30,23 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows.engine import State
-from hotline.models import UssdStateBackup, utcnow
+from hotline.models import Reporter, UssdStateBackup, utcnow
 
 log = logging.getLogger(__name__)
 
 DRAFT_FIELDS = ("screen", "page", "filter", "answers", "stack", "lang")
 
 _backup = UssdStateBackup.__table__
-_LOAD_BACKUP = select(_backup.c.record, _backup.c.saved_at).where(_backup.c.reporter_key == bindparam("key"))
+_reporter = Reporter.__table__
+# The backup and the reporter's remembered language in one round trip (a session's first screen
+# needs both when Redis has no state of this session); one row, NULLs for what is not there.
+_BY_KEY = bindparam("key")
+_LOAD_BACKUP = select(
+    select(_backup.c.record).where(_backup.c.reporter_key == _BY_KEY).scalar_subquery().label("record"),
+    select(_backup.c.saved_at).where(_backup.c.reporter_key == _BY_KEY).scalar_subquery().label("saved_at"),
+    select(_reporter.c.language).where(_reporter.c.reporter_key == _BY_KEY).scalar_subquery()
+    .label("language"),
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,10 @@ class SessionStore:
         self.client = client
         self.ttl = ttl
         self.backup = backup
+        # Read with the backup (by `load`, when it read the database): the language the reporter
+        # chose in an earlier session (None: none), so a new session needs no second query.
+        self.language_read = False
+        self.language: str | None = None
 
     @staticmethod
     def key(reporter_key: str) -> str:
@@ -87,25 +100,25 @@ class SessionStore:
     def save(self, reporter_key: str, session_id: str, state: State) -> None:
         """Store the session's state (with its draft): in Redis, else in the database."""
         saved_at = time.time()
-        record = json.dumps(
-            {"session": session_id, "at": saved_at, "state": state.to_dict()}, separators=(",", ":")
-        )
+        # orjson: a tenth of the json module's time, paid on every screen.
+        record = orjson.dumps({"session": session_id, "at": saved_at, "state": state.to_dict()})
         try:
             self.client.set(self.key(reporter_key), record, ex=self.ttl)
         except redis.RedisError as exc:
             log.warning("ussd state not saved: %s", type(exc).__name__)
-            self._save_backup(reporter_key, record, saved_at)
+            self._save_backup(reporter_key, record.decode(), saved_at)
 
     def _load_backup(self, reporter_key: str) -> Stored | None:
         if self.backup is None:
             return None
         try:
             with self.backup.connect() as connection:
-                row = connection.execute(_LOAD_BACKUP, {"key": reporter_key}).first()
+                row = connection.execute(_LOAD_BACKUP, {"key": reporter_key}).one()
         except SQLAlchemyError as exc:
             log.warning("ussd state backup unavailable: %s", type(exc).__name__)
             return None
-        if row is None or _aware(row.saved_at) < utcnow() - timedelta(seconds=self.ttl):
+        self.language_read, self.language = True, row.language
+        if row.record is None or _aware(row.saved_at) < utcnow() - timedelta(seconds=self.ttl):
             return None
         return _parse(row.record)
 
@@ -148,7 +161,7 @@ def _parse(raw) -> Stored | None:
     if not raw:
         return None
     try:
-        data = json.loads(raw)
+        data = orjson.loads(raw)
         return Stored(data["session"], State.from_dict(data["state"]), float(data.get("at", 0)))
     except (ValueError, KeyError, TypeError):
         return None

@@ -66,8 +66,10 @@ def http_error(exc: HTTPException):
 @bp.after_app_request
 def close_when_body_unread(response: Response) -> Response:
     """`Connection: close` when the request had a body we did not read (see the module docstring)."""
+    if g.get("body_read"):  # every webhook request that got this far: nothing else to look at
+        return response
     chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-    if (request.content_length or chunked) and not g.get("body_read"):
+    if request.content_length or chunked:
         response.headers["Connection"] = "close"
     return response
 

@@ -44,16 +44,21 @@ def test_the_breaker_opens_on_a_failure_and_lets_one_trial_through_after_the_coo
         assert breaker.allow()
 
 
-def test_guard_counts_only_unreachable_redis_as_a_failure():
+def test_a_call_through_the_breaker_counts_only_unreachable_redis_as_a_failure():
     breaker = CircuitBreaker(cooldown=5)
-    with pytest.raises(redis.ResponseError), breaker.guard():
-        raise redis.ResponseError("WRONGTYPE")
+
+    def raising(exc):
+        raise exc
+
+    with pytest.raises(redis.ResponseError):
+        breaker.call(raising, redis.ResponseError("WRONGTYPE"))
     assert not breaker.is_open
-    with pytest.raises(redis.TimeoutError), breaker.guard():
-        raise redis.TimeoutError
+    assert breaker.call(lambda: "answered") == "answered"
+    with pytest.raises(redis.TimeoutError):
+        breaker.call(raising, redis.TimeoutError())
     assert breaker.is_open
-    with pytest.raises(BreakerOpen), breaker.guard():
-        pytest.fail("the guarded call must not run while the breaker is open")
+    with pytest.raises(BreakerOpen):
+        breaker.call(pytest.fail, "the call must not run while the breaker is open")
 
 
 @pytest.fixture
@@ -173,3 +178,22 @@ def test_inputs_lost_by_both_stores_are_replayed_from_the_older_state_once_redis
     with healthy.extensions["hotline"].session_scope() as session:
         [tip] = session.scalars(select(Tip)).all()
     assert (tip.county_code, tip.place, tip.description) == (37, "Lurambi", "Men took their IDs")
+
+
+def test_a_command_that_timed_out_leaves_no_late_reply_for_the_next_command(make_app, stalled_redis):
+    # GuardedRedis sends commands on a pooled connection itself: after a timeout the connection
+    # must be dropped, or the next command would read the stalled command's late reply.
+    app = make_app(redis_url=stalled_redis.url, redis_breaker_seconds=5)
+    client = app.extensions["hotline"].ussd_redis
+    client.set("first", "1")
+    client.set("second", "2")
+    with time_machine.travel(START, tick=False) as clock:
+        os.kill(stalled_redis.process.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(redis.TimeoutError):
+                client.get("first")
+        finally:
+            os.kill(stalled_redis.process.pid, signal.SIGCONT)
+        clock.shift(5.1)  # past the breaker's cooldown
+        assert client.get("second") == b"2"
+        assert client.get("first") == b"1"

@@ -216,6 +216,26 @@ def test_redis_outage_in_the_middle_of_a_session(ext, phone, redis_server, app):
     assert Queue("tips", connection=ext.redis).job_ids == [f"route-tip-{tip.id}"]
 
 
+def test_a_tip_whose_routing_job_redis_did_not_take_is_marked_and_routed_once_by_the_sweeper(
+    ext, phone, redis_server, app
+):
+    report_kakamega(phone)  # the routing job of this process is prepared (hotline.prepared_jobs)
+    phone.dial()
+    phone.send("1", "1", "kak", "Lurambi", "99", "2", "2", "2")
+    redis_server.stop()
+    try:
+        assert phone.send("1").startswith("END Report sent. Ref ")
+    finally:
+        redis_server.start()
+    first, second = tips(ext)
+    assert first.routing_queue_failed_at is None and second.routing_queue_failed_at is not None
+    queue = Queue("tips", connection=ext.redis)
+    with app.app_context():  # (the restarted Redis is empty: the first tip's job went with it)
+        assert sweep_unqueued_tips(older_than_seconds=3600) == 1  # due at once: it is marked
+        assert sweep_unqueued_tips(older_than_seconds=3600) == 0  # its job is in Redis now
+    assert queue.job_ids == [f"route-tip-{second.id}"]
+
+
 def test_a_star_inside_the_place_stays_in_it_while_redis_is_down(ext, phone, redis_server):
     phone.dial()
     phone.send("1", "1", "kak")

@@ -80,10 +80,10 @@ PARTS = (
     ("hotline.ussd", "", "reporter_key", "reporter key (HMAC)"),
     ("hotline.ussd_sessions", "SessionStore", "load", "state: Redis GET + JSON decode"),
     ("hotline.ussd_sessions", "SessionStore", "save", "state: JSON encode + Redis SET"),
-    ("hotline.ussd", "", "_language", "first screen: language lookup (database)"),
+    ("hotline.ussd_sessions", "SessionStore", "_load_backup", "first screen: backup + language query"),
     ("flows.engine", "Engine", "feed", "flow engine: feed (with the actions)"),
     ("hotline.tips", "", "submit_tip", "  of which the last screen's tip insert + commit"),
-    ("hotline.tips", "", "queue_routing", "  of which the last screen's routing job (RQ)"),
+    ("hotline.tips", "", "queue_routing", "  of which the last screen's routing job (one script call)"),
     ("flows.engine", "Engine", "render", "flow engine: render"),
 )
 
