@@ -52,6 +52,27 @@ def test_worker_start_sweeps_tips_that_were_never_queued(app, ext, client):
     assert FinishedJobRegistry("tips", connection=ext.redis).get_job_ids() == [f"route-tip-{tip_id}"]
 
 
+def test_a_routing_job_popped_by_a_worker_that_died_is_queued_again_and_routed_once(app, ext, client):
+    """A SIGKILLed worker's BLPOP can take a job id whose reply never arrives: the job hash still
+    says `queued` but no queue holds it. The sweep must not take that job for a waiting one."""
+    submit(client)
+    [tip_id] = _tip_ids(ext)
+    tips_queue = Queue("tips", connection=ext.redis)
+    assert ext.redis.lpop(tips_queue.key) == f"route-tip-{tip_id}".encode()  # the dead worker's pop
+    with ext.session_scope() as session:
+        session.execute(update(Tip).values(created_at=utcnow() - timedelta(minutes=1)))
+    with app.app_context():
+        from workers.sweeper import sweep_unqueued_tips
+
+        assert sweep_unqueued_tips() == 1
+        assert sweep_unqueued_tips() == 0  # now really on the queue: not queued twice
+    result = app.test_cli_runner().invoke(args=["worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert FinishedJobRegistry("tips", connection=ext.redis).get_job_ids() == [f"route-tip-{tip_id}"]
+    with ext.session_scope() as session:
+        assert session.get(Tip, tip_id).routing_started_at is not None
+
+
 def test_periodic_sweep_is_scheduled_once(app, ext):
     with app.app_context():
         from workers.sweeper import schedule_sweep
