@@ -184,13 +184,15 @@ def _tuned(session):
     """Per dialect: on PostgreSQL, planner settings fit for this report, for its queries only.
 
     The planner multiplies per-column distinct counts, expects a huge number of groups and would
-    sort a million rows on disk instead of hashing a few thousand groups. JIT compiling costs more
-    than it saves here.
+    sort a million rows on disk instead of hashing a few thousand groups; for the same reason it
+    prices a parallel aggregate too high, though the partial aggregates are tiny: free parallel
+    setup and tuples let it split the scan over the server's cores (0.89 s -> 0.56 s for a million
+    recipients on two). JIT compiling costs more than it saves here.
     """
     if session.get_bind().dialect.name != "postgresql":
         yield
         return
-    settings = {"work_mem": "64MB", "jit": "off"}
+    settings = {"work_mem": "64MB", "jit": "off", "parallel_setup_cost": "0", "parallel_tuple_cost": "0"}
     before = {name: session.execute(select(func.current_setting(name))).scalar_one() for name in settings}
     for name, value in settings.items():
         session.execute(select(func.set_config(name, value, True)))
