@@ -75,6 +75,18 @@ def service_env(directory: Path, redis_url: str) -> dict[str, str]:
     return env
 
 
+def postgres_command(server_url: str, command: str, *args: str) -> None:
+    """Run `createdb`/`dropdb` (`command`) on the PostgreSQL server of `server_url` (host, port, user)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url + "/postgres")
+    argv = [command, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+            "-U", url.username or "postgres", *args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.strip()}")
+
+
 def _die_with_parent() -> None:
     # If the benchmark is killed outright, its servers get SIGTERM instead of living on.
     try:

@@ -9,7 +9,6 @@ A private `redis-server` (no persistence) on a free port; a PostgreSQL database 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -18,7 +17,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(1, str(BENCH.parent))  # bench/processes.py, shared by the benchmarks
 
-from processes import Processes, service_env  # noqa: E402
+from processes import Processes, postgres_command, service_env  # noqa: E402
 
 TOKEN = "bench-token"
 PROBE = b"id=ATXid_probe&status=Sent&phoneNumber=%2B254799999999&networkCode=63902&retryCount=0"
@@ -37,7 +36,7 @@ class Stack(Processes):
 
     def _start(self) -> None:
         if self.scratch:
-            self._postgres("createdb", self.scratch)
+            postgres_command(self.pg, "createdb", self.scratch)
             self.database_url = f"{self.pg}/{self.scratch}"
         self.env = env = service_env(self.dir, self.start_redis())
         env.update(DATABASE_URL=self.database_url, WEBHOOK_TOKEN=TOKEN)
@@ -51,19 +50,8 @@ class Stack(Processes):
         """Stop every process, then drop the scratch database."""
         super().stop()
         if self.scratch and self.database_url:
-            self._postgres("dropdb", "--force", "--if-exists", self.scratch)
+            postgres_command(self.pg, "dropdb", "--force", "--if-exists", self.scratch)
             self.database_url = ""
-
-    def _postgres(self, command: str, *args: str) -> None:
-        # The URL's host, port and user, for createdb/dropdb.
-        from sqlalchemy.engine import make_url
-
-        url = make_url(self.pg + "/postgres")
-        argv = [command, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-                "-U", url.username or "postgres", *args]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.strip()}")
 
     def _wait_for_http(self, name: str, timeout: float = 30) -> None:
         """Wait until the server answers a delivery report with 200 (then forget the probe)."""

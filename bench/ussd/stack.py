@@ -11,7 +11,6 @@ directory (see `bench/processes.py`, shared with the other benchmarks).
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -29,6 +28,7 @@ from processes import (  # noqa: E402
     free_port,
     gunicorn_settings,
     machine_cpu,
+    postgres_command,
     run_main,
     service_env,
 )
@@ -64,7 +64,7 @@ class Stack(Processes):
         """Redis and the migrated, seeded database; the hotline's environment."""
         self.env = env = service_env(self.dir, self.start_redis())
         if self.scratch:
-            self._postgres("createdb", self.scratch)
+            postgres_command(self.pg, "createdb", self.scratch)
             self.created = True
             env["DATABASE_URL"] = f"{self.pg}/{self.scratch}"
         for command in (["db", "upgrade"], ["seed"]):
@@ -75,19 +75,8 @@ class Stack(Processes):
         """Stop every process, then drop the scratch database (if any)."""
         super().stop()
         if self.created:
-            self._postgres("dropdb", "--force", "--if-exists", self.scratch)
+            postgres_command(self.pg, "dropdb", "--force", "--if-exists", self.scratch)
             self.created = False
-
-    def _postgres(self, command: str, *args: str) -> None:
-        # The URL's host, port and user, for createdb/dropdb.
-        from sqlalchemy.engine import make_url
-
-        url = make_url(self.pg + "/postgres")
-        argv = [command, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-                "-U", url.username or "postgres", *args]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr.strip()}")
 
     def _wait_for_http(self, name: str, timeout: float = 30) -> None:
         """Wait until the server answers a first USSD screen with `CON `."""
