@@ -37,7 +37,6 @@ from hotline.models import (
     UnmatchedDeliveryReport,
 )
 from hotline.numbers import bounded_decimal
-from hotline.privacy import delivery_key
 from hotline.sms_gateway import RecipientResult
 
 BATCH_LIMIT = 1000  # recipients per AT request
@@ -337,7 +336,7 @@ def keyed(session: Session, where, phone_hash_key: str) -> list[tuple[int, str]]
         .join(Contact, Contact.id == _recipients.c.contact_id)
         .where(where)
     ).all()
-    return [(rid, delivery_key(phone, phone_hash_key)) for rid, phone in rows]
+    return [(rid, delivery_reports.phone_key(phone, phone_hash_key)) for rid, phone in rows]
 
 
 def settle_from_reports(session: Session, batch: CampaignBatch, rows, states: tuple[str, ...]) -> int:

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import JobStatus
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -31,7 +30,7 @@ from hotline import delivery_reports
 from hotline.config import Config
 from hotline.models import OutboundSms, UnmatchedDeliveryReport, utcnow
 from hotline.privacy import decrypt_contact
-from hotline.queues import enqueue
+from hotline.queues import enqueue, job_status
 from hotline.sms_gateway import RecipientResult
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,6 @@ SENDING_STALE = timedelta(seconds=60)  # far beyond the SDK's (3.05 s, 9.05 s) t
 RECHECK = timedelta(seconds=30)  # how often an uncertain SMS looks for its delivery report
 SCHEDULER_LATE = timedelta(seconds=30)  # RQ's scheduler queues due jobs every second
 UNSENT = ("pending", "sending", "uncertain")
-LIVE_JOB = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
 
 
 def prepare(session: Session, dedupe_key: str, purpose: str, message: str, **target) -> OutboundSms:
@@ -292,19 +290,17 @@ def queue_attempt(queues, outbound_id: int, attempts: int, at: datetime) -> bool
         return False
 
 
-def has_live_job(connection, outbound_id: int, attempts: int, at: datetime, now: datetime) -> bool:
+def has_live_job(queue, outbound_id: int, attempts: int, at: datetime, now: datetime) -> bool:
     """True when a job that will handle the SMS's next step waits in Redis or runs.
 
-    A job still scheduled well after its time does not count: no scheduler is running to queue it.
+    A job still scheduled well after its time does not count: no scheduler is running to queue it;
+    nor does one a dead worker popped (`queues.job_status`).
     """
     job_ids = [attempt_job_id(outbound_id, attempts, at)]
     if attempts == 0:
         job_ids.append(send_job_id(outbound_id))
     for job_id in job_ids:
-        try:
-            status = Job.fetch(job_id, connection=connection).get_status(refresh=False)
-        except NoSuchJobError:
-            continue
-        if status in LIVE_JOB and not (status == JobStatus.SCHEDULED and at <= now - SCHEDULER_LATE):
+        status = job_status(queue, job_id)
+        if status is not None and not (status == JobStatus.SCHEDULED and at <= now - SCHEDULER_LATE):
             return True
     return False

@@ -19,12 +19,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import Job
 from sqlalchemy import select
 
 from hotline import delivery_reports, outbound, routing, tips, ussd_sessions
 from hotline.models import Campaign, CampaignBatch, Tip, utcnow
+from hotline.queues import job_status
 from workers import campaigns as campaign_jobs
 from workers.context import extensions
 from workers.delivery import STALE_AFTER
@@ -43,29 +43,11 @@ def sweep_unqueued_tips(older_than_seconds: int = 30) -> int:
     ext = extensions()
     with ext.session_scope() as session:
         ids = tips.unrouted_tip_ids(session, timedelta(seconds=older_than_seconds))
-    missing = [tip_id for tip_id in ids if not _routing_job_waits(ext, tips.routing_job_id(tip_id))]
+    missing = [tip_id for tip_id in ids if not job_status(ext.queues["tips"], tips.routing_job_id(tip_id))]
     queued = sum(tips.queue_routing(ext.queues, tip_id) for tip_id in missing)
     if missing:
         log.info("sweeper queued %s of %s tips that had no routing job", queued, len(missing))
     return queued
-
-
-def _routing_job_waits(ext, job_id: str) -> bool:
-    """Whether the routing job will run: scheduled, running, or really on its queue.
-
-    A job that says `queued` but is on no queue was popped by a worker that died before it could
-    mark the job started (a SIGKILL between Redis answering its BLPOP and the job starting: the
-    reply went to a dead socket). A job that failed for good will not run either. Both are queued
-    again: routing is safe to run twice.
-    """
-    try:
-        job = Job.fetch(job_id, connection=ext.redis)
-    except NoSuchJobError:
-        return False
-    status = job.get_status(refresh=False)
-    if status == JobStatus.QUEUED:
-        return ext.redis.lpos(ext.queues["tips"].key, job_id) is not None
-    return status in (JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 def sweep_escalations(now=None) -> int:
@@ -95,7 +77,7 @@ def sweep_service_sms(now=None) -> int:
         log.warning("sweeper: %s SMS were left sending by a worker that stopped; settling them", stale)
     queued = 0
     for outbound_id, attempts, at in due:
-        if outbound.has_live_job(ext.redis, outbound_id, attempts, at, now):
+        if outbound.has_live_job(ext.queues["tips"], outbound_id, attempts, at, now):
             continue
         if not outbound.queue_attempt(ext.queues, outbound_id, attempts, at):
             break
