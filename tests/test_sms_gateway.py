@@ -8,6 +8,7 @@ request was read).
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,7 @@ from tests.test_campaigns import CampaignStack
 
 FOCAL = "+254700000101"
 TO = "+254711000001"
+MESSAGE_IDS = itertools.count(1)  # AT's messageIds are unique across requests
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -98,8 +100,14 @@ class FakeAt:
 def recipients(form: dict, code: int = 101, status: str = "Success") -> list[dict]:
     numbers = form["to"].split(",")
     return [
-        {"statusCode": code, "number": n, "status": status, "cost": "KES 0.8000", "messageId": f"ATXid_{i}"}
-        for i, n in enumerate(numbers)
+        {
+            "statusCode": code,
+            "number": n,
+            "status": status,
+            "cost": "KES 0.8000",
+            "messageId": f"ATXid_{next(MESSAGE_IDS)}",
+        }
+        for n in numbers
     ]
 
 
