@@ -12,9 +12,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from campaigns import dispatch
 from hotline.contacts import as_utc
+from hotline.models import CampaignRecipient, Contact
 from tests.test_campaigns import CampaignStack, phone
 from tests.test_sms_gateway import FakeAt, accepted, recipients
 from workers.campaigns import lock_key, queued_key
@@ -49,6 +51,12 @@ def campaign_of(make_app, fake_at, contacts: int, rate: int = 1000, **config) ->
     return stack
 
 
+def recipients_by_phone(stack) -> dict[str, CampaignRecipient]:
+    with stack.ext.session_scope() as session:
+        phones = dict(session.execute(select(Contact.id, Contact.phone)).all())
+    return {phones[r.contact_id]: r for r in stack.recipients("c")}
+
+
 def sent_to(fake_at) -> list[str]:
     """Every number of every request AT received, in order."""
     return [number for form in fake_at.forms for number in form["to"].split(",")]
@@ -67,15 +75,15 @@ def test_a_recipient_refused_at_its_last_attempt_is_failed_with_its_reason_never
     # The first batch sends the others; each retry of the refused one alone backs off, the fifth fails it.
     assert outcomes == ["backing off"] * 4 + ["done"]
     assert sent_to(fake_at).count(NEVER_ROUTED) == dispatch.MAX_ATTEMPTS
-    by_contact = {r.contact_id: r for r in stack.recipients("c")}
-    refused = by_contact[2]  # contacts are numbered in the order added: phone(1) is the second
+    by_phone = recipients_by_phone(stack)
+    refused = by_phone[NEVER_ROUTED]
     assert (refused.state, refused.attempts, refused.at_status_code, refused.failure_reason) == (
         "failed",
         dispatch.MAX_ATTEMPTS,
         407,
         "CouldNotRoute",
     )
-    assert [(r.state, r.attempts) for r in (by_contact[1], by_contact[3])] == [("sent", 1), ("sent", 1)]
+    assert [(by_phone[phone(n)].state, by_phone[phone(n)].attempts) for n in (0, 2)] == [("sent", 1)] * 2
     campaign = stack.campaign("c")
     assert campaign.state == "done" and campaign.finished_at is not None
     with stack.app.app_context():
@@ -116,7 +124,8 @@ def test_a_slice_whose_lock_expired_during_a_slow_batch_stops_and_the_sweeper_ha
     assert stack.dispatch("c") == "lost its lock"
     # The batch it sent is recorded; it sends no more and queues no slice: the campaign is not its own.
     assert sent_to(fake_at) == [phone(0), phone(1)]
-    assert [r.state for r in stack.recipients("c")] == ["sent", "sent", "queued", "queued"]
+    by_phone = recipients_by_phone(stack)
+    assert [by_phone[phone(n)].state for n in range(4)] == ["sent", "sent", "queued", "queued"]
     assert not stack.ext.redis.exists(lock_key(campaign_id), queued_key(campaign_id))
     fake_at.answer_with(accepted)
     with stack.app.app_context():
