@@ -58,6 +58,8 @@ class Config:
     ussd_session_ttl: int = 600
     resume_ttl: int = 15 * 60
     redis_timeout: float = 1.0
+    # Seconds a PostgreSQL connection may take to open (libpq's connect_timeout; it counts 2 at least).
+    database_connect_timeout: int = 5
     # The USSD path's Redis client: socket timeouts in seconds (USSD_REDIS_TIMEOUT_MS), and how long
     # it stops calling Redis after a timeout or refused connection (REDIS_BREAKER_SECONDS).
     ussd_redis_timeout: float = 0.05

@@ -45,10 +45,12 @@ def _dispose_after_fork() -> None:
 os.register_at_fork(after_in_child=_dispose_after_fork)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, connect_timeout: int = 5) -> Engine:
     """An engine for `url`; SQLite gets WAL and a busy timeout so web and worker can share it.
 
-    `hide_parameters` keeps tip contents out of error messages, and so out of the logs.
+    `hide_parameters` keeps tip contents out of error messages, and so out of the logs. A PostgreSQL
+    server that takes the connection but never answers fails after `connect_timeout` seconds (libpq
+    would wait for ever), so `/healthz` says the database is down instead of hanging.
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
@@ -62,7 +64,14 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
+        engine = create_engine(
+            url,
+            connect_args={"connect_timeout": connect_timeout},
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            hide_parameters=True,
+        )
     _engines.add(engine)
     return engine
 
@@ -82,7 +91,7 @@ class Extensions:
     @classmethod
     def build(cls, config: Config) -> Extensions:
         """Create the engine, session factory, Redis client and queues (no I/O yet)."""
-        engine = make_engine(config.database_url)
+        engine = make_engine(config.database_url, config.database_connect_timeout)
         engagement.seal_with(engine, config.phone_hash_key)
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         client = redis.Redis.from_url(

@@ -131,24 +131,36 @@ class SmsGateway:
 
 
 def parse_response(response) -> list[RecipientResult]:
-    """The per-recipient results of AT's JSON answer, or GatewayError when it makes no sense."""
+    """The per-recipient results of AT's JSON answer, or GatewayError when it makes no sense.
+
+    Any shape is read without a crash: a field of the wrong type is as good as missing, and a recipient
+    entry that is no object is AT's own failure (status 500), tried again later.
+    """
     if not isinstance(response, dict):
         raise GatewayError("AT answered without JSON")
     data = response.get("SMSMessageData") or {}
+    if not isinstance(data, dict):
+        raise GatewayError("AT answered without SMSMessageData")
     recipients = data.get("Recipients")
     if not recipients:
         raise GatewayError(f"AT sent to nobody: {str(data.get('Message', ''))[:80] or 'no recipients'}")
-    results = []
-    for entry in recipients:
-        code = bounded_int(str(entry.get("statusCode")), 100, 599) or 500  # junk is AT's own failure
-        message_id = entry.get("messageId")
-        results.append(
-            RecipientResult(
-                number=str(entry.get("number", "")),
-                status_code=code,
-                status=str(entry.get("status", ""))[:40],
-                message_id=message_id if message_id and message_id != "None" else None,
-                cost=str(entry.get("cost", ""))[:24] or None,
-            )
-        )
-    return results
+    if not isinstance(recipients, list):
+        raise GatewayError("AT answered without a list of recipients")
+    return [_recipient(entry if isinstance(entry, dict) else {}) for entry in recipients]
+
+
+def _recipient(entry: dict) -> RecipientResult:
+    code = bounded_int(_text(entry.get("statusCode")), 100, 599) or 500  # junk is AT's own failure
+    message_id = _text(entry.get("messageId"))
+    return RecipientResult(
+        number=_text(entry.get("number")),
+        status_code=code,
+        status=_text(entry.get("status"))[:40],
+        message_id=message_id if 0 < len(message_id) <= 80 and message_id != "None" else None,
+        cost=_text(entry.get("cost"))[:24] or None,
+    )
+
+
+def _text(value) -> str:
+    """A JSON scalar as text; None, lists and objects are no value ("")."""
+    return "" if value is None or isinstance(value, list | dict) else str(value)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from rq import Queue
 from sqlalchemy import select
 
 from flows.gsm import is_gsm7
-from hotline import contacts
-from hotline.models import OutboundSms, Suppression
+from hotline import contacts, outbound
+from hotline.models import OutboundSms, Suppression, Tip
 from hotline.privacy import decrypt_contact
 from hotline.sms_texts import REPLIES
+from workers.sweeper import sweep_service_sms, sweep_unqueued_tips
 
 PHONE = "+254733000777"
 
@@ -91,3 +93,26 @@ def test_the_confirmations_are_neutral_gsm7_single_sms():
             message = REPLIES[language][key]
             assert is_gsm7(message) and len(message) <= 160, message
             assert "traffick" not in message.lower() and "ulanguzi" not in message.lower()
+
+
+def test_a_tip_by_sms_while_redis_is_down_is_answered_saved_marked_and_queued_later_by_the_sweep(
+    app, ext, client, redis_server
+):
+    redis_server.stop()
+    try:
+        text_in(client, "TIP Girls kept in a bar in Kakamega")  # 200: AT does not send it again
+    finally:
+        redis_server.start()  # empty: nothing of that request reached it
+    with ext.session_scope() as session:
+        [tip] = session.scalars(select(Tip)).all()
+        [reply] = session.scalars(select(OutboundSms)).all()
+        assert tip.routing_started_at is None and tip.routing_queue_failed_at is not None
+        assert (reply.purpose, reply.state, reply.attempts) == ("reply", "pending", 0)
+        tip_id, reply_id, due = tip.id, reply.id, outbound.as_utc(reply.next_attempt_at)
+    queue = Queue("tips", connection=ext.redis)
+    assert queue.job_ids == []
+    with app.app_context():
+        assert sweep_unqueued_tips(older_than_seconds=3600) == 1  # marked: due at once
+        assert sweep_service_sms() == 1
+        assert (sweep_unqueued_tips(older_than_seconds=3600), sweep_service_sms()) == (0, 0)  # once each
+    assert queue.job_ids == [f"route-tip-{tip_id}", outbound.attempt_job_id(reply_id, 0, due)]
