@@ -171,15 +171,6 @@ class Applied:
     ignored: int = 0  # duplicates, late reports after a final one, older copies in the batch
     blacklisted_contacts: list[int] = field(default_factory=list)
 
-    def __add__(self, other: Applied) -> Applied:
-        return Applied(
-            self.campaign + other.campaign,
-            self.service + other.service,
-            self.unmatched + other.unmatched,
-            self.ignored + other.ignored,
-            self.blacklisted_contacts + other.blacklisted_contacts,
-        )
-
 
 def fold(reports: list[DeliveryReport]) -> dict[str, DeliveryReport]:
     """One report per messageId: the first final one, else the latest."""
