@@ -615,3 +615,40 @@ def test_a_dead_workers_batch_in_a_cancelled_campaign_is_swept_and_held_as_uncer
     assert "is cancelled" in refused.output
     assert "Skipped 4" in stack.flask("campaigns", "skip-uncertain", "dead").output
     assert stack.messages() == [] and stack.campaign("dead").state == "cancelled"
+
+
+def test_batches_refused_by_at_are_tried_again_after_5_s_doubling_to_at_most_5_min(stack):
+    """AT refuses every batch: each slice comes at its exact time, by RQ's scheduler, or by the sweep
+    when Redis lost the scheduled slice."""
+    stack.add_contacts(3, language=lambda n: "en")
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    with time_machine.travel(start, tick=False):
+        stack.safety_tips("down")
+        stack.flask("campaigns", "send", "down", "--yes", "--no-wait")
+    stack.fault(status=500, count=100_000)
+
+    def work_frozen(moment):
+        with time_machine.travel(moment, tick=False):
+            stack.work()
+
+    def claimed() -> list[datetime]:
+        return [as_utc(batch.claimed_at) for batch in batches(stack)]
+
+    work_frozen(start)
+    for gap in (5, 10, 20, 40, 80, 160, 300, 300):
+        due = claimed()[-1] + timedelta(seconds=gap)
+        tried = len(claimed())
+        if gap == 40:
+            stack.ext.redis.flushdb()  # Redis restarted empty: only the campaign row knows when
+        work_frozen(due - timedelta(seconds=1))
+        assert len(claimed()) == tried  # not a second early
+        work_frozen(due)
+        assert len(claimed()) == tried + 1
+    offsets = (0, 5, 15, 35, 75, 155, 315, 615, 915)
+    assert [at - start for at in claimed()] == [timedelta(seconds=s) for s in offsets]
+    assert {b.state for b in batches(stack)} == {"failed"} and stack.messages() == []
+    assert {r.state for r in stack.recipients("down")} == {"retry"}
+    requests.delete(f"{stack.sim_url}/api/faults", timeout=5)  # AT is back: the next try, 5 min on, sends
+    work_frozen(claimed()[-1] + timedelta(seconds=300))
+    assert stack.campaign("down").state == "done"
+    assert sorted(m["to"] for m in stack.messages()) == [phone(n) for n in range(3)]

@@ -209,3 +209,41 @@ def test_a_due_sms_goes_out_by_the_sweep_when_no_scheduler_queues_its_job(stack)
     assert stack.sms()[0].state == "pending"
     work_at(stack, start + timedelta(minutes=2))
     assert len(stack.inbox(FOCAL_A)) == 1 and stack.sms()[0].state == "sent"
+
+
+def work_frozen(stack, moment):
+    """Run the burst worker (sweep, scheduler, jobs) with the clock stopped at `moment`."""
+    with time_machine.travel(moment, tick=False):
+        stack.work()
+
+
+def first_notice(stack) -> OutboundSms:
+    return by_phone(stack)[FOCAL_A][0]
+
+
+def test_a_refused_sms_is_tried_again_after_10_s_30_s_1_min_2_min_then_every_5_min(stack):
+    """AT refuses every call: each attempt comes at its exact time, by RQ's scheduler, or by the sweep
+    when Redis lost the scheduled job."""
+    fault(stack, status=503, count=100_000)
+    start = utcnow().replace(microsecond=0) + timedelta(seconds=1)
+    with time_machine.travel(start, tick=False):
+        stack.report()
+    work_frozen(stack, start)
+    tried = [outbound.as_utc(first_notice(stack).attempt_started_at)]
+    for gap in (10, 30, 60, 120, 300, 300, 300):
+        due = tried[-1] + timedelta(seconds=gap)
+        if gap == 60:
+            stack.ext.redis.flushdb()  # Redis restarted empty: only the row knows when
+        work_frozen(stack, due - timedelta(seconds=1))
+        assert first_notice(stack).attempts == len(tried)  # not a second early
+        work_frozen(stack, due)
+        row = first_notice(stack)
+        assert (row.state, row.attempts) == ("pending", len(tried) + 1)
+        tried.append(outbound.as_utc(row.attempt_started_at))
+    offsets = (0, 10, 40, 100, 220, 520, 820, 1120)
+    assert [at - start for at in tried] == [timedelta(seconds=s) for s in offsets]
+    assert stack.inbox(FOCAL_A) == []
+    clear_faults(stack)  # AT is back: the next attempt, 5 minutes on, is sent
+    work_frozen(stack, tried[-1] + timedelta(seconds=300))
+    row = first_notice(stack)
+    assert (row.state, row.attempts) == ("sent", 9) and len(stack.inbox(FOCAL_A)) == 1
