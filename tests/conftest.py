@@ -17,7 +17,7 @@ import redis
 from sqlalchemy import MetaData, create_engine, delete
 from werkzeug.serving import make_server
 
-from hotline import create_app
+from hotline import create_app, randomness
 from hotline.cli import seed_counties
 from hotline.config import TEST_SUITE_MARKER, Config, normalise_database_url
 from hotline.db import upgrade
@@ -45,8 +45,18 @@ from hotline.models import (
 )
 
 TEST_PHONE = "+254711000001"
+# Every test draws the same reference codes, contact salts and campaign seeds, whatever ran before it.
+TEST_SEED = 20261128
 # Only the test suite may run with HOTLINE_ENV=testing (its subprocesses inherit this).
 os.environ[TEST_SUITE_MARKER] = "1"
+
+
+@pytest.fixture(autouse=True)
+def seeded_randomness():
+    """The service's random draws from a generator seeded afresh for each test (`hotline.randomness`)."""
+    randomness.seed(TEST_SEED)
+    yield
+    randomness.seed(None)
 
 
 def serve(app, port):
