@@ -24,7 +24,7 @@ from campaigns.hours import NAIROBI
 from hotline.contacts import as_utc, new_salt
 from hotline.models import Campaign, CampaignBatch, CampaignRecipient, Contact
 from hotline.privacy import engagement_key
-from tests.conftest import free_port, serve
+from tests.conftest import listening_socket, serve, stop
 from workers.campaigns import dispatch_campaign, lock_key, queued_key
 from workers.sweeper import sweep_campaigns
 
@@ -136,11 +136,11 @@ class CampaignStack:
 
 
 def _stack(make_app, **sim_config):
-    web_port, sim_port = free_port(), free_port()
-    sim_url = f"http://127.0.0.1:{sim_port}"
+    web, sim_socket = listening_socket(), listening_socket()
+    sim_url = f"http://127.0.0.1:{sim_socket.getsockname()[1]}"
     sim = simulator.create_app(
         {
-            "HOTLINE_URL": f"http://127.0.0.1:{web_port}",
+            "HOTLINE_URL": f"http://127.0.0.1:{web.getsockname()[1]}",
             "SIM_DELIVERY_DELAY": "0.02",
             "SIM_SEED": "5",
             "SIM_DUPLICATE_RATE": "0.3",
@@ -150,12 +150,11 @@ def _stack(make_app, **sim_config):
         }
     )
     app = make_app(at_api_url=sim_url, at_timeout=(1, 1), campaign_reconcile_seconds=2)
-    servers = [serve(sim, sim_port), serve(app, web_port)]
+    servers = [serve(sim, sim_socket), serve(app, web)]
     yield CampaignStack(app, sim_url)
     requests.delete(f"{sim_url}/api/faults", timeout=5)
     for server, thread in servers:
-        server.shutdown()
-        thread.join(timeout=5)
+        stop(server, thread)
 
 
 @pytest.fixture

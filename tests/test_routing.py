@@ -17,7 +17,7 @@ import simulator
 from hotline.models import FocalPoint, OutboundSms, Tip, TipUpdate, UnmatchedDeliveryReport, utcnow
 from hotline.reference import display
 from hotline.sms_texts import REPLIES
-from tests.conftest import TEST_PHONE, Phone, free_port, serve
+from tests.conftest import TEST_PHONE, Phone, listening_socket, serve, stop
 from workers.routing import route_tip
 from workers.sweeper import sweep_escalations
 
@@ -27,11 +27,11 @@ FOCAL_A, FOCAL_B, NATIONAL = "+254700000101", "+254700000102", "+254700000190"
 @pytest.fixture
 def stack(make_app):
     """The hotline and the AT simulator, each on a real port, talking to each other over HTTP."""
-    web_port, sim_port = free_port(), free_port()
-    sim_url = f"http://127.0.0.1:{sim_port}"
+    web, sim_socket = listening_socket(), listening_socket()
+    sim_url = f"http://127.0.0.1:{sim_socket.getsockname()[1]}"
     sim = simulator.create_app(
         {
-            "HOTLINE_URL": f"http://127.0.0.1:{web_port}",
+            "HOTLINE_URL": f"http://127.0.0.1:{web.getsockname()[1]}",
             "SIM_DELIVERY_DELAY": "0.02",
             "SIM_SEED": "7",
             "SIM_DUPLICATE_RATE": "0",
@@ -40,7 +40,7 @@ def stack(make_app):
         }
     )
     app = make_app(at_api_url=sim_url, at_timeout=(1, 1))
-    servers = [serve(sim, sim_port), serve(app, web_port)]
+    servers = [serve(sim, sim_socket), serve(app, web)]
     ext = app.extensions["hotline"]
     with ext.session_scope() as session:
         session.add_all(
@@ -62,8 +62,7 @@ def stack(make_app):
         )
     yield Stack(app, sim_url)
     for server, thread in servers:
-        server.shutdown()
-        thread.join(timeout=5)
+        stop(server, thread)
 
 
 class Stack:
