@@ -355,7 +355,9 @@ def test_many_concurrent_sends_all_get_their_reports(simulator, hotline):
     for thread in threads:
         thread.join()
     _, counts = flush(base_url)
-    assert counts["by_status"]["Success"] >= 40 and counts["failed"] == 0
+    # Each message's reports take four draws in send order: whatever order the threads send in,
+    # the 40 messages get the same plans, so the same reports.
+    assert (counts["by_status"], counts["failed"]) == ({"Success": 53, "Sent": 8, "Buffered": 10}, 0)
     finals = {form["phoneNumber"] for form in hotline.deliveries if form["status"] == "Success"}
     assert finals == set(numbers)
 
