@@ -7,7 +7,6 @@ within one batch: the dispatcher reads the state before every batch.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,6 +17,7 @@ from campaigns import audience
 from campaigns.errors import CampaignError
 from campaigns.hours import DEFAULT_HOURS, next_opening
 from flows.gsm import segments
+from hotline import randomness
 from hotline.contacts import as_utc
 from hotline.models import Campaign, CampaignMessage, CampaignRecipient, County, utcnow
 from hotline.numbers import ascii_digits
@@ -87,7 +87,7 @@ def create(session: Session, new: NewCampaign) -> Campaign:
         languages=sorted(set(new.languages)) if new.languages else None,
         sources=sorted(set(new.sources)) if new.sources else None,
         holdout_share=new.holdout_share,
-        seed=new.seed if new.seed is not None else secrets.randbelow(2**62),
+        seed=new.seed if new.seed is not None else randomness.randbelow(2**62),
         start_at=new.start_at.astimezone(UTC) if new.start_at else None,
         hours_from=new.hours[0],
         hours_until=new.hours[1],

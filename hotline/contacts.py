@@ -14,7 +14,6 @@ cannot subscribe it. A contact carries its engagement key, never its reporter ke
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -22,6 +21,7 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from flows.texts import DEFAULT_LANGUAGE, LANGUAGES
+from hotline import randomness
 from hotline.engagement import day_of
 from hotline.models import Contact, Suppression, utcnow
 from hotline.privacy import engagement_key, suppression_key
@@ -34,7 +34,7 @@ CHUNK = 500  # ids or phones per IN (...) query: well under SQLite's bound-param
 
 def new_salt() -> int:
     """A contact's own random draw, fixed for life (holdout and variant with a campaign's seed)."""
-    return secrets.randbelow(SALT_MODULUS)
+    return randomness.randbelow(SALT_MODULUS)
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -10,8 +10,7 @@ enumerated: the README shows the arithmetic.
 
 from __future__ import annotations
 
-import secrets
-
+from hotline import randomness
 from hotline.numbers import ascii_digits
 
 # Damm's totally anti-symmetric quasigroup of order 10.
@@ -47,11 +46,11 @@ def check_digit(digits: str) -> str:
 def new_reference(choice=None) -> str:
     """A fresh random reference: 11 digits and their check digit (stored without dashes).
 
-    `choice` draws one digit when a test seeds its own; else the system's secure random source
-    draws the whole number at once (eleven draws cost more than the tip's insert).
+    `choice` draws one digit when a test brings its own generator; else the whole number is drawn at
+    once from `hotline.randomness` (eleven draws cost more than the tip's insert).
     """
     if choice is None:
-        body = f"{secrets.randbelow(10**BODY_DIGITS):0{BODY_DIGITS}d}"
+        body = f"{randomness.randbelow(10**BODY_DIGITS):0{BODY_DIGITS}d}"
     else:
         body = "".join(choice(DIGITS) for _ in range(BODY_DIGITS))
     return body + check_digit(body)

@@ -17,7 +17,7 @@ import redis
 from sqlalchemy import MetaData, create_engine, delete
 from werkzeug.serving import make_server
 
-from hotline import create_app
+from hotline import create_app, randomness
 from hotline.cli import seed_counties
 from hotline.config import TEST_SUITE_MARKER, Config, normalise_database_url
 from hotline.db import upgrade
@@ -45,23 +45,62 @@ from hotline.models import (
 )
 
 TEST_PHONE = "+254711000001"
+# Every test draws the same reference codes, contact salts and campaign seeds, whatever ran before it.
+TEST_SEED = 20261128
 # Only the test suite may run with HOTLINE_ENV=testing (its subprocesses inherit this).
 os.environ[TEST_SUITE_MARKER] = "1"
 
 
-def serve(app, port):
-    """Serve a WSGI app on a real port from a thread; returns (server, thread)."""
-    server = make_server("127.0.0.1", port, app, threaded=True)
+@pytest.fixture(autouse=True)
+def seeded_randomness():
+    """The service's random draws from a generator seeded afresh for each test (`hotline.randomness`)."""
+    randomness.seed(TEST_SEED)
+    yield
+    randomness.seed(None)
+
+
+# Every port this session handed out: none is handed out twice, even after its socket closed.
+_handed_out: set[int] = set()
+
+
+def listening_socket() -> socket.socket:
+    """A socket listening on a port the kernel chose, which stays ours until `serve` takes it over:
+    no other test, and no other test session on this machine, can take the port in between."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    _handed_out.add(sock.getsockname()[1])
+    return sock
+
+
+def free_port() -> int:
+    """A port nobody listens on now, never handed out before in this session (for a program that
+    binds it itself, like redis-server; a server of ours takes a `listening_socket` instead)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+
+
+def serve(app, sock: socket.socket | None = None):
+    """Serve a WSGI app from a thread on `sock` (a fresh `listening_socket` if none); returns
+    (server, thread). Stop it with `stop`."""
+    sock = sock or listening_socket()
+    server = make_server("127.0.0.1", sock.getsockname()[1], app, threaded=True, fd=sock.fileno())
+    sock.close()  # the server holds its own duplicate of the socket
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server, thread
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def stop(server, thread) -> None:
+    """Stop a server `serve` started and close its socket."""
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
 
 
 class RedisServer:
@@ -247,9 +286,6 @@ def phone(client):
 @pytest.fixture
 def live_server(app):
     """The app on a real port, in a thread, for clients that speak HTTP (the dial CLI)."""
-    server = make_server("127.0.0.1", free_port(), app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    server, thread = serve(app)
+    yield f"http://127.0.0.1:{server.port}"
+    stop(server, thread)

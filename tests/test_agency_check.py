@@ -50,11 +50,16 @@ def test_verdict_in_kiswahili(client, register):
 
 def test_several_matches_offer_a_pick_list(client, register):
     phone, screen = check(client, "Demo Recruiters")
-    if "Which one?" not in screen:
-        pytest.skip("the lookup found one clear winner for this query")
-    assert screen.count("\n") >= 3
-    assert phone.send("9").startswith("CON Not a choice. Try again.\nWhich one?")
-    assert "Do not pay" in phone.send("1") or "licensed" in phone.last
+    choices = (
+        "Which one?\n1. Demo Imani Home Care Recru\n2. Demo Sunrise Overseas Recr\n"
+        "3. Demo Pwani Hospitality ..\n0 Back 00 Menu"
+    )
+    assert screen == f"CON {choices}"
+    assert phone.send("9") == f"CON Not a choice. Try again.\n{choices}"
+    assert phone.send("1") == (
+        "CON Demo Imani Home Ca: EXPIRED since 2020-01-31. Do not pay.\n(NEA 2026-11-20)\n"
+        "1. Warning signs\n2. Report it\n0 Back 00 Menu"
+    )
 
 
 def test_warning_signs_and_reporting_the_agency(ext, client, register):

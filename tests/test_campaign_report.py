@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 
 from campaigns import render, report
 from campaigns.report_cli import report_command
@@ -227,7 +228,8 @@ def test_campaign_never_started(ext):
     assert not any(e.measurable for e in r.effects.values()) and not r.opt_outs.measurable
     assert r.by_day == []
     assert "not started" in render.table(r) and "<svg" in render.html(r)
-    render.csv_text(r)
+    rows = list(csv.reader(io.StringIO(render.csv_text(r))))
+    assert ["summary", "", "measurement", "not started"] in rows and ["totals", "", "sent", "0"] in rows
 
 
 def test_unknown_campaign(ext):
@@ -242,16 +244,76 @@ def test_table(ext, campaign_id):
     assert "dialled the hotline" in text and "variant A" in text
 
 
-def test_csv_is_tidy(ext, campaign_id):
-    rows = list(csv.DictReader(io.StringIO(render.csv_text(build(ext, campaign_id)))))
-    assert set(rows[0]) == {"section", "key", "metric", "value"}
-    value = {(r["section"], r["key"], r["metric"]): r["value"] for r in rows}
-    assert value[("totals", "", "delivered")] == "2"
-    assert value[("county", "Nairobi City", "audience")] == "3"
-    assert value[("day", "2026-06-02", "failed")] == "1"
-    assert value[("effect", "any", "treated_x")] == "3"
-    assert value[("effect_variant_A", "any", "treated_n")] == "4"
-    assert value[("failed_by_reason", "DeliveryFailure", "failed")] == "1"
+def test_the_csv_has_one_tidy_row_per_figure_with_its_exact_value(ext, campaign_id):
+    [header, *rows] = csv.reader(io.StringIO(render.csv_text(build(ext, campaign_id))))
+    assert header == ["section", "key", "metric", "value"]
+    assert rows[:26] == [
+        ["summary", "", "campaign", f"june (id {campaign_id})"],
+        ["summary", "", "state", "done"],
+        ["summary", "", "measurement", "final"],
+        ["summary", "", "started", "2026-06-01 08:00 EAT"],
+        ["summary", "", "finished", "2026-06-02 08:00 EAT"],
+        ["summary", "", "attribution window", "14 days, 2026-06-01 to 2026-06-14 (whole days, Nairobi)"],
+        ["summary", "", "holdout share", "20%"],
+        ["summary", "", "generated", "2026-06-20 03:00 EAT"],
+        *[["totals", "", metric, value] for metric, value in [
+            ("audience", "10"), ("held_out", "2"), ("treated", "8"), ("sent", "4"), ("delivered", "2"),
+            ("failed", "2"), ("awaiting_report", "1"), ("not_sent_yet", "1"), ("suppressed", "1"),
+            ("cancelled", "1"), ("uncertain", "0"), ("skipped", "0"), ("cost", "3.2000"), ("reach", "2"),
+        ]],
+        ["failed_by_reason", "405 InsufficientBalance", "failed", "1"],
+        ["failed_by_reason", "DeliveryFailure", "failed", "1"],
+        ["failed_by_network", "Airtel Kenya", "failed", "1"],
+        ["failed_by_network", "unknown", "failed", "1"],
+    ]
+    funnels: dict[tuple[str, str], dict[str, str]] = {}
+    effects: dict[tuple[str, str], dict[str, str]] = {}
+    for section, key, metric, value in rows[26:]:
+        table = effects if section.startswith("effect") else funnels
+        table.setdefault((section, key), {})[metric] = value
+    assert len(rows) == 26 + 13 * len(funnels) + 13 * len(effects)
+    assert all(list(metrics) == render.FUNNEL for metrics in funnels.values())
+    # audience, held out, treated, sent, delivered, failed, awaiting report, not sent yet, suppressed,
+    # cancelled, uncertain, skipped, cost: per slice, in this order
+    assert {slice_: ", ".join(metrics.values()) for slice_, metrics in funnels.items()} == {
+        ("network", "unknown"): "4, 0, 4, 0, 0, 1, 0, 1, 1, 1, 0, 0, 0",
+        ("network", "Safaricom"): "3, 0, 3, 3, 2, 0, 1, 0, 0, 0, 0, 0, 2.4000",
+        ("network", "Airtel Kenya"): "1, 0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0.8000",
+        ("county", "Mombasa"): "5, 1, 4, 2, 1, 1, 1, 0, 1, 0, 0, 0, 1.6000",
+        ("county", "Nairobi City"): "3, 1, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 1.6000",
+        ("county", "unknown"): "2, 0, 2, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0",
+        ("variant", "A"): "4, 0, 4, 2, 1, 2, 0, 1, 0, 0, 0, 0, 1.6000",
+        ("variant", "B"): "4, 0, 4, 2, 1, 0, 1, 0, 1, 1, 0, 0, 1.6000",
+        ("day", "2026-06-01"): "3, 0, 3, 3, 2, 0, 1, 0, 0, 0, 0, 0, 2.4000",
+        ("day", "2026-06-02"): "1, 0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0.8000",
+    }
+    assert all(list(metrics) == render.EFFECT_FIELDS for metrics in effects.values())
+    counts = {k: tuple(int(e[m]) for m in ("treated_x", "treated_n", "held_out_x", "held_out_n"))
+              for k, e in effects.items()}
+    assert counts == {
+        ("effect", "dialled"): (1, 8, 1, 2),
+        ("effect", "tip"): (1, 8, 0, 2),
+        ("effect", "agency_check"): (1, 8, 0, 2),
+        ("effect", "sms"): (1, 8, 0, 2),
+        ("effect", "any"): (3, 8, 1, 2),
+        ("effect", "opted_out"): (1, 8, 1, 2),
+        ("effect_variant_A", "dialled"): (1, 4, 1, 2),
+        ("effect_variant_A", "tip"): (1, 4, 0, 2),
+        ("effect_variant_A", "agency_check"): (1, 4, 0, 2),
+        ("effect_variant_A", "sms"): (1, 4, 0, 2),
+        ("effect_variant_A", "any"): (3, 4, 1, 2),
+        ("effect_variant_B", "dialled"): (0, 4, 1, 2),
+        ("effect_variant_B", "tip"): (0, 4, 0, 2),
+        ("effect_variant_B", "agency_check"): (0, 4, 0, 2),
+        ("effect_variant_B", "sms"): (0, 4, 0, 2),
+        ("effect_variant_B", "any"): (0, 4, 1, 2),
+    }
+    any_signal = effects[("effect", "any")]
+    rate_names = ("treated_rate", "held_out_rate", "difference", "ci_low", "ci_high")
+    rates = [float(any_signal[m]) for m in rate_names]
+    assert rates == pytest.approx([0.375, 0.5, -0.125, -0.8948864146575707, 0.6448864146575707])
+    flags = [any_signal[m] for m in ("significant", "measurable", "small_sample", "note")]
+    assert flags == ["False", "True", "True", ""]
 
 
 def test_html_is_self_contained_and_escaped(ext, campaign_id):
@@ -269,16 +331,19 @@ def test_cli_formats(app, ext, campaign_id, tmp_path, monkeypatch):
     result = runner.invoke(report_command, ["june"])
     assert result.exit_code == 0, result.output
     assert "unique reach: 2" in result.output
-    result = runner.invoke(report_command, [str(campaign_id), "--format", "csv", "--window-days", "1"])
-    assert result.exit_code == 0 and result.output.startswith("section,key,metric,value")
+    with time_machine.travel(NOW, tick=False):
+        result = runner.invoke(report_command, [str(campaign_id), "--format", "csv", "--window-days", "1"])
+    assert result.exit_code == 0 and result.output == render.csv_text(build(ext, campaign_id, window_days=1))
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(report_command, ["june", "--format", "html"])
     assert result.exit_code == 0, result.output
     page = tmp_path / "campaign-june-report.html"
     assert str(page) in result.output and "<svg" in page.read_text(encoding="utf-8")
     out = tmp_path / "r.csv"
-    result = runner.invoke(report_command, ["june", "--format", "csv", "--output", str(out)])
-    assert result.exit_code == 0 and out.read_text(encoding="utf-8").startswith("section,")
+    with time_machine.travel(NOW, tick=False):
+        result = runner.invoke(report_command, ["june", "--format", "csv", "--output", str(out)])
+    assert result.exit_code == 0
+    assert out.read_text(encoding="utf-8") == render.csv_text(build(ext, campaign_id))
 
 
 def test_cli_unknown_campaign(app, campaign_id):

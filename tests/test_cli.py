@@ -92,10 +92,17 @@ def test_dial_explains_bad_input(app):
 
 
 def test_funnel_counts_where_sessions_ended(app, client):
-    assert "no finished sessions" in app.test_cli_runner().invoke(args=["ussd", "funnel"]).output
-    for session_id, text in (("a", ""), ("b", "1"), ("c", "1")):
-        client.post("/ussd", data={"sessionId": session_id, "phoneNumber": "+254711000001", "text": text})
-        ended = {"sessionId": session_id, "phoneNumber": "+254711000001", "status": "Incomplete"}
-        client.post("/ussd/events", data=ended)
-    output = app.test_cli_runner().invoke(args=["ussd", "funnel"]).output
-    assert "tip_kind" in output and "main" in output
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["ussd", "funnel"]).output == "no finished sessions recorded yet\n"
+    ended = [("", "Incomplete"), ("", "Incomplete"), ("1", "Incomplete"), ("1", "Incomplete"),
+             ("1", "Incomplete"), ("1", "Failed")]  # main: 2 hung up; tip_kind: 3 hung up, 1 failed
+    for n, (text, status) in enumerate(ended):
+        phone = f"+25471100{n:04d}"
+        client.post("/ussd", data={"sessionId": f"s{n}", "phoneNumber": phone, "text": text})
+        client.post("/ussd/events", data={"sessionId": f"s{n}", "phoneNumber": phone, "status": status})
+    assert runner.invoke(args=["ussd", "funnel"]).output.splitlines() == [
+        "last screen          status       sessions",
+        "tip_kind             Incomplete          3",
+        "main                 Incomplete          2",
+        "tip_kind             Failed              1",
+    ]

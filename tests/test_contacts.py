@@ -3,11 +3,12 @@ Real database; every function runs inside the session scope a webhook or job wou
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from hotline import contacts
+from hotline import contacts, randomness
 from hotline.models import Contact, Suppression
 from hotline.privacy import engagement_key, reporter_key
 
@@ -52,9 +53,10 @@ def test_a_new_contact_gets_consent_an_engagement_key_not_the_reporter_key_and_a
     assert contacts.is_subscribed(contact)
 
 
-def test_salts_are_random_draws():
-    draws = {contacts.new_salt() for _ in range(200)}
-    assert len(draws) > 190 and all(0 <= salt < 2**31 - 1 for salt in draws)
+def test_salts_are_draws_below_the_prime_from_the_services_random_source():
+    randomness.seed(11)
+    expected = random.Random(11)
+    assert [contacts.new_salt() for _ in range(200)] == [expected.randrange(2**31 - 1) for _ in range(200)]
 
 
 def test_joining_again_keeps_the_first_consent(ext):

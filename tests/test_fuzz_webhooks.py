@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hotline.models import UssdSessionEnd
-from tests.conftest import TEST_PHONE, serve
+from tests.conftest import TEST_PHONE, serve, stop
 
 TOKEN = "fuzz-token-0123456789-0123456789-0123"
 
@@ -355,7 +355,7 @@ def _read_response(sock) -> bytes:
 
 def test_an_oversized_body_over_a_real_socket_gets_413_and_the_rest_is_never_parsed(make_app):
     app = make_app(max_body_bytes=1024)
-    server, thread = serve(app, 0)
+    server, thread = serve(app)
     try:
         body = b"text=" + b"x" * 4000
         # The body hides a second request: a server that kept the connection open and read on
@@ -365,12 +365,11 @@ def test_an_oversized_body_over_a_real_socket_gets_413_and_the_rest_is_never_par
             b"POST /ussd HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             + f"Content-Length: {len(body) + len(smuggled)}\r\n\r\n".encode() + body + smuggled
         )
-        with socket.create_connection(("127.0.0.1", server.server_port), timeout=10) as sock:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
             sock.sendall(request)
             answer = _read_response(sock)
         head, _, rest = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 413") and b"Connection: close" in head
         assert rest.startswith(b"END ") and b"HTTP/1.1" not in rest
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
+        stop(server, thread)

@@ -59,25 +59,28 @@ def by_phone(stack) -> dict[str, list[OutboundSms]]:
 
 
 def test_a_tip_notice_is_sent_exactly_once_when_at_returns_after_a_30_minute_outage(stack):
-    start = utcnow()
+    start = utcnow().replace(microsecond=0)
     fault(stack, status=503, count=100_000)  # AT down: every call answers 503
-    stack.report()
-    stack.work()
+    with time_machine.travel(start, tick=False):
+        stack.report()
+    work_frozen(stack, start)
     [row] = stack.sms()
     assert (row.state, row.attempts) == ("pending", 1)
     for minute in range(1, 31):  # longer than RQ's old retry budget (10+30+60+300+900 s)
-        work_at(stack, start + timedelta(minutes=minute, seconds=1))
-    [first] = by_phone(stack)[FOCAL_A]
+        work_frozen(stack, start + timedelta(minutes=minute, seconds=1))
+    first = first_notice(stack)
     assert all(row.state == "pending" for row in stack.sms())
-    # Backoff capped at 5 minutes: still tried near the end of the outage, never given up.
-    assert first.attempts >= 5 and outbound.as_utc(first.attempt_started_at) >= start + timedelta(minutes=24)
+    # Backoff capped at 5 minutes: tried at 0:00, 1:01, 2:01, 3:01, 5:01, then every 5 minutes to
+    # the end of the outage, never given up.
+    assert first.attempts == 10
+    assert outbound.as_utc(first.attempt_started_at) - start == timedelta(minutes=30, seconds=1)
     clear_faults(stack)  # AT is back
-    work_at(stack, start + timedelta(minutes=36))
+    work_frozen(stack, start + timedelta(minutes=36))
     assert all(row.state == "sent" for row in stack.sms())
     assert len(stack.inbox(FOCAL_A)) == 1
     # Unaccepted for 10 minutes, the tip also went to the next focal point and the secretariat.
     assert len(stack.inbox(FOCAL_B)) == 1 and len(stack.inbox(NATIONAL)) == 1
-    work_at(stack, start + timedelta(minutes=50))
+    work_frozen(stack, start + timedelta(minutes=50))
     assert len(at_messages(stack)) == 3
 
 
@@ -209,3 +212,41 @@ def test_a_due_sms_goes_out_by_the_sweep_when_no_scheduler_queues_its_job(stack)
     assert stack.sms()[0].state == "pending"
     work_at(stack, start + timedelta(minutes=2))
     assert len(stack.inbox(FOCAL_A)) == 1 and stack.sms()[0].state == "sent"
+
+
+def work_frozen(stack, moment):
+    """Run the burst worker (sweep, scheduler, jobs) with the clock stopped at `moment`."""
+    with time_machine.travel(moment, tick=False):
+        stack.work()
+
+
+def first_notice(stack) -> OutboundSms:
+    return by_phone(stack)[FOCAL_A][0]
+
+
+def test_a_refused_sms_is_tried_again_after_10_s_30_s_1_min_2_min_then_every_5_min(stack):
+    """AT refuses every call: each attempt comes at its exact time, by RQ's scheduler, or by the sweep
+    when Redis lost the scheduled job."""
+    fault(stack, status=503, count=100_000)
+    start = utcnow().replace(microsecond=0) + timedelta(seconds=1)
+    with time_machine.travel(start, tick=False):
+        stack.report()
+    work_frozen(stack, start)
+    tried = [outbound.as_utc(first_notice(stack).attempt_started_at)]
+    for gap in (10, 30, 60, 120, 300, 300, 300):
+        due = tried[-1] + timedelta(seconds=gap)
+        if gap == 60:
+            stack.ext.redis.flushdb()  # Redis restarted empty: only the row knows when
+        work_frozen(stack, due - timedelta(seconds=1))
+        assert first_notice(stack).attempts == len(tried)  # not a second early
+        work_frozen(stack, due)
+        row = first_notice(stack)
+        assert (row.state, row.attempts) == ("pending", len(tried) + 1)
+        tried.append(outbound.as_utc(row.attempt_started_at))
+    offsets = (0, 10, 40, 100, 220, 520, 820, 1120)
+    assert [at - start for at in tried] == [timedelta(seconds=s) for s in offsets]
+    assert stack.inbox(FOCAL_A) == []
+    clear_faults(stack)  # AT is back: the next attempt, 5 minutes on, is sent
+    work_frozen(stack, tried[-1] + timedelta(seconds=300))
+    row = first_notice(stack)
+    assert (row.state, row.attempts) == ("sent", 9) and len(stack.inbox(FOCAL_A)) == 1

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from hotline import randomness
 from hotline.reference import CODE_SPACE, check_digit, display, format_of, new_reference, normalise
 
 
@@ -17,8 +18,9 @@ def draw():
 
 
 def test_new_references_are_twelve_digits_in_four_groups_that_pass_their_check(draw):
-    codes = {draw() for _ in range(2000)}
-    assert len(codes) == 2000
+    # Not asserted: that the draws differ. Two tips may draw one code (the insert then draws again);
+    # an unseeded `len(set(codes)) == 2000` over 10^8 old codes failed by chance in 2% of runs.
+    codes = [draw() for _ in range(2000)]
     assert all(len(code) == 12 and code.isdigit() and normalise(code) == code for code in codes)
     assert all(format_of(code) == "current" for code in codes)
     assert all(len(display(code).split("-")) == 4 for code in codes)
@@ -28,9 +30,11 @@ def test_the_new_code_space_is_a_thousand_times_the_old_one():
     assert CODE_SPACE == {"current": 10**11, "old": 10**8}
 
 
-def test_the_system_random_source_makes_valid_codes():
+def test_a_reference_is_eleven_digits_drawn_at_once_from_the_services_source_and_its_check_digit():
+    randomness.seed(5)
+    body = f"{random.Random(5).randrange(10**11):011d}"
     code = new_reference()
-    assert len(code) == 12 and normalise(code) == code
+    assert code == body + check_digit(body) and normalise(code) == code
 
 
 def test_old_nine_digit_codes_are_still_accepted():

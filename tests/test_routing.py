@@ -16,7 +16,8 @@ from sqlalchemy import select
 import simulator
 from hotline.models import FocalPoint, OutboundSms, Tip, TipUpdate, UnmatchedDeliveryReport, utcnow
 from hotline.reference import display
-from tests.conftest import TEST_PHONE, Phone, free_port, serve
+from hotline.sms_texts import REPLIES
+from tests.conftest import TEST_PHONE, Phone, listening_socket, serve, stop
 from workers.routing import route_tip
 from workers.sweeper import sweep_escalations
 
@@ -26,11 +27,11 @@ FOCAL_A, FOCAL_B, NATIONAL = "+254700000101", "+254700000102", "+254700000190"
 @pytest.fixture
 def stack(make_app):
     """The hotline and the AT simulator, each on a real port, talking to each other over HTTP."""
-    web_port, sim_port = free_port(), free_port()
-    sim_url = f"http://127.0.0.1:{sim_port}"
+    web, sim_socket = listening_socket(), listening_socket()
+    sim_url = f"http://127.0.0.1:{sim_socket.getsockname()[1]}"
     sim = simulator.create_app(
         {
-            "HOTLINE_URL": f"http://127.0.0.1:{web_port}",
+            "HOTLINE_URL": f"http://127.0.0.1:{web.getsockname()[1]}",
             "SIM_DELIVERY_DELAY": "0.02",
             "SIM_SEED": "7",
             "SIM_DUPLICATE_RATE": "0",
@@ -39,7 +40,7 @@ def stack(make_app):
         }
     )
     app = make_app(at_api_url=sim_url, at_timeout=(1, 1))
-    servers = [serve(sim, sim_port), serve(app, web_port)]
+    servers = [serve(sim, sim_socket), serve(app, web)]
     ext = app.extensions["hotline"]
     with ext.session_scope() as session:
         session.add_all(
@@ -61,8 +62,7 @@ def stack(make_app):
         )
     yield Stack(app, sim_url)
     for server, thread in servers:
-        server.shutdown()
-        thread.join(timeout=5)
+        stop(server, thread)
 
 
 class Stack:
@@ -171,6 +171,52 @@ def test_ack_from_an_unknown_phone_or_for_an_unknown_reference_changes_nothing(s
         stack.inbox(FOCAL_A)[-1] == "We could not find reference 123456789. Check the number and try again."
     )
     assert stack.tip().status == "routed"
+
+
+OTHER_COUNTY, DEACTIVATED, UNKNOWN = "+254700000147", "+254700000103", "+254799999999"
+
+
+@pytest.mark.parametrize("keyword, language", [("ACK", "en"), ("POKEA", "sw")])
+@pytest.mark.parametrize(
+    "sender, answer",
+    [
+        (OTHER_COUNTY, "ack_not_yours"),  # a Nairobi focal point, never sent this Kakamega tip
+        (DEACTIVATED, "ack_not_registered"),  # Kakamega's own, but no longer active
+        (UNKNOWN, "ack_not_registered"),
+    ],
+)
+def test_ack_from_another_countys_a_deactivated_or_an_unknown_number_changes_nothing(
+    stack, keyword, language, sender, answer
+):
+    with stack.ext.session_scope() as session:
+        session.add_all(
+            [
+                FocalPoint(county_code=47, name="Officer N", organisation="Nairobi CCO", phone=OTHER_COUNTY),
+                FocalPoint(
+                    county_code=37, name="Officer C", organisation="Kakamega", phone=DEACTIVATED, active=False
+                ),
+            ]
+        )
+    stack.report()
+    stack.work()
+    tip = stack.tip()
+    before = [(row.id, row.purpose, row.focal_point_id) for row in stack.sms()]
+    stack.text_from(sender, f"{keyword} {tip.reference}")
+    stack.work()
+    # The sender learns only what it typed; nobody else hears of it.
+    assert stack.inbox(sender) == [REPLIES[language][answer].format(ref=display(tip.reference))]
+    assert len(stack.inbox(FOCAL_A)) == 1 and stack.inbox(FOCAL_B) == [] and stack.inbox(NATIONAL) == []
+    after = stack.tip()
+    assert (after.status, after.acknowledged_at, after.acknowledged_by_id) == ("routed", None, None)
+    assert (after.escalation_level, after.escalate_at) == (0, tip.escalate_at)
+    assert [(row.id, row.purpose, row.focal_point_id) for row in stack.sms()][: len(before)] == before
+    assert [row.purpose for row in stack.sms()][len(before) :] == ["reply"]
+    # Its deadline still moves it on to the next focal point.
+    with stack.app.app_context():
+        assert sweep_escalations(now=utcnow() + timedelta(hours=25)) == 1
+    stack.work()
+    assert stack.inbox(FOCAL_B)[0].startswith("ESCALATED: not acknowledged in 1440 min.")
+    assert stack.tip().escalation_level == 1
 
 
 def test_escalation_to_the_next_focal_point_then_the_secretariat(stack):

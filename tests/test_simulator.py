@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 from contextlib import contextmanager
 
@@ -20,6 +19,7 @@ from simulator import create_app
 from simulator.config import DEFAULT_HOTLINE_URL, from_mapping
 from simulator.errors import ConfigError
 from simulator.store import MessageStore
+from tests.conftest import free_port
 
 PHONE = "+254711000001"
 OTHER_PHONE = "+254722000002"
@@ -61,10 +61,8 @@ def serving(app: Flask):
 
 
 def closed_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on (bound, then released), never handed out before in this session."""
+    return free_port()
 
 
 @pytest.fixture
