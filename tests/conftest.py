@@ -4,13 +4,16 @@ from defaults plus overrides."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
@@ -83,6 +86,9 @@ def free_port() -> int:
         if port not in _handed_out:
             _handed_out.add(port)
             return port
+
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def serve(app, sock: socket.socket | None = None):
@@ -170,13 +176,32 @@ def _drop_everything(url: str) -> None:
     engine.dispose()
 
 
+def _migrated_sqlite_template() -> Path:
+    """An empty SQLite database at the newest migration, made once per set of migrations.
+
+    Every pytest session (and every mutant `make mutation` tries) copies it instead of running the
+    migrations again; its name carries a hash of the migration files, so a new migration makes a new one.
+    """
+    versions = sorted((ROOT / "migrations").rglob("*.py"))
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in versions)).hexdigest()[:16]
+    template = Path(tempfile.gettempdir()) / f"hotline-test-template-{digest}.db"
+    if not template.exists():
+        scratch = template.with_suffix(f".{os.getpid()}.tmp")
+        upgrade(f"sqlite:///{scratch}")
+        os.replace(scratch, template)  # atomic: a concurrent session sees all of it or none
+    return template
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db')}/test.db"
-    url = normalise_database_url(url)
-    _drop_everything(url)
-    upgrade(url)
-    return url
+    if os.environ.get("TEST_DATABASE_URL"):
+        url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+        _drop_everything(url)
+        upgrade(url)
+        return url
+    path = tmp_path_factory.mktemp("db") / "test.db"
+    shutil.copyfile(_migrated_sqlite_template(), path)
+    return normalise_database_url(f"sqlite:///{path}")
 
 
 @pytest.fixture
