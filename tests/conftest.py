@@ -206,7 +206,16 @@ def database_url(tmp_path_factory):
 
 @pytest.fixture
 def config(database_url, redis_server) -> Config:
-    return Config(env="testing", database_url=database_url, redis_url=redis_server.url, secret_key="test")
+    # The USSD path's Redis timeout is 50 ms in production; a healthy Redis on a busy test machine can
+    # take longer than that, and the breaker would then refuse what the test checks. Tests of the
+    # timeout and the breaker (test_breaker.py) set a short one themselves, against a stopped Redis.
+    return Config(
+        env="testing",
+        database_url=database_url,
+        redis_url=redis_server.url,
+        secret_key="test",
+        ussd_redis_timeout=2.0,
+    )
 
 
 @pytest.fixture

@@ -14,12 +14,14 @@ from rq import Queue
 from sqlalchemy import select
 
 from hotline.breaker import BreakerOpen, CircuitBreaker
-from hotline.config import from_env
+from hotline.config import Config, from_env
 from hotline.models import Tip
 from tests.conftest import Phone, RedisServer
 from workers.sweeper import sweep_unqueued_tips
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+SHORT = 0.05  # production's USSD Redis timeout (the suite's default is generous)
 
 
 def test_the_breaker_opens_on_a_failure_and_lets_one_trial_through_after_the_cooldown():
@@ -83,7 +85,7 @@ def redis_failures(caplog) -> list[str]:
 def test_a_stalled_redis_costs_one_short_timeout_per_breaker_period_and_the_tip_is_saved(
     make_app, stalled_redis, caplog
 ):
-    app = make_app(redis_url=stalled_redis.url, redis_breaker_seconds=5)
+    app = make_app(redis_url=stalled_redis.url, ussd_redis_timeout=SHORT, redis_breaker_seconds=5)
     ext = app.extensions["hotline"]
     phone = Phone(app.test_client())
     caplog.set_level(logging.WARNING, logger="hotline.ussd_sessions")
@@ -120,7 +122,9 @@ def test_a_stalled_redis_costs_one_short_timeout_per_breaker_period_and_the_tip_
     assert Queue("tips", connection=ext.redis).job_ids == [f"route-tip-{tip.id}"]
 
 
-def test_the_ussd_client_waits_tens_of_milliseconds_and_never_retries(ext):
+def test_the_ussd_client_waits_tens_of_milliseconds_and_never_retries(make_app):
+    assert Config.ussd_redis_timeout == SHORT  # the default outside the test suite
+    ext = make_app(ussd_redis_timeout=SHORT).extensions["hotline"]
     kwargs = ext.ussd_redis.connection_pool.connection_kwargs
     assert kwargs["socket_timeout"] == kwargs["socket_connect_timeout"] == 0.05
     assert kwargs["retry"].get_retries() == 0
@@ -130,7 +134,7 @@ def test_the_ussd_client_waits_tens_of_milliseconds_and_never_retries(ext):
 def test_a_report_dropped_during_a_stall_resumes_where_it_stopped_once_redis_is_back(
     make_app, stalled_redis
 ):
-    app = make_app(redis_url=stalled_redis.url)
+    app = make_app(redis_url=stalled_redis.url, ussd_redis_timeout=SHORT)
     phone = Phone(app.test_client())
     with time_machine.travel(START, tick=False) as clock:
         phone.dial()
@@ -161,8 +165,10 @@ def test_the_ussd_redis_timeout_and_breaker_period_come_from_the_environment(tmp
 def test_inputs_lost_by_both_stores_are_replayed_from_the_older_state_once_redis_is_back(
     make_app, stalled_redis, tmp_path
 ):
-    healthy = make_app(redis_url=stalled_redis.url)
-    broken_db = make_app(redis_url=stalled_redis.url, database_url=f"sqlite:///{tmp_path}/missing/dir/x.db")
+    healthy = make_app(redis_url=stalled_redis.url, ussd_redis_timeout=SHORT)
+    broken_db = make_app(
+        redis_url=stalled_redis.url, ussd_redis_timeout=SHORT, database_url=f"sqlite:///{tmp_path}/missing/dir/x.db"
+    )
     phone = Phone(healthy.test_client())
     phone.dial()
     phone.send("1", "1")  # Redis holds the state at the county question
@@ -183,7 +189,7 @@ def test_inputs_lost_by_both_stores_are_replayed_from_the_older_state_once_redis
 def test_a_command_that_timed_out_leaves_no_late_reply_for_the_next_command(make_app, stalled_redis):
     # GuardedRedis sends commands on a pooled connection itself: after a timeout the connection
     # must be dropped, or the next command would read the stalled command's late reply.
-    app = make_app(redis_url=stalled_redis.url, redis_breaker_seconds=5)
+    app = make_app(redis_url=stalled_redis.url, ussd_redis_timeout=SHORT, redis_breaker_seconds=5)
     client = app.extensions["hotline"].ussd_redis
     client.set("first", "1")
     client.set("second", "2")
