@@ -135,7 +135,7 @@ class CampaignStack:
         requests.put(f"{self.sim_url}/api/failures", json=table, timeout=5).raise_for_status()
 
 
-def _stack(make_app, **sim_config):
+def _stack(make_app, app_config: dict | None = None, **sim_config):
     web_port, sim_port = free_port(), free_port()
     sim_url = f"http://127.0.0.1:{sim_port}"
     sim = simulator.create_app(
@@ -149,7 +149,7 @@ def _stack(make_app, **sim_config):
             **sim_config,
         }
     )
-    app = make_app(at_api_url=sim_url, at_timeout=(1, 1), campaign_reconcile_seconds=2)
+    app = make_app(at_api_url=sim_url, at_timeout=(1, 1), campaign_reconcile_seconds=2, **(app_config or {}))
     servers = [serve(sim, sim_port), serve(app, web_port)]
     yield CampaignStack(app, sim_url)
     requests.delete(f"{sim_url}/api/faults", timeout=5)
@@ -166,7 +166,9 @@ def stack(make_app):
 @pytest.fixture
 def silent_stack(make_app):
     """AT takes every message but its delivery reports never come (as when they are lost)."""
-    yield from _stack(make_app, SIM_DELIVERY_REPORTS="0")
+    # One request at a time: the lost first answer (the 1 s read timeout) must end the slice before
+    # the next batch falls due (1 s later too), so exactly one batch is lost.
+    yield from _stack(make_app, {"campaign_concurrency": 1}, SIM_DELIVERY_REPORTS="0")
 
 
 def test_a_two_language_campaign_with_a_holdout_reaches_each_treated_contact_once(stack):
@@ -353,6 +355,29 @@ def test_a_batch_a_dead_worker_left_with_no_delivery_report_waits_for_a_decision
     assert [b.state for b in batches(stack)] == ["resent", "sent"]
 
 
+def test_batches_go_out_side_by_side_while_at_is_slow_and_a_lost_answer_among_them_is_not_sent_twice(
+    stack, make_app
+):
+    stack.add_contacts(12, language=lambda n: "en")
+    stack.safety_tips("wide", rate=4)  # a batch of 4 falls due every second
+    patient = CampaignStack(
+        make_app(at_api_url=stack.sim_url, at_timeout=(1, 3), campaign_reconcile_seconds=2), stack.sim_url
+    )
+    stack.flask("campaigns", "send", "wide", "--yes", "--no-wait")
+    stack.fault(delay=5)  # the first request's answer is lost (3 s read timeout); AT takes it at 5 s
+    assert patient.dispatch("wide") == "backing off"
+    # The second and third batches left, and were answered, while the first request was still out.
+    assert [b.state for b in batches(stack)] == ["uncertain", "sent", "sent"]
+    wait_for(lambda: len(stack.messages()) == 12)
+    stack.flush()  # the first batch's reports, for ids we never recorded: kept as unmatched
+    with time_machine.travel(as_utc(stack.campaign("wide").next_send_at), tick=True):
+        assert patient.dispatch("wide") == "done"
+    counts = per_number(stack.messages())
+    assert len(counts) == 12 and set(counts.values()) == {1}  # everyone, once
+    assert all(r.state == "sent" and r.at_message_id for r in stack.recipients("wide"))
+    assert batches(stack)[0].error == "reconciled from delivery reports: 4 sent"
+
+
 def batches(stack) -> list[CampaignBatch]:
     with stack.ext.session_scope() as session:
         return list(session.scalars(select(CampaignBatch).order_by(CampaignBatch.id)))
@@ -413,6 +438,7 @@ def test_a_worker_killed_in_the_middle_of_a_batch_makes_nobody_get_it_twice_or_s
         "REDIS_URL": config.redis_url,
         "AT_API_URL": stack.sim_url,
         "SECRET_KEY": "test",
+        "CAMPAIGN_CONCURRENCY": "1",  # the stalled first batch is the only one out when it dies
     }
     worker = subprocess.Popen(
         [str(Path(sys.executable).parent / "flask"), "worker"],
