@@ -7,6 +7,10 @@ out of order and sometimes twice. So:
 - the webhook does one RPUSH of a compact line (no number in it: only its delivery key,
   `privacy.delivery_key`, which is not the reporter key and is stored next to no number), and
   queues the applying job when the buffer was empty; with Redis down it applies the report itself;
+- the applying job goes on the `campaigns` queue, behind any campaign slice already waiting: both
+  are bulk work that queues itself again slice after slice, and one first-in-first-out queue makes
+  them take turns. On `default`, which a worker serves first, the reports of a sending campaign
+  (one job each time the buffer filled again) kept its next slice waiting until they stopped;
 - `take` moves a batch from the buffer to a per-batch "applying" list in one Lua call, and `done`
   drops that list once the database has the batch: a worker that dies in between leaves the list,
   which `stale` hands to the next worker (applying twice changes nothing);
@@ -45,6 +49,7 @@ BUFFER = "sms:delivery:buffer"
 APPLYING = "sms:delivery:applying"  # sorted set: applying-list key -> when it was taken
 APPLY_JOB = "workers.delivery.apply_delivery_reports"
 APPLY_JOB_ID = "apply-delivery-reports"
+APPLY_QUEUE = "campaigns"  # turn about with campaign slices (see above)
 
 _TAKE = """
 local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
@@ -122,9 +127,10 @@ def buffer(client: redis.Redis, queues, report: DeliveryReport) -> None:
 
 
 def queue_apply(queues) -> bool:
-    """Queue the job that applies buffered reports; False when Redis refused (the sweeper retries)."""
+    """Queue the job that applies buffered reports, taking turns with campaign slices; False when Redis
+    refused (the sweeper retries)."""
     try:
-        enqueue(queues, "default", APPLY_JOB, retry=None)
+        enqueue(queues, APPLY_QUEUE, APPLY_JOB, retry=None)
         return True
     except redis.RedisError as exc:
         log.warning("delivery reports: applying job not queued (%s)", type(exc).__name__)

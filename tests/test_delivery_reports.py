@@ -12,6 +12,7 @@ from hotline.contacts import new_salt
 from hotline.delivery_reports import DeliveryReport, fold
 from hotline.models import Campaign, CampaignRecipient, Contact, UnmatchedDeliveryReport
 from hotline.privacy import delivery_key, engagement_key, reporter_key
+from workers import campaigns as campaign_jobs
 from workers.delivery import apply_delivery_reports
 
 PHONE = "+254711555001"
@@ -79,6 +80,16 @@ def post(client, **form):
         **form,
     }
     return client.post("/sms/delivery", data=data)
+
+
+def test_the_applying_job_waits_behind_a_campaign_slice_already_queued_not_ahead_of_it(app, client):
+    ext = app.extensions["hotline"]
+    with app.app_context():
+        campaign_jobs.queue_dispatch(ext, 1)
+    assert post(client).status_code == 200
+    jobs = ext.queues["campaigns"].get_jobs()
+    assert [job.func_name for job in jobs] == [campaign_jobs.JOB, delivery_reports.APPLY_JOB]
+    assert ext.queues["default"].count == 0
 
 
 def row_of(app, recipient_id):
