@@ -220,6 +220,15 @@ def measure(stack: CampaignStack, args, size: int, real: bool) -> dict:
     return result
 
 
+def memory_by_role(peak_mb: dict[str, float]) -> dict[str, str]:
+    """Peak memory per process, PostgreSQL's backends as their count and the largest one."""
+    shown = {name: str(mb) for name, mb in peak_mb.items() if not name.startswith("postgres")}
+    backends = [mb for name, mb in peak_mb.items() if name.startswith("postgres")]
+    if backends:
+        shown[f"postgres backends ({len(backends)}, largest)"] = str(max(backends))
+    return shown
+
+
 def cpu_by_role(cpu: dict[str, float]) -> dict[str, float]:
     """CPU seconds per kind of process: web (master and workers), worker1 (with its scheduler), …"""
     roles: dict[str, float] = {}
@@ -291,7 +300,8 @@ def print_measurement(result: dict) -> None:
         print(f"  all {treated:,} accepted in {result['send_seconds']:.1f} s ({result['per_second']:,}/s);"
               f" campaign done at {result['done_seconds']:.1f} s", flush=True)
     print(f"  states {result['states']}; sent twice {result['sent_twice']}")
-    print("  peak memory (MB): " + ", ".join(f"{k} {v}" for k, v in result["peak_mb"].items()))
+    memory = memory_by_role(result["peak_mb"])
+    print("  peak memory (MB): " + ", ".join(f"{k} {v}" for k, v in memory.items()))
     print("  CPU seconds: " + ", ".join(f"{k} {v}" for k, v in result["cpu_seconds"].items()))
     if result["problems"]:
         print("  PROBLEMS in the logs:\n    " + "\n    ".join(result["problems"]))

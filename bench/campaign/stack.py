@@ -28,6 +28,7 @@ from processes import REPO, Processes, _exited, _signal_group, free_port, servic
 
 TOKEN = "bench-campaign-token"  # the webhook token: every delivery report carries ?token=
 FINAL_STATUSES = ("Success", "Failed", "Rejected", "Expired")
+BENCH_CLIENT = "bench-campaign"  # the benchmark's own connections, left out of the backends measured
 
 
 def procfile_command(name: str, variables: dict[str, str], procfile: Path = REPO / "Procfile") -> list[str]:
@@ -163,12 +164,13 @@ class CampaignStack(Processes):
 
     def sql(self, statement: str, *params) -> list[tuple]:
         """Run one statement on the scratch database; its rows (if any)."""
-        with psycopg.connect(self.plain_url, autocommit=True) as connection:
+        with psycopg.connect(self.plain_url, autocommit=True, application_name=BENCH_CLIENT) as connection:
             cursor = connection.execute(statement, params or None)
             return cursor.fetchall() if cursor.description else []
 
     def backend_pids(self) -> list[int]:
-        """The PostgreSQL backends connected to the scratch database (the services', not this one's)."""
+        """The PostgreSQL backends connected to the scratch database (the services', not the benchmark's)."""
         return [pid for (pid,) in self.sql(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name <> %s",
+            BENCH_CLIENT,
         )]
