@@ -92,6 +92,19 @@ def test_the_applying_job_waits_behind_a_campaign_slice_already_queued_not_ahead
     assert ext.queues["default"].count == 0
 
 
+def test_a_stream_of_reports_keeps_one_applying_job_waiting_and_the_next_is_queued_once_it_starts(
+    app, client
+):
+    ext = app.extensions["hotline"]
+    for number in range(3):  # the buffer emptied between reports, as a busy worker takes them
+        assert post(client, id=f"ATXid_{number}").status_code == 200
+        delivery_reports.take(ext.redis, 100)
+    assert ext.queues["campaigns"].count == 1
+    delivery_reports.applying_started(ext.redis)
+    assert post(client, id="ATXid_9").status_code == 200
+    assert ext.queues["campaigns"].count == 2
+
+
 def row_of(app, recipient_id):
     with app.extensions["hotline"].session_scope() as session:
         return session.get(CampaignRecipient, recipient_id)
