@@ -69,7 +69,7 @@ bench-delivery: $(STAMP) redis-server
 	$(BIN)/python bench/delivery/run.py
 
 bench-campaign: $(STAMP) redis-server
-	$(BIN)/python bench/campaign/run.py
+	$(BIN)/python bench/campaign/run.py --best-case
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

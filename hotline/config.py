@@ -76,6 +76,9 @@ class Config:
     campaign_reconcile_seconds: int = 900
     campaign_lock_seconds: int = 60
     campaign_slice_seconds: float = 5.0
+    # AT requests of one campaign out at once (CAMPAIGN_CONCURRENCY): at 10,000 a second, batches of
+    # 1,000 leave every 0.1 s, and a request to AT takes longer than that.
+    campaign_concurrency: int = 4
     # How often a worker checks that the periodic sweep is scheduled and its scheduler runs: both
     # live in Redis, so a Redis that restarts empty would otherwise stop them for good.
     worker_maintenance_seconds: int = 60
@@ -180,6 +183,9 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         campaign_reconcile_seconds=_seconds(
             "CAMPAIGN_RECONCILE_SECONDS", get("CAMPAIGN_RECONCILE_SECONDS"), 900
         ),
+        campaign_concurrency=max(1, _whole(
+            "CAMPAIGN_CONCURRENCY", get("CAMPAIGN_CONCURRENCY"), 4, "requests"
+        )),
         worker_maintenance_seconds=max(1, _seconds(
             "WORKER_MAINTENANCE_SECONDS", get("WORKER_MAINTENANCE_SECONDS"), 60
         )),

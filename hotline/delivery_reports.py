@@ -7,6 +7,11 @@ out of order and sometimes twice. So:
 - the webhook does one RPUSH of a compact line (no number in it: only its delivery key,
   `privacy.delivery_key`, which is not the reporter key and is stored next to no number), and
   queues the applying job when the buffer was empty; with Redis down it applies the report itself;
+- the applying job goes on the `campaigns` queue, behind any campaign slice already waiting: both
+  are bulk work that queues itself again slice after slice, and one first-in-first-out queue makes
+  them take turns, one applying job waiting at a time (`APPLY_QUEUED`). On `default`, which a
+  worker serves first, and with a job each time the buffer filled again, a sending campaign's own
+  reports kept its next slice waiting until they stopped;
 - `take` moves a batch from the buffer to a per-batch "applying" list in one Lua call, and `done`
   drops that list once the database has the batch: a worker that dies in between leaves the list,
   which `stale` hands to the next worker (applying twice changes nothing);
@@ -45,6 +50,11 @@ BUFFER = "sms:delivery:buffer"
 APPLYING = "sms:delivery:applying"  # sorted set: applying-list key -> when it was taken
 APPLY_JOB = "workers.delivery.apply_delivery_reports"
 APPLY_JOB_ID = "apply-delivery-reports"
+APPLY_QUEUE = "campaigns"  # turn about with campaign slices (see above)
+# Set while an applying job waits in its queue, so that one waits at a time; a flag whose job was
+# lost (Redis flushed, say) expires, and the sweeper queues the job again.
+APPLY_QUEUED = "sms:delivery:apply-queued"
+APPLY_QUEUED_SECONDS = 60
 
 _TAKE = """
 local items = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
@@ -122,13 +132,22 @@ def buffer(client: redis.Redis, queues, report: DeliveryReport) -> None:
 
 
 def queue_apply(queues) -> bool:
-    """Queue the job that applies buffered reports; False when Redis refused (the sweeper retries)."""
+    """Queue the job that applies buffered reports, unless one is waiting already (it will take these
+    too), taking turns with campaign slices; False when Redis refused (the sweeper retries)."""
+    client = queues[APPLY_QUEUE].connection
     try:
-        enqueue(queues, "default", APPLY_JOB, retry=None)
+        if not client.set(APPLY_QUEUED, "1", nx=True, ex=APPLY_QUEUED_SECONDS):
+            return True
+        enqueue(queues, APPLY_QUEUE, APPLY_JOB, retry=None)
         return True
     except redis.RedisError as exc:
         log.warning("delivery reports: applying job not queued (%s)", type(exc).__name__)
         return False
+
+
+def applying_started(client: redis.Redis) -> None:
+    """The applying job has started: reports buffered from now on queue the next one."""
+    client.delete(APPLY_QUEUED)
 
 
 def take(client: redis.Redis, count: int) -> tuple[str, list[DeliveryReport]]:

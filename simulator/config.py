@@ -3,8 +3,9 @@
 Besides where the hotline is, it holds how the simulated network behaves: configured failures
 (`SIM_FAILURES`, see `simulator.failures`) and how delivery reports come back (`SIM_DELIVERY_*`,
 `SIM_DUPLICATE_RATE`, `SIM_REORDER_RATE`, `SIM_INTERMEDIATE_RATE`, `SIM_SEED`; see
-`simulator.delivery`), and how many messages it keeps in memory (`SIM_KEEP_MESSAGES`, see
-`simulator.store`).
+`simulator.delivery`), how long the SMS API takes to answer (`SIM_SEND_LATENCY`, seconds: AT's
+network round trip and processing, which a local simulator otherwise lacks), and how many messages
+it keeps in memory (`SIM_KEEP_MESSAGES`, see `simulator.store`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ DEFAULT_DELIVERY_RETRIES = 3
 DEFAULT_RETRY_BACKOFF = 0.5
 DEFAULT_CALLBACK_TIMEOUT = 10.0
 DEFAULT_DELIVERY_WORKERS = 4
+# Seconds every SMS API call waits before it is handled; none by default, so tests run at full speed
+# (bench/campaign sets 0.15 s, about what a call to AT takes from Nairobi).
+DEFAULT_SEND_LATENCY = 0.0
+MAX_SEND_LATENCY = 60.0
 FALSE_WORDS = ("0", "false", "no", "off")
 
 
@@ -54,6 +59,7 @@ class SimulatorConfig:
     callback_timeout: float = DEFAULT_CALLBACK_TIMEOUT
     delivery_workers: int = DEFAULT_DELIVERY_WORKERS
     keep_messages: int | None = None  # the most recent N messages keep their bodies; None: every one
+    send_latency: float = DEFAULT_SEND_LATENCY
 
 
 def _number(name: str, text: str | None, default, kind=float, low=0.0, high=None):
@@ -109,4 +115,6 @@ def from_mapping(config: Mapping | None = None, environ: Mapping | None = None) 
         delivery_workers=_number("SIM_DELIVERY_WORKERS", get("SIM_DELIVERY_WORKERS"),
                                  DEFAULT_DELIVERY_WORKERS, kind=int, low=1, high=64),
         keep_messages=_number("SIM_KEEP_MESSAGES", get("SIM_KEEP_MESSAGES"), None, kind=int, low=0),
+        send_latency=_number("SIM_SEND_LATENCY", get("SIM_SEND_LATENCY"), DEFAULT_SEND_LATENCY,
+                             high=MAX_SEND_LATENCY),
     )

@@ -7,6 +7,8 @@ official SDK parses nothing else) and `{"SMSMessageData": {"Message": "Sent to N
 "Recipients": [{"statusCode", "number", "status", "cost", "messageId", "messageParts"}]}}`: 101
 Success, 102 Queued with `enqueue=1`, 403 InvalidPhoneNumber for a number AT cannot read, and the
 configured per-recipient failures (`simulator.failures`) with cost "0" and messageId "None".
+Every call first waits SIM_SEND_LATENCY seconds (none by default), as a call to AT takes a network
+round trip and AT's own processing; calls in parallel wait in parallel.
 Each accepted message gets its delivery reports later (`simulator.delivery`). Queued faults
 (`simulator.faults`) come before everything else, the key check included.
 
@@ -21,6 +23,7 @@ import hmac
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -139,6 +142,8 @@ def _recipients_json(recipients: list[tuple[str, Outcome, str, str, int]]) -> li
 def send_sms():
     """Accept a bulk SMS: keep one message per valid recipient and answer with AT's JSON."""
     simulator = current()
+    if simulator.config.send_latency:
+        time.sleep(simulator.config.send_latency)
     response = _send_sms(simulator)
     simulator.messages.count_request(response.status_code)
     return response

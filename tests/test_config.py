@@ -85,6 +85,12 @@ def test_a_bad_contact_key_is_named(tmp_path):
         from_env(tmp_path, {"HOTLINE_ENV": "development", "CONTACT_KEY": "short"})
 
 
+@pytest.mark.parametrize(("value", "concurrency"), [(None, 4), ("8", 8), ("0", 1)])
+def test_campaign_concurrency_comes_from_the_environment_and_is_at_least_one(tmp_path, value, concurrency):
+    env = {"HOTLINE_ENV": "development"} | ({"CAMPAIGN_CONCURRENCY": value} if value else {})
+    assert from_env(tmp_path, env).campaign_concurrency == concurrency
+
+
 def test_database_url_forms():
     assert normalise_database_url("postgresql://a/b") == "postgresql+psycopg://a/b"
     assert normalise_database_url("postgresql+psycopg://a/b") == "postgresql+psycopg://a/b"

@@ -12,6 +12,7 @@ from hotline.contacts import new_salt
 from hotline.delivery_reports import DeliveryReport, fold
 from hotline.models import Campaign, CampaignRecipient, Contact, UnmatchedDeliveryReport
 from hotline.privacy import delivery_key, engagement_key, reporter_key
+from workers import campaigns as campaign_jobs
 from workers.delivery import apply_delivery_reports
 
 PHONE = "+254711555001"
@@ -79,6 +80,29 @@ def post(client, **form):
         **form,
     }
     return client.post("/sms/delivery", data=data)
+
+
+def test_the_applying_job_waits_behind_a_campaign_slice_already_queued_not_ahead_of_it(app, client):
+    ext = app.extensions["hotline"]
+    with app.app_context():
+        campaign_jobs.queue_dispatch(ext, 1)
+    assert post(client).status_code == 200
+    jobs = ext.queues["campaigns"].get_jobs()
+    assert [job.func_name for job in jobs] == [campaign_jobs.JOB, delivery_reports.APPLY_JOB]
+    assert ext.queues["default"].count == 0
+
+
+def test_a_stream_of_reports_keeps_one_applying_job_waiting_and_the_next_is_queued_once_it_starts(
+    app, client
+):
+    ext = app.extensions["hotline"]
+    for number in range(3):  # the buffer emptied between reports, as a busy worker takes them
+        assert post(client, id=f"ATXid_{number}").status_code == 200
+        delivery_reports.take(ext.redis, 100)
+    assert ext.queues["campaigns"].count == 1
+    delivery_reports.applying_started(ext.redis)
+    assert post(client, id="ATXid_9").status_code == 200
+    assert ext.queues["campaigns"].count == 2
 
 
 def row_of(app, recipient_id):

@@ -402,6 +402,31 @@ def test_a_delay_fault_makes_the_sdk_time_out_though_the_send_may_go_through(sim
     assert flush(base_url)[1]["posted"] == 1
 
 
+def test_send_latency_is_read_from_the_environment_and_off_by_default():
+    assert from_mapping({}, {}).send_latency == 0.0
+    assert from_mapping({}, {"SIM_SEND_LATENCY": "0.15"}).send_latency == 0.15
+
+
+@pytest.mark.parametrize("value", ["-0.1", "61", "soon"])
+def test_a_send_latency_out_of_range_stops_the_start(value):
+    with pytest.raises(ConfigError):
+        from_mapping({}, {"SIM_SEND_LATENCY": value})
+
+
+def test_a_send_waits_out_the_latency_before_it_answers_and_still_goes_through(simulator):
+    base_url, _ = simulator(SIM_SEND_LATENCY="0.6")
+    # A client that gives up before the latency has passed gets no answer at all ...
+    with pytest.raises(requests.ReadTimeout):
+        sdk_send(base_url, [PHONE], timeout=(1, 0.2))
+    # ... and AT takes the send all the same, as with a delay fault.
+    deadline = time.monotonic() + 5
+    while not messages(base_url) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [message["to"] for message in messages(base_url)] == [PHONE]
+    # A client that waits long enough gets AT's answer.
+    assert sdk_send(base_url, [OTHER_PHONE], timeout=(1, 5))["Recipients"][0]["statusCode"] == 101
+
+
 def test_clearing_faults_releases_a_stalled_call(simulator):
     base_url, _ = simulator()
     fault(base_url, delay=30)

@@ -2,16 +2,20 @@
 
 No job per message: a slice claims, sends and records batches of up to 1,000 recipients (see
 `campaigns.dispatch`) until its time is used, so tip jobs, on a queue the worker serves first, never
-wait long behind a national campaign. One Redis lock per campaign keeps two slices from working the
-same campaign. Outside the allowed hours, before the start time, and after a failed request, the
-slice schedules the next one with RQ's scheduler; the sweeper queues a slice for any sending campaign
-nobody is working (the worker died, Redis lost the job).
+wait long behind a national campaign. Batches leave at the campaign's rate; when AT takes longer to
+answer than that pace allows, up to CAMPAIGN_CONCURRENCY requests are out at once (threads that only
+wait for AT; claims and records stay in the slice's own thread, one transaction at a time). One
+Redis lock per campaign keeps two slices from working the same campaign. Outside the allowed hours,
+before the start time, and after a failed request, the slice schedules the next one with RQ's
+scheduler; the sweeper queues a slice for any sending campaign nobody is working (the worker died,
+Redis lost the job).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -85,27 +89,60 @@ def _work(ext, campaign_id: int, lock) -> str:
     deadline = time.monotonic() + ext.config.campaign_slice_seconds
     with ext.session_scope() as session:
         dispatch.mark_stale(session, campaign_id)
-    turn = 0
+    width = ext.config.campaign_concurrency
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix=f"campaign-{campaign_id}") as pool:
+        return _pump(ext, campaign_id, lock, pool, width, deadline)
+
+
+def _pump(ext, campaign_id: int, lock, pool: ThreadPoolExecutor, width: int, deadline: float) -> str:
+    """Claim batches at the campaign's rate, up to `width` AT requests out at once; record each answer.
+
+    Claims and records run here, one transaction at a time; only the requests run in the pool. Once
+    the slice ends (its time used, a failed request, the lock lost) nothing more is claimed, and
+    every request still out is waited for and recorded: no batch is left `claimed` by a live slice.
+    """
+    out: dict[Future, dispatch.Claim] = {}
+    turn, next_start, ending, settle_first = 0, time.monotonic(), "", False
     while True:
-        step = _next_batch(ext, campaign_id, turn)
-        if step.claim is None:
-            if step.come_back:  # committed first, so the next slice reads what this one decided
-                queue_dispatch(ext, campaign_id, at=step.come_back)
-            return step.outcome
-        turn += 1
-        if step.claim.numbers:
-            started = time.monotonic()
-            outcome = _send(ext, campaign_id, step.claim)
+        now = time.monotonic()
+        if not ending and not settle_first and len(out) < width and now >= next_start:
+            if turn and now > deadline:  # every slice claims at least one batch
+                ending = "continuing"
+                continue
+            step = _next_batch(ext, campaign_id, turn)
+            if step.claim is None:
+                if out:  # the batches still out may finish the campaign: decide once they are recorded
+                    settle_first = True
+                    continue
+                if step.come_back:  # committed first, so the next slice reads what this one decided
+                    queue_dispatch(ext, campaign_id, at=step.come_back)
+                return step.outcome
+            turn += 1
+            if step.claim.numbers:
+                next_start = now + len(step.claim.numbers) / step.rate
+                claim = step.claim
+                out[pool.submit(ext.gateway.send, claim.message, list(claim.numbers), enqueue=True)] = claim
+            continue
+        if not out:
+            if ending:
+                if ending == "continuing":
+                    queue_dispatch(ext, campaign_id)
+                return ending
+            settle_first = False
+            time.sleep(max(0.0, next_start - time.monotonic()))
+            continue
+        room = not ending and not settle_first and len(out) < width
+        done, _ = wait(out, timeout=max(0.0, next_start - now) if room else None, return_when=FIRST_COMPLETED)
+        for request in done:
+            outcome = _record(ext, campaign_id, out.pop(request), request)
             if outcome != "sent":
-                return outcome
+                ending = outcome  # backing off: no next slice now, whatever else was decided
+                continue
             try:
                 lock.reacquire()  # a fresh TTL for the next batch
             except LockError:
-                return "lost its lock"  # it expired during a very slow batch: another slice may go on
-            time.sleep(max(0.0, started + len(step.claim.numbers) / step.rate - time.monotonic()))
-        if time.monotonic() > deadline:
-            queue_dispatch(ext, campaign_id)
-            return "continuing"
+                if ending != "backing off":
+                    ending = "lost its lock"  # it expired during a very slow batch: another slice may go on
 
 
 def _next_batch(ext, campaign_id: int, turn: int) -> Step:
@@ -151,10 +188,10 @@ def _due(campaign: Campaign, now: datetime) -> datetime:
     return next_opening(due, campaign.hours_from, campaign.hours_until)
 
 
-def _send(ext, campaign_id: int, claim: dispatch.Claim) -> str:
-    """One AT request for the batch, and its outcome recorded."""
+def _record(ext, campaign_id: int, claim: dispatch.Claim, request: Future) -> str:
+    """The outcome of one batch's AT request, recorded: "sent" or "backing off"."""
     try:
-        results = ext.gateway.send(claim.message, list(claim.numbers), enqueue=True)
+        results = request.result()
     except GatewayError as exc:
         log.warning("campaign %s batch %s: %s", campaign_id, claim.batch_id, exc)
         return _back_off(ext, campaign_id, claim, str(exc), exc.maybe_sent)

@@ -20,6 +20,7 @@ STALE_AFTER = 60.0  # an applying list this old belongs to a worker that died
 def apply_delivery_reports(batch: int = BATCH, max_seconds: float = SLICE_SECONDS) -> int:
     """Apply buffered reports until the buffer is empty or the slice is used; returns how many."""
     ext = extensions()
+    delivery_reports.applying_started(ext.redis)
     applied = 0
     for key, reports in delivery_reports.stale(ext.redis, STALE_AFTER):
         applied += _apply(ext, key, reports)
