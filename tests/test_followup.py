@@ -286,3 +286,30 @@ def test_accepting_or_rejecting_an_unknown_update_raises_unknown_update_with_its
     with ext.session_scope() as session, pytest.raises(followup.UnknownUpdate) as refused:
         act(session, 424242, utcnow())
     assert refused.value.args == (424242,)
+
+
+def test_a_number_gets_its_hourly_lookups_then_is_refused_until_the_clock_hour_ends(make_app, draw):
+    app = make_app(followup_lookups_per_hour=2)
+    ext = app.extensions["hotline"]
+    key = reporter_key(guesser(0), ext.config.phone_hash_key)
+
+    def ask() -> str | None:
+        with ext.session_scope() as session:
+            return followup.look_up(session, ext.redis, ext.config, key, draw()).refused
+
+    with time_machine.travel(datetime(2026, 11, 24, 7, 40, tzinfo=UTC), tick=False):
+        assert [ask(), ask(), ask()] == [None, None, "too_many"]
+    with time_machine.travel(datetime(2026, 11, 24, 7, 59, 59, tzinfo=UTC), tick=False):
+        assert ask() == "too_many"
+    with time_machine.travel(datetime(2026, 11, 24, 8, 0, 0, tzinfo=UTC), tick=False):
+        assert ask() is None
+
+
+def test_a_strangers_lookup_is_refused_as_busy_when_redis_cannot_count_the_budget(ext, draw, frozen):
+    victim = plant(ext, draw())
+    # Redis answers, but refuses to count the budget (as when it fails between the two calls).
+    ext.redis.set(followup._budget_key("current", followup._window(3600)), "not a number")
+    with ext.session_scope() as session:
+        key = reporter_key(guesser(0), ext.config.phone_hash_key)
+        found = followup.look_up(session, ext.redis, ext.config, key, victim)
+    assert found == followup.Lookup(refused="busy")
