@@ -510,7 +510,7 @@ def test_settle_breaks_a_tie_between_reports_by_the_one_kept_first(ext):
     with ext.session_scope() as session:
         kept_report(ext, session, "ATX-1", REPORTER, T0 + timedelta(seconds=3))
         kept_report(ext, session, "ATX-2", REPORTER, T0 + timedelta(seconds=3))
-    with ext.session_scope() as session, unordered_reversed(session):
+    with ext.session_scope() as session:
         row = sms(ext, session, "reply:tie", state="uncertain", attempts=1, attempt_started_at=T0)
         outbound.settle(session, ext.config, row, T0 + timedelta(seconds=10))
         assert row.at_message_id == "ATX-1"
@@ -692,3 +692,12 @@ def test_before_any_attempt_the_first_send_job_counts_as_live(ext):
     assert outbound.has_live_job(tips, 7, 0, T0, T0) is True
     assert outbound.has_live_job(tips, 7, 1, T0, T0) is False
     assert outbound.has_live_job(tips, 8, 0, T0, T0) is False
+
+
+def test_with_redis_down_queueing_reports_nothing_queued(ext, redis_server):
+    redis_server.stop()
+    try:
+        assert outbound.queue_send(ext.queues, [7, 8]) == 0
+        assert outbound.queue_attempt(ext.queues, 7, 1, T0) is False
+    finally:
+        redis_server.start()
