@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from hotline import followup
 from hotline.config import Config
 from hotline.models import OutboundSms, Tip, TipUpdate, utcnow
+from hotline.outbound import as_utc
 from hotline.privacy import reporter_key
 from hotline.reference import CODE_SPACE, check_digit, display, new_reference
 from tests.conftest import TEST_PHONE, Phone
@@ -196,3 +197,119 @@ def test_information_added_twice_from_one_session_is_kept_once(ext, draw):
     with ext.session_scope() as session:
         assert [u.state for u in session.scalars(select(TipUpdate))] == ["forwarded"]
         assert session.scalars(select(OutboundSms)).all() == []  # nobody was notified of the tip yet
+
+
+def test_every_follow_up_key_in_redis_expires_within_its_hour(make_app, draw, frozen):
+    app = make_app(followup_failed_lookups_per_hour=1)
+    ext = app.extensions["hotline"]
+    with ext.session_scope() as session:
+        for n in range(3):  # the third miss finds the budget spent and raises the alarm
+            key = reporter_key(guesser(n), ext.config.phone_hash_key)
+            followup.look_up(session, ext.redis, ext.config, key, draw())
+    assert followup.budget_report(ext.redis, ext.config)["current"]["alarm"] is True
+    ttls = {key: ext.redis.ttl(key) for key in ext.redis.scan_iter("followup:*")}
+    assert len(ttls) == 5  # three numbers' counts, the budget and its alarm
+    assert all(0 < ttl <= 3600 for ttl in ttls.values()), ttls
+
+
+def test_a_status_with_no_words_reads_as_received_and_an_unknown_language_in_english():
+    assert followup.status_words(Tip(status="routed"), "fr") == "with the county team"
+    assert followup.status_words(Tip(status="archived"), "sw") == "imepokelewa"
+    assert followup.status_words(Tip(status="archived"), "en") == "received"
+
+
+def hold(ext, code: str, *texts: str) -> list[int]:
+    """Information added to the tip with this reference from another number: held; their ids."""
+    with ext.session_scope() as session:
+        tip = session.scalar(select(Tip).where(Tip.reference == code))
+        key = reporter_key(guesser(1), ext.config.phone_hash_key)
+        return [
+            followup.add_information(session, tip, text, key, f"ussd:S{n}", utcnow())[0].id
+            for n, text in enumerate(texts)
+        ]
+
+
+def test_information_added_is_stamped_with_the_moment_it_was_added(ext, draw):
+    code = plant(ext, draw())
+    added = datetime(2026, 3, 1, 4, 5, 6, tzinfo=UTC)  # not the wall clock
+    with ext.session_scope() as session:
+        tip = session.scalar(select(Tip).where(Tip.reference == code))
+        key = reporter_key(guesser(1), ext.config.phone_hash_key)
+        update, _ = followup.add_information(session, tip, "Moved to Mumias", key, "ussd:S1", added)
+        update_id = update.id
+    with ext.session_scope() as session:
+        assert as_utc(session.get(TipUpdate, update_id).created_at) == added
+
+
+def test_held_updates_are_listed_oldest_first_whatever_order_the_database_returns(ext, draw):
+    ids = hold(ext, plant(ext, draw()), "first", "second", "third")
+    with ext.session_scope() as session:
+        sqlite = session.bind.dialect.name == "sqlite"
+        if sqlite:  # SQLite returns rows in id order anyway; this makes a select without ORDER BY reverse
+            session.execute(text("PRAGMA reverse_unordered_selects = ON"))
+        try:
+            held = [(update.id, update.text) for update in followup.held_updates(session)]
+        finally:
+            if sqlite:
+                session.execute(text("PRAGMA reverse_unordered_selects = OFF"))
+    assert held == list(zip(ids, ["first", "second", "third"], strict=True))
+
+
+def test_rejecting_a_held_update_again_keeps_it_rejected_with_the_first_review_time(ext, draw):
+    [update_id] = hold(ext, plant(ext, draw()), "Ignore the first report")
+    first, later = datetime(2026, 3, 1, 8, 0, tzinfo=UTC), datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    for now in (first, later):
+        with ext.session_scope() as session:
+            followup.reject_update(session, update_id, now)
+    with ext.session_scope() as session:
+        update = session.get(TipUpdate, update_id)
+        assert (update.state, as_utc(update.reviewed_at)) == ("rejected", first)
+
+
+def test_an_accepted_update_cannot_be_rejected_nor_a_rejected_one_accepted(ext, draw):
+    accepted, rejected = hold(ext, plant(ext, draw()), "accept me", "reject me")
+    reviewed = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    with ext.session_scope() as session:
+        assert followup.accept_update(session, accepted, reviewed) == []  # nobody holds the tip yet
+        followup.reject_update(session, rejected, reviewed)
+    for act, update_id in ((followup.reject_update, accepted), (followup.accept_update, rejected)):
+        with ext.session_scope() as session, pytest.raises(followup.UnknownUpdate) as refused:
+            act(session, update_id, datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+        assert refused.value.args == (update_id,)
+    with ext.session_scope() as session:
+        states = [(u.id, u.state, as_utc(u.reviewed_at)) for u in session.scalars(select(TipUpdate))]
+    assert sorted(states) == [(accepted, "accepted", reviewed), (rejected, "rejected", reviewed)]
+
+
+@pytest.mark.parametrize("act", [followup.accept_update, followup.reject_update])
+def test_accepting_or_rejecting_an_unknown_update_raises_unknown_update_with_its_id(ext, act):
+    with ext.session_scope() as session, pytest.raises(followup.UnknownUpdate) as refused:
+        act(session, 424242, utcnow())
+    assert refused.value.args == (424242,)
+
+
+def test_a_number_gets_its_hourly_lookups_then_is_refused_until_the_clock_hour_ends(make_app, draw):
+    app = make_app(followup_lookups_per_hour=2)
+    ext = app.extensions["hotline"]
+    key = reporter_key(guesser(0), ext.config.phone_hash_key)
+
+    def ask() -> str | None:
+        with ext.session_scope() as session:
+            return followup.look_up(session, ext.redis, ext.config, key, draw()).refused
+
+    with time_machine.travel(datetime(2026, 11, 24, 7, 40, tzinfo=UTC), tick=False):
+        assert [ask(), ask(), ask()] == [None, None, "too_many"]
+    with time_machine.travel(datetime(2026, 11, 24, 7, 59, 59, tzinfo=UTC), tick=False):
+        assert ask() == "too_many"
+    with time_machine.travel(datetime(2026, 11, 24, 8, 0, 0, tzinfo=UTC), tick=False):
+        assert ask() is None
+
+
+def test_a_strangers_lookup_is_refused_as_busy_when_redis_cannot_count_the_budget(ext, draw, frozen):
+    victim = plant(ext, draw())
+    # Redis answers, but refuses to count the budget (as when it fails between the two calls).
+    ext.redis.set(followup._budget_key("current", followup._window(3600)), "not a number")
+    with ext.session_scope() as session:
+        key = reporter_key(guesser(0), ext.config.phone_hash_key)
+        found = followup.look_up(session, ext.redis, ext.config, key, victim)
+    assert found == followup.Lookup(refused="busy")
