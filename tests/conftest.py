@@ -97,7 +97,7 @@ def serve(app, sock: socket.socket | None = None):
     sock = sock or listening_socket()
     server = make_server("127.0.0.1", sock.getsockname()[1], app, threaded=True, fd=sock.fileno())
     sock.close()  # the server holds its own duplicate of the socket
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     return server, thread
 
