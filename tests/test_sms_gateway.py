@@ -71,7 +71,9 @@ class FakeAt:
         self.server.daemon_threads = True
         self.server.requests, self.server.forms = [], []
         self.answer_with(accepted)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self.thread.start()
 
     @property
