@@ -68,6 +68,15 @@ def test_masked_numbers_for_logs():
     assert mask_phone("+254712345678") == "+254*******78"
 
 
+@pytest.mark.parametrize(
+    ("phone", "masked"),
+    [("+254712", "+254*12"), ("+25471", "***"), ("12", "***"), ("", "***")],
+)
+def test_a_number_of_six_characters_or_fewer_is_masked_whole_and_one_of_seven_hides_one(phone, masked):
+    # Four leading and two trailing characters would be all of a six-character one.
+    assert mask_phone(phone) == masked
+
+
 # -- the database as a reader without the application's keys sees it ------------------------
 
 REPORTER = "+254722000123"  # reports, dials, checks an agency, texts, joins awareness SMS
