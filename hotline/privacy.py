@@ -127,4 +127,4 @@ def decrypt_contact(token: str, key: str) -> str:
 
 def mask_phone(phone: str) -> str:
     """A number safe for logs: country code and last two digits only."""
-    return phone[:4] + "*" * max(len(phone) - 6, 0) + phone[-2:] if len(phone) > 6 else "***"
+    return phone[:4] + "*" * (len(phone) - 6) + phone[-2:] if len(phone) > 6 else "***"

@@ -155,10 +155,15 @@ def _agency(session, engaged_key, language, rest, answer) -> Outcome:
 
 
 def _acknowledge(ext, session, sms, language, rest, now: datetime, answer) -> Outcome:
-    focal_point = session.scalar(
-        select(FocalPoint).where(FocalPoint.phone == sms.phone, FocalPoint.active.is_(True)).limit(1)
+    # The directory is keyed by county and phone: one number may be listed for several counties.
+    listed = list(
+        session.scalars(
+            select(FocalPoint)
+            .where(FocalPoint.phone == sms.phone, FocalPoint.active.is_(True))
+            .order_by(FocalPoint.id)
+        )
     )
-    if focal_point is None:
+    if not listed:
         return answer("ack_not_registered")
     if not rest:
         return answer("ack_empty")
@@ -168,8 +173,11 @@ def _acknowledge(ext, session, sms, language, rest, now: datetime, answer) -> Ou
     ref = display(tip.reference)
     if tip.acknowledged_at:
         return answer("ack_already", ref=ref, name=tip.acknowledged_by.name if tip.acknowledged_by else "-")
-    if not routing.may_acknowledge(session, tip, focal_point):
+    allowed = [fp for fp in listed if routing.may_acknowledge(session, tip, fp)]
+    if not allowed:
         return answer("ack_not_yours", ref=ref)
+    # As the listing of the tip's county when there is one: the others are told its name and organisation.
+    focal_point = min(allowed, key=lambda fp: fp.county_code != tip.county_code)
     notices = routing.acknowledge(session, tip, focal_point, now)
     outcome = answer("ack_done", ref=ref)
     outcome.send += notices

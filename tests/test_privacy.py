@@ -37,16 +37,53 @@ def test_kenyan_numbers_in_every_usual_form_normalise_to_e164(raw):
     assert normalise_phone(raw) == "+254712345678"
 
 
-@pytest.mark.parametrize("raw", ["", "abc", "+1", "12"])
-def test_junk_is_not_a_number(raw):
-    with pytest.raises(InvalidPhoneNumber):
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (None, "not a phone number"),
+        ("", "not a phone number"),
+        ("abc", "not a phone number"),
+        ("+1", "not a phone number"),
+        ("12", "not a possible phone number"),
+        ("0712", "not a possible phone number"),
+        ("254712345", "not a possible phone number"),  # 254 is the country code, not part of the number
+        ("254abc", "not a possible phone number"),
+    ],
+)
+def test_junk_is_not_a_number_and_the_error_says_why(raw, reason):
+    with pytest.raises(InvalidPhoneNumber) as raised:
         normalise_phone(raw)
+    assert str(raised.value) == reason  # `flask ussd dial --phone` shows it
 
 
 def test_reporter_key_is_stable_per_key_and_reveals_nothing():
     key = reporter_key("+254712345678", "k1")
     assert key == reporter_key("+254712345678", "k1") != reporter_key("+254712345678", "k2")
     assert len(key) == 64 and "712345678" not in key
+
+
+# What each pseudonym of +254712345678 is under PHONE_HASH_KEY "phone-hash-key": stored values that
+# later releases must find again (a changed label, HKDF length or info would lose every suppression,
+# contact and delivery report match).
+PSEUDONYMS = {
+    reporter_key: "6336f36213f54a29e9a3959aab6288742c8e48ec9cb50a4ea5dcfcec9e94e10b",
+    engagement_key: "c7c49c3295ba1a43fe986906c3b53a2ab9e2cdc8d2eb4b78d9e53a455f99713e",
+    delivery_key: "2cd916cd6f0558e4035f3a1cec45092c70501a041a7fd75e9bf327ad924d94f0",
+    suppression_key: "3e67e1589c92dbc85a9517e0097a060a50c10e3d2829b53ce565ec80f82e18a3",
+}
+
+
+@pytest.mark.parametrize("pseudonym", PSEUDONYMS, ids=lambda f: f.__name__)
+def test_each_pseudonym_of_a_number_is_the_same_in_every_release(pseudonym):
+    assert pseudonym("+254712345678", "phone-hash-key") == PSEUDONYMS[pseudonym]
+
+
+def test_an_engagement_key_sealed_by_an_earlier_release_still_opens():
+    sealed = (
+        "u8rUEhWhJhZU7o1NjlZ0YlaSHPSq06Ze0K6vvfJmrdQymy5+p06zwphFn8AQn9PAEeGT4eeKDeyU79HJx6xchvfYRhsug4qANvfk"
+        "+qVFAt6qaFmWauHl7A6DoGI="
+    )
+    assert open_engagement(sealed, "phone-hash-key") == PSEUDONYMS[engagement_key]
 
 
 def test_call_back_numbers_are_encrypted():
@@ -66,6 +103,15 @@ def test_an_engagement_key_sealed_twice_gives_unrelated_values_that_open_only_wi
 
 def test_masked_numbers_for_logs():
     assert mask_phone("+254712345678") == "+254*******78"
+
+
+@pytest.mark.parametrize(
+    ("phone", "masked"),
+    [("+254712", "+254*12"), ("+25471", "***"), ("12", "***"), ("", "***")],
+)
+def test_a_number_of_six_characters_or_fewer_is_masked_whole_and_one_of_seven_hides_one(phone, masked):
+    # Four leading and two trailing characters would be all of a six-character one.
+    assert mask_phone(phone) == masked
 
 
 # -- the database as a reader without the application's keys sees it ------------------------

@@ -70,3 +70,9 @@ def test_typed_forms_are_accepted(draw):
         assert normalise(typed) == code
     for junk in ("", "abc", "12345", code + "1", code[:-1], None, "４８２１７７３０５", "²" * 12):
         assert normalise(junk) is None
+
+
+def test_the_check_digit_is_damms_so_references_given_before_stay_valid():
+    assert check_digit("572") == "4"  # the worked example of Damm's algorithm
+    assert check_digit("48217730541") == "7" and check_digit("48217730") == "2"
+    assert normalise("482-177-305-417") == "482177305417" and normalise("482-177-302") == "482177302"

@@ -14,6 +14,7 @@ import time_machine
 from sqlalchemy import select
 
 import simulator
+from hotline import routing
 from hotline.models import FocalPoint, OutboundSms, Tip, TipUpdate, UnmatchedDeliveryReport, utcnow
 from hotline.reference import display
 from hotline.sms_texts import REPLIES
@@ -409,3 +410,150 @@ def test_rejected_information_from_another_number_is_never_forwarded(stack):
     assert [sms for sms in stack.sms() if sms.purpose == "update"] == []
     with stack.ext.session_scope() as session:
         assert session.get(TipUpdate, update.id).state == "rejected"
+
+
+# The use cases of hotline.routing called directly: the real database, no servers.
+
+NAIROBI_FP = "+254700000147"
+KAKAMEGA_REFERENCE = "482177305417"
+
+
+@pytest.fixture
+def kakamega(ext):
+    """A Kakamega tip, Kakamega's focal points A (priority 1, Kakamega CCO) and B (priority 2, no
+    organisation), a Nairobi focal point and the secretariat; yields (session, tip, focal points by
+    name) inside one transaction."""
+    with ext.session_scope() as session:
+        people = {
+            "A": FocalPoint(
+                county_code=37, name="Officer A", organisation="Kakamega CCO", phone=FOCAL_A, priority=1
+            ),
+            "B": FocalPoint(county_code=37, name="Officer B", organisation="", phone=FOCAL_B, priority=2),
+            "N": FocalPoint(county_code=47, name="Officer N", organisation="Nairobi CCO", phone=NAIROBI_FP),
+            "S": FocalPoint(county_code=0, name="Secretariat", organisation="CTiP", phone=NATIONAL),
+        }
+        tip = Tip(
+            reference=KAKAMEGA_REFERENCE,
+            channel="ussd",
+            source_id="test:kakamega",
+            kind="forced_labour",
+            county_code=37,
+            place="Lurambi market",
+            reporter_key="0" * 64,
+        )
+        session.add_all([tip, *people.values()])
+        session.flush()
+        yield session, tip, people
+
+
+def _rows(session, tip) -> list[tuple[str, str, int, str]]:
+    query = select(OutboundSms).where(OutboundSms.tip_id == tip.id).order_by(OutboundSms.id)
+    return [(row.dedupe_key, row.purpose, row.focal_point_id, row.message) for row in session.scalars(query)]
+
+
+def test_notified_are_the_focal_points_sent_the_tip_or_its_escalation_and_no_one_else(ext, kakamega):
+    session, tip, fp = kakamega
+    other = Tip(reference="000000000000", channel="ussd", kind="other", county_code=37, reporter_key="1" * 64)
+    session.add(other)
+    session.flush()
+    now = utcnow()
+    routing.notify_stage(session, ext.config, tip, 0, now)  # A: purpose tip
+    routing.notify_stage(session, ext.config, tip, 1, now)  # B: purpose escalation
+    routing.tell(session, tip, [fp["S"]], "test:{tip}:ack:{fp}", "ack", "acknowledged")  # not a notice
+    routing.tell(session, tip, [fp["S"]], "test:{tip}:update:{fp}", "update", "an update")  # nor this
+    routing.tell(session, other, [fp["N"]], "test:{tip}:notify:{fp}", "tip", "another tip")  # another tip
+    assert sorted(f.id for f in routing.notified(session, tip.id)) == [fp["A"].id, fp["B"].id]
+    assert [f.id for f in routing.notified(session, other.id)] == [fp["N"].id]
+
+
+@pytest.mark.parametrize(
+    "who, notified_before_moving, allowed",
+    [
+        ("A", False, True),  # the tip's county
+        ("S", False, True),  # the national secretariat: any tip, sent or not
+        ("N", False, False),  # another county, never sent the tip
+        ("B", True, True),  # sent the tip by escalation, then moved to Nairobi
+    ],
+)
+def test_who_may_acknowledge_the_county_the_secretariat_and_whoever_was_sent_the_tip(
+    ext, kakamega, who, notified_before_moving, allowed
+):
+    session, tip, fp = kakamega
+    routing.notify_stage(session, ext.config, tip, 0, utcnow())  # A
+    if notified_before_moving:
+        routing.notify_stage(session, ext.config, tip, 1, utcnow())  # B, by escalation
+        fp[who].county_code = 47
+        session.flush()
+    assert routing.may_acknowledge(session, tip, fp[who]) is allowed
+
+
+def test_acknowledging_tells_every_other_notified_focal_point_once_with_the_organisation_in_brackets(
+    ext, kakamega
+):
+    session, tip, fp = kakamega
+    now = utcnow()
+    routing.notify_stage(session, ext.config, tip, 0, now)
+    routing.notify_stage(session, ext.config, tip, 1, now)
+    routing.notify_stage(session, ext.config, tip, 2, now)
+    before = len(_rows(session, tip))
+    ids = routing.acknowledge(session, tip, fp["A"], now)
+    told = _rows(session, tip)[before:]
+    message = (
+        "Report 482-177-305-417 was acknowledged by Officer A (Kakamega CCO). No action needed from you."
+    )
+    assert told == [
+        (f"tip:{tip.id}:acked:{fp['B'].id}", "ack", fp["B"].id, message),
+        (f"tip:{tip.id}:acked:{fp['S'].id}", "ack", fp["S"].id, message),
+    ]
+    assert len(ids) == 2
+    assert (tip.status, tip.acknowledged_at, tip.acknowledged_by_id, tip.escalate_at) == (
+        "acknowledged", now, fp["A"].id, None
+    )
+    assert routing.acknowledge(session, tip, fp["A"], now) == ids  # decided once: the same two SMS
+    assert _rows(session, tip)[before:] == told
+
+
+def test_an_acknowledger_without_organisation_is_named_without_brackets(ext, kakamega):
+    session, tip, fp = kakamega
+    now = utcnow()
+    routing.notify_stage(session, ext.config, tip, 0, now)
+    routing.notify_stage(session, ext.config, tip, 1, now)
+    routing.acknowledge(session, tip, fp["B"], now)
+    [(_, purpose, to, message)] = _rows(session, tip)[2:]
+    assert (purpose, to) == ("ack", fp["A"].id)
+    assert message == "Report 482-177-305-417 was acknowledged by Officer B. No action needed from you."
+
+
+def test_an_update_on_an_acknowledged_tip_goes_only_to_whoever_acknowledged_it(ext, kakamega):
+    session, tip, fp = kakamega
+    now = utcnow()
+    routing.notify_stage(session, ext.config, tip, 0, now)
+    routing.notify_stage(session, ext.config, tip, 1, now)
+    routing.acknowledge(session, tip, fp["B"], now)
+    session.refresh(tip)
+    update = TipUpdate(tip_id=tip.id, author="reporter", text="They moved to Mumias today")
+    session.add(update)
+    session.flush()
+    routing.forward_update(session, tip, update)
+    forwarded = [row for row in _rows(session, tip) if row[1] == "update"]
+    assert forwarded == [
+        (
+            f"update:{update.id}:{fp['B'].id}",
+            "update",
+            fp["B"].id,
+            "Update on report 482-177-305-417 from the reporter: They moved to Mumias today",
+        )
+    ]
+
+
+def test_a_forwarded_update_is_cut_to_two_sms_parts(ext, kakamega):
+    session, tip, fp = kakamega
+    routing.notify_stage(session, ext.config, tip, 0, utcnow())
+    update = TipUpdate(tip_id=tip.id, author="reporter", text="x" * 400)
+    session.add(update)
+    session.flush()
+    routing.forward_update(session, tip, update)
+    [(_, _, to, message)] = [row for row in _rows(session, tip) if row[1] == "update"]
+    head = "Update on report 482-177-305-417 from the reporter: "
+    assert to == fp["A"].id
+    assert message == head + "x" * (306 - len(head))

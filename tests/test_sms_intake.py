@@ -10,8 +10,8 @@ from rq import Queue
 from sqlalchemy import select
 
 from flows.gsm import is_gsm7
-from hotline import contacts, outbound
-from hotline.models import OutboundSms, Suppression, Tip
+from hotline import contacts, outbound, routing
+from hotline.models import FocalPoint, OutboundSms, Suppression, Tip, utcnow
 from hotline.privacy import decrypt_contact
 from hotline.sms_texts import REPLIES
 from workers.sweeper import sweep_service_sms, sweep_unqueued_tips
@@ -116,3 +116,36 @@ def test_a_tip_by_sms_while_redis_is_down_is_answered_saved_marked_and_queued_la
         assert sweep_service_sms() == 1
         assert (sweep_unqueued_tips(older_than_seconds=3600), sweep_service_sms()) == (0, 0)  # once each
     assert queue.job_ids == [f"route-tip-{tip_id}", outbound.attempt_job_id(reply_id, 0, due)]
+
+
+@pytest.mark.parametrize(
+    ("listed", "county"),
+    [
+        ((37, 47), 37),
+        ((37, 47), 47),  # the Nairobi listing was sent the tip, not the first one
+        ((0, 47), 47),  # the secretariat's listing may too, but the county's is the one that did
+    ],
+)
+def test_a_focal_point_listed_for_two_counties_acknowledges_a_tip_as_the_listing_of_its_county(
+    ext, client, listed, county
+):
+    organisations = {0: "CTiP", 37: "Kakamega CCO", 47: "Nairobi CCO"}
+    with ext.session_scope() as session:
+        listings = {
+            code: FocalPoint(
+                county_code=code, name="Officer P", organisation=organisations[code], phone=PHONE
+            )
+            for code in listed
+        }
+        tip = Tip(
+            reference="482177305417", channel="ussd", kind="other", county_code=county, reporter_key="0" * 64
+        )
+        session.add_all([*listings.values(), tip])
+        session.flush()
+        routing.notify_stage(session, ext.config, tip, 0, utcnow())
+        tip_id, by = tip.id, listings[county].id
+    text_in(client, "ACK 482-177-305-417")
+    assert replies(ext) == [(PHONE, REPLIES["en"]["ack_done"].format(ref="482-177-305-417"))]
+    with ext.session_scope() as session:
+        tip = session.get(Tip, tip_id)
+        assert (tip.status, tip.acknowledged_by_id) == ("acknowledged", by)
