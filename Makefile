@@ -43,11 +43,12 @@ lint: $(STAMP)
 # Mutation testing of the guard modules listed in pyproject.toml's [tool.mutmut] (SQLite, two at a time),
 # then per-module scores against the 85% target. Not in `make test`: the first run takes about an hour
 # on two cores. Later runs keep the verdicts of unchanged functions and try every survivor again;
-# `make mutation MUTATION_FRESH=1` starts from scratch.
+# `make mutation MUTATION_FRESH=1` starts from scratch; `make mutation ONLY='hotline.routing.*'` tries
+# one module's mutants (mutmut's names: module path with dots, then the function).
 mutation: $(STAMP) redis-server
 	@if [ -n "$(MUTATION_FRESH)" ]; then rm -rf mutants; fi
 	@if [ -d mutants ]; then $(BIN)/python scripts/mutation-report --reset-survivors; fi
-	TEST_DATABASE_URL= $(BIN)/mutmut run --max-children 2
+	TEST_DATABASE_URL= $(BIN)/mutmut run --max-children 2 $(ONLY)
 	$(BIN)/python scripts/mutation-report --survivors
 
 dial: $(STAMP)
