@@ -1,22 +1,32 @@
-"""The campaign dispatcher's edges: a recipient AT never takes, and its per-campaign lock busy or lost.
+"""The campaign dispatcher: its steps called on the real database, then its edges end to end.
 
-AT is an HTTP server bound by the test (tests/test_sms_gateway.py), so each request is counted; the
-batches go through the official SDK.
+The steps (claim, record, fail, reconcile, backoff, finish) are called directly on campaigns built
+row by row, so every outcome they decide is asserted exactly and fast. The edges (a recipient AT never
+takes, the per-campaign lock busy or lost) go through an HTTP server bound by the test
+(tests/test_sms_gateway.py), so each request is counted; the batches go through the official SDK.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
 from campaigns import dispatch
+from hotline import delivery_reports
 from hotline.contacts import as_utc
-from hotline.models import CampaignRecipient, Contact
+from hotline.models import (
+    Campaign,
+    CampaignBatch,
+    CampaignMessage,
+    CampaignRecipient,
+    Contact,
+    UnmatchedDeliveryReport,
+)
 from tests.test_campaigns import CampaignStack, phone
 from tests.test_sms_gateway import FakeAt, accepted, recipients
 from workers.campaigns import lock_key, queued_key
@@ -133,3 +143,121 @@ def test_a_slice_whose_lock_expired_during_a_slow_batch_stops_and_the_sweeper_ha
     stack.work()
     assert stack.campaign("c").state == "done"
     assert sent_to(fake_at) == [phone(n) for n in range(4)]  # everyone once, nobody twice
+
+
+# --- The steps, called directly on campaigns built row by row --------------------------------------
+
+NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 10:00 in Nairobi
+
+
+def number(n: int) -> str:
+    return f"+2547106{n:05d}"
+
+
+@pytest.fixture
+def db(ext):
+    """One transaction for the whole test (committed at its end)."""
+    with ext.session_scope() as session:
+        yield session
+
+
+def new_campaign(session, *groups: tuple[str, str], state: str = "sending", name: str = "c") -> Campaign:
+    """A campaign sending one message per (variant, language) group; A/en when none is given."""
+    campaign = Campaign(
+        name=name, state=state, seed=1, holdout_share=0, rate=1000, hours_from=0, hours_until=24 * 60
+    )
+    session.add(campaign)
+    session.flush()
+    for variant, language in groups or (("A", "en"),):
+        session.add(
+            CampaignMessage(
+                campaign_id=campaign.id, variant=variant, language=language, text=f"{variant}/{language} text"
+            )
+        )
+    session.flush()
+    session.refresh(campaign)
+    return campaign
+
+
+def add_recipients(
+    session, campaign: Campaign, numbers: list[int], variant="A", language="en", state="queued", **columns
+) -> list[int]:
+    """A contact per number and its recipient row in the campaign; their recipient ids, in order."""
+    ids = []
+    for n in numbers:
+        contact = session.scalar(select(Contact).where(Contact.phone == number(n)))
+        if contact is None:
+            contact = Contact(
+                phone=number(n),
+                engagement_key=f"engagement-{n}",
+                language=language,
+                consent_source="test",
+                consented_at=datetime(2026, 1, 1, tzinfo=UTC),
+                salt=n,
+            )
+            session.add(contact)
+            session.flush()
+        row = CampaignRecipient(
+            campaign_id=campaign.id,
+            contact_id=contact.id,
+            variant=variant,
+            language=language,
+            state=state,
+            **columns,
+        )
+        session.add(row)
+        session.flush()
+        ids.append(row.id)
+    return ids
+
+
+def recipient_rows(session, ids: list[int], *columns: str) -> list[tuple]:
+    """The named columns of these recipients, read fresh from the database, in the order of `ids`."""
+    table = CampaignRecipient.__table__
+    query = select(table.c.id, *(table.c[c] for c in columns)).where(table.c.id.in_(ids))
+    found = {row[0]: tuple(row[1:]) for row in session.execute(query)}
+    return [found[rid] for rid in ids]
+
+
+def states(session, ids: list[int]) -> list[str]:
+    return [state for (state,) in recipient_rows(session, ids, "state")]
+
+
+def batch_of(session, batch_id: int) -> CampaignBatch:
+    """The batch as the database has it now."""
+    return session.scalars(
+        select(CampaignBatch).where(CampaignBatch.id == batch_id).execution_options(populate_existing=True)
+    ).one()
+
+
+def new_batch(session, campaign: Campaign, ids: list[int], state="uncertain", kind="forward", **columns):
+    """A batch of the campaign's A/en group over these recipient ids."""
+    batch = CampaignBatch(
+        campaign_id=campaign.id,
+        variant="A",
+        language="en",
+        kind=kind,
+        first_recipient_id=min(ids),
+        last_recipient_id=max(ids),
+        size=len(ids),
+        state=state,
+        claimed_at=columns.pop("claimed_at", NOW),
+        **columns,
+    )
+    session.add(batch)
+    session.flush()
+    return batch.id
+
+
+def keep_report(session, n: int, message_id: str, hash_key: str, received_at=NOW, status="Success") -> None:
+    """A delivery report for number n kept as unmatched (its messageId was never recorded)."""
+    session.add(
+        UnmatchedDeliveryReport(
+            message_id=message_id,
+            status=status,
+            network_code="63902",
+            phone_key=delivery_reports.phone_key(number(n), hash_key),
+            received_at=received_at,
+        )
+    )
+    session.flush()
