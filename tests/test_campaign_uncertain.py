@@ -196,3 +196,15 @@ def test_a_decision_on_one_campaign_leaves_another_campaigns_uncertain_recipient
     assert uncertain.skip(db, campaign, LATER, key) == 1
     assert states(db, other_ids) == ["uncertain"]
     assert batch_of(db, other_batch).state == "held"
+
+
+def test_a_decision_covers_every_held_batch_of_the_campaign(db, key):
+    campaign = new_campaign(db)
+    _, first, first_batch = held(db, campaign, [1, 2])
+    _, second, second_batch = held(db, campaign, [3], start=10)
+    assert uncertain.skip(db, campaign, LATER, key) == 3
+    assert states(db, first + second) == ["skipped"] * 3
+    assert [batch_of(db, b).error for b in (first_batch, second_batch)] == [
+        "2 uncertain skipped by the campaign manager",
+        "1 uncertain skipped by the campaign manager",
+    ]
