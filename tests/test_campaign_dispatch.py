@@ -302,13 +302,14 @@ def test_claim_takes_the_next_queued_recipients_of_the_group_by_id_into_a_claime
 
 def test_claim_starts_at_the_turns_group_and_goes_round_the_others_when_it_is_empty(db):
     campaign = new_campaign(db, ("B", "en"), ("A", "sw"), ("A", "en"))
-    add_recipients(db, campaign, [0], variant="A", language="en")
+    add_recipients(db, campaign, [0, 4], variant="A", language="en")
     add_recipients(db, campaign, [1], variant="A", language="sw")
     add_recipients(db, campaign, [2, 3], variant="B", language="en")
     assert dispatch.claim(db, campaign, 1, 2, NOW).message == "B/en text"
     assert dispatch.claim(db, campaign, 1, 4, NOW).message == "A/sw text"  # turns go round
     assert dispatch.claim(db, campaign, 1, 0, NOW).message == "A/en text"
     assert dispatch.claim(db, campaign, 1, 1, NOW).message == "B/en text"  # A/sw is empty: the next
+    assert dispatch.claim(db, campaign, 1, 1, NOW).message == "A/en text"  # and the next, round
     assert dispatch.claim(db, campaign, 1, 1, NOW) is None
 
 
