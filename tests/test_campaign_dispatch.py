@@ -745,3 +745,12 @@ def test_a_campaign_with_nobody_left_to_send_or_decide_on_is_done(db):
     add_recipients(db, other, [10], state="queued")
     assert dispatch.finish_if_done(db, campaign, LATER) is True
     assert (campaign.state, as_utc(campaign.finished_at), campaign.next_send_at) == ("done", LATER, None)
+
+
+def test_a_forward_claim_takes_only_queued_recipients(db):
+    campaign = new_campaign(db)
+    ids = add_recipients(db, campaign, [0])
+    ids += add_recipients(db, campaign, [1], state="failed")
+    ids += add_recipients(db, campaign, [2])
+    assert list(dispatch.claim(db, campaign, 10, 0, NOW).numbers.values()) == [ids[0], ids[2]]
+    assert states(db, ids) == ["queued", "failed", "queued"]

@@ -465,3 +465,13 @@ def test_a_kept_report_reads_back_as_the_report_it_was():
     assert delivery_reports.as_report(naive) == expected
     naive.received_at = datetime(2026, 11, 23, 10, 0, tzinfo=timezone(timedelta(hours=3)))
     assert delivery_reports.as_report(naive) == expected
+
+
+def test_parse_refuses_a_report_without_an_id_or_a_status_field():
+    for fields, reason in [
+        ({"status": "Success"}, "missing or overlong field id"),
+        ({"id": "ATXid_1"}, "unknown status"),
+    ]:
+        with pytest.raises(BadRequest) as refused:
+            delivery_reports.parse(fields, HASH_KEY)
+        assert str(refused.value) == reason
