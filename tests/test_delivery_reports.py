@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -455,7 +456,17 @@ def test_claim_unmatched_applies_the_kept_reports_of_ids_now_known_and_forgets_t
     assert campaign[0] == "Success" and aware(campaign[3]) == datetime.fromtimestamp(7.0, UTC)
 
 
-def test_a_kept_report_reads_back_as_the_report_it_was():
+@pytest.fixture
+def nairobi_clock(monkeypatch):
+    """The machine's local time zone is Nairobi's (UTC+3), as on a server set up in Kenya."""
+    monkeypatch.setenv("TZ", "Africa/Nairobi")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_kept_report_reads_back_as_the_report_it_was_whatever_the_machines_time_zone(nairobi_clock):
     naive = UnmatchedDeliveryReport(
         message_id="m", status="Failed", failure_reason="x", network_code="63902", phone_key="k",
         received_at=datetime(2026, 11, 23, 7, 0),
