@@ -517,9 +517,12 @@ def test_parse_cost_reads_ats_amount_within_the_columns_bounds(text, cost):
 
 
 def test_a_request_that_certainly_failed_puts_the_batchs_recipients_back_in_the_queue(db):
-    campaign = new_campaign(db, ("A", "en"), ("A", "sw"))
+    campaign = new_campaign(db, ("A", "en"), ("A", "sw"), ("B", "en"))
+    other = new_campaign(db, name="other")
     ids = add_recipients(db, campaign, [0, 1])
-    between = add_recipients(db, campaign, [2], language="sw")  # inside the batch's id range
+    # Inside the batch's id range: the campaign's other groups, and another campaign.
+    between = add_recipients(db, campaign, [2], language="sw")
+    between += add_recipients(db, campaign, [5], variant="B") + add_recipients(db, other, [6])
     ids += add_recipients(db, campaign, [3])
     after = add_recipients(db, campaign, [4])
     claim = dispatch.claim(db, campaign, 3, 0, NOW)
@@ -528,7 +531,7 @@ def test_a_request_that_certainly_failed_puts_the_batchs_recipients_back_in_the_
     batch = batch_of(db, claim.batch_id)
     assert (batch.state, as_utc(batch.finished_at)) == ("failed", LATER)
     assert batch.error == ("AT answered 500 " + "x" * 300)[:200]
-    assert states(db, ids + between + after) == ["retry", "suppressed", "retry", "queued", "queued"]
+    assert states(db, ids + between + after) == ["retry", "suppressed", "retry"] + ["queued"] * 4
 
 
 def test_a_failed_retry_batch_puts_back_only_its_own_recipients(db):
@@ -754,3 +757,17 @@ def test_a_forward_claim_takes_only_queued_recipients(db):
     ids += add_recipients(db, campaign, [2])
     assert list(dispatch.claim(db, campaign, 10, 0, NOW).numbers.values()) == [ids[0], ids[2]]
     assert states(db, ids) == ["queued", "failed", "queued"]
+
+
+@pytest.mark.parametrize("kind", ["forward", "retry"])
+def test_a_recipient_settled_in_the_window_stays_sent_when_the_rest_of_its_batch_is_held(db, key, kind):
+    campaign = new_campaign(db)
+    ids = add_recipients(db, campaign, [0, 1], state="queued" if kind == "forward" else "retry")
+    claim = dispatch.claim(db, campaign, 10, 0, NOW)
+    dispatch.fail(db, claim, "read timeout", True, NOW)
+    keep_report(db, 0, "ATXid_0", key)
+    window = timedelta(seconds=10)
+    assert dispatch.reconcile(db, campaign, LATER, window, key) == 1
+    assert dispatch.reconcile(db, campaign, NOW + window, window, key) == 0
+    assert recipient_rows(db, ids, "state", "at_message_id") == [("sent", "ATXid_0"), ("uncertain", None)]
+    assert batch_of(db, claim.batch_id).error == "0 sent by delivery reports, 1 uncertain: resend or skip"
