@@ -771,3 +771,16 @@ def test_a_recipient_settled_in_the_window_stays_sent_when_the_rest_of_its_batch
     assert dispatch.reconcile(db, campaign, NOW + window, window, key) == 0
     assert recipient_rows(db, ids, "state", "at_message_id") == [("sent", "ATXid_0"), ("uncertain", None)]
     assert batch_of(db, claim.batch_id).error == "0 sent by delivery reports, 1 uncertain: resend or skip"
+
+
+def test_a_lost_answer_is_reconciled_for_recipients_cancelled_meanwhile(db, key):
+    campaign = new_campaign(db)
+    ids = add_recipients(db, campaign, [0, 1])
+    claim = dispatch.claim(db, campaign, 10, 0, NOW)
+    dispatch.fail(db, claim, "read timeout", True, NOW)
+    campaign.state = "cancelled"
+    db.execute(update(CampaignRecipient).where(CampaignRecipient.id.in_(ids)).values(state="cancelled"))
+    keep_report(db, 0, "ATXid_0", key)
+    window = timedelta(seconds=10)
+    assert dispatch.reconcile(db, campaign, NOW + window, window, key) == 0
+    assert recipient_rows(db, ids, "state", "at_message_id") == [("sent", "ATXid_0"), ("uncertain", None)]
