@@ -457,6 +457,8 @@ def test_a_batch_at_took_nobody_of_and_some_may_retry_says_nothing_was_taken(db)
     add_recipients(db, campaign, [0, 1])
     claim = dispatch.claim(db, campaign, 10, 0, NOW)
     assert dispatch.record(db, claim, [at(0, 405, "InsufficientBalance")], LATER).nothing_taken
+    unanswered = dispatch.claim(db, campaign, 10, 0, NOW)
+    assert dispatch.record(db, unanswered, [], LATER) == dispatch.Recorded(accepted=0, failed=0, retry=2)
     assert dispatch.Recorded(accepted=0, retry=1).nothing_taken
     assert not dispatch.Recorded(accepted=1, retry=1).nothing_taken
     assert not dispatch.Recorded(accepted=0, failed=2, retry=0).nothing_taken
@@ -784,3 +786,11 @@ def test_a_lost_answer_is_reconciled_for_recipients_cancelled_meanwhile(db, key)
     window = timedelta(seconds=10)
     assert dispatch.reconcile(db, campaign, NOW + window, window, key) == 0
     assert recipient_rows(db, ids, "state", "at_message_id") == [("sent", "ATXid_0"), ("uncertain", None)]
+
+
+def test_reconcile_counts_every_batch_still_waiting_for_reports(db, key):
+    campaign = new_campaign(db)
+    add_recipients(db, campaign, [0, 1])
+    for _ in range(2):
+        dispatch.fail(db, dispatch.claim(db, campaign, 1, 0, NOW), "read timeout", True, NOW)
+    assert dispatch.reconcile(db, campaign, LATER, timedelta(minutes=1), key) == 2
