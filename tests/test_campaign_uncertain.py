@@ -208,3 +208,12 @@ def test_a_decision_covers_every_held_batch_of_the_campaign(db, key):
         "2 uncertain skipped by the campaign manager",
         "1 uncertain skipped by the campaign manager",
     ]
+
+
+def test_settle_counts_the_recipients_settled_in_every_held_batch(db, key):
+    campaign, other = new_campaign(db), new_campaign(db, name="other")
+    held(db, campaign, [1, 2])
+    held(db, other, [3], start=10)
+    for n in (1, 2, 3):
+        keep_report(db, n, f"ATXid_{n}", key)
+    assert uncertain.settle(db, LATER, key) == 3
