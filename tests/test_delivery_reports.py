@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+import redis
 import time_machine
 from sqlalchemy import select
 
@@ -261,7 +262,9 @@ def test_a_report_with_empty_fields_survives_the_buffer_round_trip_as_none():
 
 def test_only_the_first_report_in_an_empty_buffer_queues_the_applying_job(ext):
     queue = ext.queues["default"]
-    for n in range(3):
+    delivery_reports.buffer(ext.redis, ext.queues, report("ATXid_0"))
+    assert [job.func_name for job in queue.jobs] == [delivery_reports.APPLY_JOB]  # at once
+    for n in range(1, 3):
         delivery_reports.buffer(ext.redis, ext.queues, report(f"ATXid_{n}"))
     assert delivery_reports.pending(ext.redis) == 3
     assert [job.func_name for job in queue.jobs] == [delivery_reports.APPLY_JOB]
@@ -486,3 +489,11 @@ def test_parse_refuses_a_report_without_an_id_or_a_status_field():
         with pytest.raises(BadRequest) as refused:
             delivery_reports.parse(fields, HASH_KEY)
         assert str(refused.value) == reason
+
+
+def test_stale_reads_a_client_that_decodes_its_answers_too(ext, redis_server):
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.rpush(delivery_reports.BUFFER, report("ATXid_1").encode())
+    key, taken = delivery_reports.take(client, 10)
+    assert delivery_reports.stale(client, 0) == [(key, taken)]
+    client.close()
