@@ -307,7 +307,8 @@ def test_take_from_an_empty_buffer_takes_nothing_and_leaves_no_applying_list(ext
 
 def test_stale_hands_over_only_applying_lists_older_than_asked(ext):
     client = ext.redis
-    client.rpush(delivery_reports.BUFFER, report("ATXid_old").encode())
+    for n in range(3):
+        client.rpush(delivery_reports.BUFFER, report(f"ATXid_old_{n}").encode())
     start = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False):
         old_key, old = delivery_reports.take(client, 10)
@@ -315,7 +316,7 @@ def test_stale_hands_over_only_applying_lists_older_than_asked(ext):
     with time_machine.travel(start + timedelta(seconds=50), tick=False):
         delivery_reports.take(client, 10)
     with time_machine.travel(start + timedelta(seconds=60), tick=False):
-        assert delivery_reports.stale(client, 60) == [(old_key, old)]
+        assert delivery_reports.stale(client, 60) == [(old_key, old)] and len(old) == 3
         assert len(delivery_reports.stale(client, 10)) == 2
     with time_machine.travel(start + timedelta(seconds=59), tick=False):
         assert delivery_reports.stale(client, 60) == []
