@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+import redis
+import time_machine
 from sqlalchemy import select
 
 from hotline import delivery_reports
 from hotline.contacts import new_salt
-from hotline.delivery_reports import DeliveryReport, fold
-from hotline.models import Campaign, CampaignRecipient, Contact, UnmatchedDeliveryReport
+from hotline.delivery_reports import Applied, DeliveryReport, fold
+from hotline.errors import BadRequest
+from hotline.models import Campaign, CampaignRecipient, Contact, OutboundSms, UnmatchedDeliveryReport
 from hotline.privacy import delivery_key, engagement_key, reporter_key
 from workers import campaigns as campaign_jobs
 from workers.delivery import apply_delivery_reports
@@ -205,3 +209,316 @@ def test_bad_reports_get_a_clear_400(client):
         post(client, phoneNumber="not a number").get_data(as_text=True).startswith("bad request: phoneNumber")
     )
     assert post(client, id="x" * 81).status_code == 400
+
+
+# --- Parsing, the buffer and applying, called directly ----------------------------------------------
+
+HASH_KEY = "a test hash key"
+
+
+def form(**overrides) -> dict:
+    return {
+        "id": "ATXid_1",
+        "status": "Success",
+        "phoneNumber": PHONE,
+        "networkCode": "63902",
+        "retryCount": "0",
+        **overrides,
+    }
+
+
+def test_parse_reads_every_field_we_keep_and_stamps_when_it_came():
+    came = datetime(2026, 11, 23, 7, 0, 0, 125000, tzinfo=UTC)
+    fields = form(id=" ATXid_9 ", status=" Failed ", failureReason=" Deliv\tery ", networkCode=" 63903 ")
+    with time_machine.travel(came, tick=False):
+        parsed = delivery_reports.parse(fields, HASH_KEY)
+    assert parsed == DeliveryReport(
+        "ATXid_9", "Failed", "Deliv ery", "63903", delivery_key(PHONE, HASH_KEY), came.timestamp()
+    )
+    assert parsed.final and parsed.received == came
+
+
+def test_parse_keeps_a_missing_phone_reason_or_network_as_none_and_the_number_in_any_kenyan_form():
+    parsed = delivery_reports.parse({"id": "ATXid_1", "status": "Buffered"}, HASH_KEY)
+    assert (parsed.phone_key, parsed.failure_reason, parsed.network_code) == (None, None, None)
+    assert not parsed.final
+    local = delivery_reports.parse(form(phoneNumber="0711555001", networkCode="6390"), HASH_KEY)
+    assert (local.phone_key, local.network_code) == (delivery_key(PHONE, HASH_KEY), None)
+    assert delivery_reports.phone_key("254711555001", HASH_KEY) == delivery_key(PHONE, HASH_KEY)
+
+
+def test_parse_cuts_the_failure_reason_to_40_characters():
+    assert delivery_reports.parse(form(failureReason="x" * 50), HASH_KEY).failure_reason == "x" * 40
+
+
+@pytest.mark.parametrize("status", delivery_reports.STATUSES)
+def test_parse_takes_every_status_at_sends(status):
+    assert delivery_reports.parse(form(status=status), HASH_KEY).status == status
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"id": ""}, "missing or overlong field id"),
+        ({"id": "   "}, "missing or overlong field id"),
+        ({"id": "x" * 81}, "missing or overlong field id"),
+        ({"id": "ATX\tid"}, "missing or overlong field id"),
+        ({"status": "Delivered"}, "unknown status"),
+        ({"status": ""}, "unknown status"),
+        ({"phoneNumber": "12"}, "phoneNumber is not a phone number"),
+    ],
+)
+def test_parse_refuses_a_report_it_cannot_keep_with_a_short_reason(overrides, reason):
+    with pytest.raises(BadRequest) as refused:
+        delivery_reports.parse(form(**overrides), HASH_KEY)
+    assert str(refused.value) == reason
+
+
+def test_parse_takes_an_id_of_80_characters():
+    assert delivery_reports.parse(form(id="x" * 80), HASH_KEY).message_id == "x" * 80
+
+
+def test_a_report_with_empty_fields_survives_the_buffer_round_trip_as_none():
+    original = DeliveryReport("ATXid_9", "Sent", None, None, None, 1763800000.5)
+    assert original.encode() == "ATXid_9\tSent\t\t\t\t1763800000.500"
+    assert DeliveryReport.decode(original.encode()) == original
+
+
+def test_only_the_first_report_in_an_empty_buffer_queues_the_applying_job(ext):
+    queue = ext.queues["default"]
+    delivery_reports.buffer(ext.redis, ext.queues, report("ATXid_0"))
+    assert [job.func_name for job in queue.jobs] == [delivery_reports.APPLY_JOB]  # at once
+    for n in range(1, 3):
+        delivery_reports.buffer(ext.redis, ext.queues, report(f"ATXid_{n}"))
+    assert delivery_reports.pending(ext.redis) == 3
+    assert [job.func_name for job in queue.jobs] == [delivery_reports.APPLY_JOB]
+    assert queue.jobs[0].retries_left is None
+
+
+def test_queueing_the_applying_job_with_redis_down_says_it_was_not_queued(ext, redis_server):
+    redis_server.stop()
+    try:
+        assert delivery_reports.queue_apply(ext.queues) is False
+    finally:
+        redis_server.start()
+    assert delivery_reports.queue_apply(ext.queues) is True
+
+
+def test_take_moves_up_to_count_reports_in_order_and_done_forgets_them(ext):
+    client = ext.redis
+    reports = [report(f"ATXid_{n}", at=float(n)) for n in range(3)]
+    for one in reports:
+        client.rpush(delivery_reports.BUFFER, one.encode())
+    taken_at = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    with time_machine.travel(taken_at, tick=False):
+        key, taken = delivery_reports.take(client, 2)
+    assert key.startswith(f"{delivery_reports.APPLYING}:") and taken == reports[:2]
+    assert delivery_reports.pending(client) == 1
+    assert [DeliveryReport.decode(line) for line in client.lrange(key, 0, -1)] == reports[:2]
+    assert client.zscore(delivery_reports.APPLYING, key) == taken_at.timestamp()
+    other_key, rest = delivery_reports.take(client, 2)
+    assert rest == reports[2:] and other_key != key
+    delivery_reports.done(client, key)
+    assert not client.exists(key)
+    assert client.zrange(delivery_reports.APPLYING, 0, -1) == [other_key.encode()]
+
+
+def test_take_from_an_empty_buffer_takes_nothing_and_leaves_no_applying_list(ext):
+    key, taken = delivery_reports.take(ext.redis, 10)
+    assert taken == [] and not ext.redis.exists(key)
+    assert ext.redis.zcard(delivery_reports.APPLYING) == 0
+
+
+def test_stale_hands_over_only_applying_lists_older_than_asked(ext):
+    client = ext.redis
+    for n in range(3):
+        client.rpush(delivery_reports.BUFFER, report(f"ATXid_old_{n}").encode())
+    start = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        old_key, old = delivery_reports.take(client, 10)
+    client.rpush(delivery_reports.BUFFER, report("ATXid_new").encode())
+    with time_machine.travel(start + timedelta(seconds=50), tick=False):
+        delivery_reports.take(client, 10)
+    with time_machine.travel(start + timedelta(seconds=60), tick=False):
+        assert delivery_reports.stale(client, 60) == [(old_key, old)] and len(old) == 3
+        assert len(delivery_reports.stale(client, 10)) == 2
+    with time_machine.travel(start + timedelta(seconds=59), tick=False):
+        assert delivery_reports.stale(client, 60) == []
+
+
+def test_fold_takes_the_later_of_two_intermediate_reports_received_at_the_same_time():
+    standing = fold([report("a", "Sent", 1), report("a", "Buffered", 1), report("b", "Submitted", 0)])
+    assert {key: r.status for key, r in standing.items()} == {"a": "Buffered", "b": "Submitted"}
+
+
+def test_fold_lets_a_final_report_replace_an_earlier_intermediate_one_whatever_its_time():
+    standing = fold([report("a", "Buffered", 5), report("a", "Success", 1), report("a", "Sent", 9)])
+    assert standing["a"].status == "Success"
+
+
+@pytest.fixture
+def sent(app):
+    """A campaign SMS (ATXid_1) and a service SMS (ATXid_svc), both sent, neither reported yet."""
+    with app.extensions["hotline"].session_scope() as session:
+        contact = Contact(
+            phone=PHONE,
+            engagement_key="engagement",
+            language="en",
+            consent_source="test",
+            consented_at=datetime(2026, 1, 1, tzinfo=UTC),
+            salt=1,
+        )
+        campaign = Campaign(name="c", state="sending", seed=1)
+        session.add_all([contact, campaign])
+        session.flush()
+        row = CampaignRecipient(
+            campaign_id=campaign.id,
+            contact_id=contact.id,
+            language="en",
+            state="sent",
+            at_message_id="ATXid_1",
+        )
+        sms = OutboundSms(
+            dedupe_key="svc", purpose="ack", message="Thanks", state="sent", at_message_id="ATXid_svc"
+        )
+        session.add_all([row, sms])
+        session.flush()
+        return row.id, sms.id, contact.id
+
+
+def apply(app, reports):
+    with app.extensions["hotline"].session_scope() as session:
+        return delivery_reports.apply(session, reports)
+
+
+def settled(app, sent):
+    recipient_id, sms_id, _ = sent
+    with app.extensions["hotline"].session_scope() as session:
+        row, sms = session.get(CampaignRecipient, recipient_id), session.get(OutboundSms, sms_id)
+        return (
+            (row.delivery_status, row.failure_reason, row.network_code, row.delivered_at),
+            (sms.delivery_status, sms.failure_reason, sms.delivered_at),
+        )
+
+
+def aware(moment):
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_apply_settles_campaign_and_service_sms_keeps_the_unknown_and_counts_each(app, sent):
+    at = 1763881200.0
+    result = apply(
+        app,
+        [
+            report("ATXid_1", "Sent", at),
+            report("ATXid_1", "Success", at + 1),
+            report("ATXid_svc", "Failed", at, "DeliveryFailure"),
+            report("ATXid_svc", "Failed", at, "DeliveryFailure"),
+            report("ATXid_who", "Rejected", at),
+        ],
+    )
+    assert result == Applied(campaign=1, service=1, unmatched=1, ignored=2, blacklisted_contacts=[])
+    (campaign, service) = settled(app, sent)
+    assert campaign[:3] == ("Success", None, "63902")
+    assert aware(campaign[3]) == datetime.fromtimestamp(at + 1, UTC)
+    assert service == ("Failed", "DeliveryFailure", None)
+    with app.extensions["hotline"].session_scope() as session:
+        [kept] = session.scalars(select(UnmatchedDeliveryReport)).all()
+        assert (kept.message_id, kept.status, kept.failure_reason, kept.network_code, kept.phone_key) == (
+            "ATXid_who",
+            "Rejected",
+            None,
+            "63902",
+            None,
+        )
+        assert aware(kept.received_at) == datetime.fromtimestamp(at, UTC)
+
+
+def test_a_final_report_without_a_reason_keeps_its_status_as_the_reason(app, sent):
+    apply(app, [report("ATXid_1", "Rejected"), report("ATXid_svc", "Expired")])
+    campaign, service = settled(app, sent)
+    assert (campaign[:2], service[:2]) == (("Rejected", "Rejected"), ("Expired", "Expired"))
+    assert (campaign[3], service[2]) == (None, None)
+
+
+def test_an_intermediate_report_records_the_status_with_no_reason_and_no_delivery_time(app, sent):
+    apply(app, [report("ATXid_1", "Buffered", reason="Queued"), report("ATXid_svc", "Sent")])
+    assert settled(app, sent) == (("Buffered", None, "63902", None), ("Sent", None, None))
+
+
+def test_reports_after_a_final_state_are_counted_as_ignored_and_change_nothing(app, sent):
+    apply(app, [report("ATXid_1", "Failed", reason="DeliveryFailure"), report("ATXid_svc", "Success", 5.0)])
+    result = apply(app, [report("ATXid_1", "Success"), report("ATXid_svc", "Failed")])
+    assert result == Applied(campaign=0, service=0, unmatched=0, ignored=2)
+    campaign, service = settled(app, sent)
+    assert campaign[:2] == ("Failed", "DeliveryFailure") and service[:2] == ("Success", None)
+
+
+def test_a_blacklisted_campaign_recipient_is_named_in_the_result(app, sent):
+    result = apply(app, [report("ATXid_1", "Failed", reason="UserInBlackList")])
+    assert result.blacklisted_contacts == [sent[2]]
+
+
+def test_applying_nothing_does_nothing():
+    assert delivery_reports.apply(None, []) == Applied()
+
+
+def test_a_service_sms_report_alone_is_applied_and_nothing_is_kept(app, sent):
+    assert apply(app, [report("ATXid_svc", "Success")]) == Applied(service=1)
+    with app.extensions["hotline"].session_scope() as session:
+        assert session.scalars(select(UnmatchedDeliveryReport)).all() == []
+
+
+def test_claim_unmatched_applies_the_kept_reports_of_ids_now_known_and_forgets_them(app, sent):
+    apply(app, [report("ATXid_later", "Success", 7.0), report("ATXid_other", "Failed", 7.0)])
+    with app.extensions["hotline"].session_scope() as session:
+        row = session.get(CampaignRecipient, sent[0])
+        row.at_message_id, row.delivery_status = "ATXid_later", None
+    with app.extensions["hotline"].session_scope() as session:
+        assert delivery_reports.claim_unmatched(session, []) == Applied()
+        assert delivery_reports.claim_unmatched(session, ["ATXid_nobody"]) == Applied()
+        assert delivery_reports.claim_unmatched(session, ["ATXid_later"]) == Applied(campaign=1)
+        kept = session.scalars(select(UnmatchedDeliveryReport.message_id)).all()
+        assert kept == ["ATXid_other"]
+    campaign, _ = settled(app, sent)
+    assert campaign[0] == "Success" and aware(campaign[3]) == datetime.fromtimestamp(7.0, UTC)
+
+
+@pytest.fixture
+def nairobi_clock(monkeypatch):
+    """The machine's local time zone is Nairobi's (UTC+3), as on a server set up in Kenya."""
+    monkeypatch.setenv("TZ", "Africa/Nairobi")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_kept_report_reads_back_as_the_report_it_was_whatever_the_machines_time_zone(nairobi_clock):
+    naive = UnmatchedDeliveryReport(
+        message_id="m", status="Failed", failure_reason="x", network_code="63902", phone_key="k",
+        received_at=datetime(2026, 11, 23, 7, 0),
+    )
+    at = datetime(2026, 11, 23, 7, 0, tzinfo=UTC).timestamp()
+    expected = DeliveryReport("m", "Failed", "x", "63902", "k", at)
+    assert delivery_reports.as_report(naive) == expected
+    naive.received_at = datetime(2026, 11, 23, 10, 0, tzinfo=timezone(timedelta(hours=3)))
+    assert delivery_reports.as_report(naive) == expected
+
+
+def test_parse_refuses_a_report_without_an_id_or_a_status_field():
+    for fields, reason in [
+        ({"status": "Success"}, "missing or overlong field id"),
+        ({"id": "ATXid_1"}, "unknown status"),
+    ]:
+        with pytest.raises(BadRequest) as refused:
+            delivery_reports.parse(fields, HASH_KEY)
+        assert str(refused.value) == reason
+
+
+def test_stale_reads_a_client_that_decodes_its_answers_too(ext, redis_server):
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.rpush(delivery_reports.BUFFER, report("ATXid_1").encode())
+    key, taken = delivery_reports.take(client, 10)
+    assert delivery_reports.stale(client, 0) == [(key, taken)]
+    client.close()
