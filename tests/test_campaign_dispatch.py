@@ -125,7 +125,9 @@ def test_a_slice_finding_the_campaign_lock_held_does_nothing(make_app, fake_at):
 def test_a_slice_whose_lock_expired_during_a_slow_batch_stops_and_the_sweeper_hands_the_rest_on(
     make_app, fake_at
 ):
-    stack = campaign_of(make_app, fake_at, 4, rate=2, campaign_lock_seconds=1)  # batches of two
+    # Batches of two, one request out at a time (with several out at once, the second batch would
+    # already be at AT when the lock runs out).
+    stack = campaign_of(make_app, fake_at, 4, rate=2, campaign_lock_seconds=1, campaign_concurrency=1)
 
     def slow(form):  # AT takes everyone but answers after the lock's 1 s have run out
         time.sleep(1.3)

@@ -285,7 +285,7 @@ def test_a_report_with_empty_fields_survives_the_buffer_round_trip_as_none():
 
 
 def test_only_the_first_report_in_an_empty_buffer_queues_the_applying_job(ext):
-    queue = ext.queues["default"]
+    queue = ext.queues[delivery_reports.APPLY_QUEUE]
     delivery_reports.buffer(ext.redis, ext.queues, report("ATXid_0"))
     assert [job.func_name for job in queue.jobs] == [delivery_reports.APPLY_JOB]  # at once
     for n in range(1, 3):
