@@ -165,7 +165,7 @@ def test_the_ussd_redis_timeout_and_breaker_period_come_from_the_environment(tmp
 def test_inputs_lost_by_both_stores_are_replayed_from_the_older_state_once_redis_is_back(
     make_app, stalled_redis, tmp_path
 ):
-    healthy = make_app(redis_url=stalled_redis.url, ussd_redis_timeout=SHORT)
+    healthy = make_app(redis_url=stalled_redis.url)  # used only while Redis runs: the suite's timeout
     broken_db = make_app(
         redis_url=stalled_redis.url, ussd_redis_timeout=SHORT, database_url=f"sqlite:///{tmp_path}/missing/dir/x.db"
     )
