@@ -53,25 +53,34 @@ def stages(session: Session, tip: Tip) -> list[list[FocalPoint]]:
     return [stage for stage in found if stage]
 
 
+NOTICE_LIMIT = 306  # two SMS parts of GSM-7
+
+
 def notice(tip: Tip, escalated_after: int | None = None, unreached: int | None = None) -> str:
-    """The SMS a focal point gets about a tip (GSM-7, at most two parts)."""
+    """The SMS a focal point gets about a tip (GSM-7, at most two parts).
+
+    The description gets what room the other lines leave (at most 110 characters), and the last line,
+    how to acknowledge, is never cut off.
+    """
     county = name_of(tip.county_code) or "county not given"
     lines = [
         f"{'URGENT ' if tip.urgent else ''}Hotline report {display(tip.reference)}",
         f"{text('en', 'kind.' + tip.kind)}, {county}: {(tip.place or '-')[:60]}",
     ]
-    if tip.description:
-        lines.append(tip.description[:110])
-    lines.append(
-        f"Danger now: {tip.danger}. Children: {tip.children}. "
-        f"Call-back number: {'available' if tip.callback_contact else 'no'}."
-    )
     if unreached:
         lines.insert(0, f"ESCALATED: the county team could not be reached by SMS in {unreached} min.")
     elif escalated_after:
         lines.insert(0, f"ESCALATED: not acknowledged in {escalated_after} min.")
-    lines.append(f"Reply ACK {tip.reference}")
-    return to_gsm7("\n".join(lines))[:306]
+    danger = (
+        f"Danger now: {tip.danger}. Children: {tip.children}. "
+        f"Call-back number: {'available' if tip.callback_contact else 'no'}."
+    )
+    reply = f"Reply ACK {tip.reference}"
+    room = NOTICE_LIMIT - len(to_gsm7("\n".join([*lines, danger, reply]))) - 1
+    if tip.description and room > 0:
+        lines.append(to_gsm7(tip.description)[: min(110, room)])
+    body = to_gsm7("\n".join([*lines, danger]))
+    return body[: NOTICE_LIMIT - len(reply) - 1] + "\n" + reply
 
 
 def notify_stage(

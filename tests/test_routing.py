@@ -557,3 +557,70 @@ def test_a_forwarded_update_is_cut_to_two_sms_parts(ext, kakamega):
     head = "Update on report 482-177-305-417 from the reporter: "
     assert to == fp["A"].id
     assert message == head + "x" * (306 - len(head))
+
+
+# -- the focal point's notice, word for word ------------------------------------------------------------
+
+
+def _tip(**fields) -> Tip:
+    base = dict(reference=KAKAMEGA_REFERENCE, kind="other", county_code=None, place=None, description=None,
+                urgent=False, danger="unsure", children="unsure", callback_contact=None)
+    return Tip(**{**base, **fields})
+
+
+def test_the_notice_of_a_tip_with_nothing_optional_says_so_in_plain_words():
+    assert routing.notice(_tip()) == (
+        "Hotline report 482-177-305-417\n"
+        "Other, county not given: -\n"
+        "Danger now: unsure. Children: unsure. Call-back number: no.\n"
+        "Reply ACK 482177305417"
+    )
+
+
+def test_the_notice_marks_urgent_tips_and_an_available_call_back_and_cuts_place_and_description():
+    tip = _tip(kind="forced_labour", county_code=37, place="P" * 70, description="D" * 120, urgent=True,
+               danger="yes", children="no", callback_contact="sealed")
+    assert routing.notice(tip) == (
+        "URGENT Hotline report 482-177-305-417\n"
+        f"Forced labour, Kakamega: {'P' * 60}\n"
+        f"{'D' * 99}\n"  # what the two parts leave: the reply line is never cut off
+        "Danger now: yes. Children: no. Call-back number: available.\n"
+        "Reply ACK 482177305417"
+    )
+    assert len(routing.notice(tip)) == routing.NOTICE_LIMIT
+
+
+def test_the_notice_gives_a_short_description_whole_and_at_most_110_characters_of_a_long_one():
+    assert "\nMarket stall 5\n" in routing.notice(_tip(description="Market stall 5"))
+    assert f"\n{'D' * 110}\n" in routing.notice(_tip(description="D" * 200))
+
+
+def test_an_escalated_notice_keeps_the_danger_line_and_the_reply_line_and_shortens_the_description():
+    tip = _tip(kind="forced_labour", county_code=37, place="P" * 70, description="D" * 120, urgent=True,
+               danger="yes", children="no", callback_contact="sealed")
+    unreached = routing.notice(tip, unreached=10)
+    assert unreached == (
+        "ESCALATED: the county team could not be reached by SMS in 10 min.\n"
+        "URGENT Hotline report 482-177-305-417\n"
+        f"Forced labour, Kakamega: {'P' * 60}\n"
+        f"{'D' * 33}\n"
+        "Danger now: yes. Children: no. Call-back number: available.\n"
+        "Reply ACK 482177305417"
+    )
+    assert routing.notice(_tip(), escalated_after=1440).startswith(
+        "ESCALATED: not acknowledged in 1440 min.\nHotline report 482-177-305-417\n"
+    )
+
+
+def test_focal_points_come_by_priority_then_by_id_and_only_the_active_ones(ext):
+    with ext.session_scope() as session:
+        rows = [
+            FocalPoint(county_code=37, name="second", phone="+254700000201", priority=2),
+            FocalPoint(county_code=37, name="first", phone="+254700000202", priority=1),
+            FocalPoint(county_code=37, name="gone", phone="+254700000203", priority=1, active=False),
+            FocalPoint(county_code=37, name="third", phone="+254700000204", priority=2),
+            FocalPoint(county_code=47, name="elsewhere", phone="+254700000205", priority=1),
+        ]
+        session.add_all(rows)
+        session.flush()
+        assert [fp.name for fp in routing.focal_points(session, 37)] == ["first", "second", "third"]
