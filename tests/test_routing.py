@@ -624,3 +624,22 @@ def test_focal_points_come_by_priority_then_by_id_and_only_the_active_ones(ext):
         session.add_all(rows)
         session.flush()
         assert [fp.name for fp in routing.focal_points(session, 37)] == ["first", "second", "third"]
+
+
+def test_focal_points_of_the_same_priority_are_notified_together_at_one_stage(ext):
+    with ext.session_scope() as session:
+        session.add_all([
+            FocalPoint(county_code=37, name="first", phone="+254700000211", priority=1),
+            FocalPoint(county_code=37, name="also first", phone="+254700000212", priority=1),
+            FocalPoint(county_code=37, name="second", phone="+254700000213", priority=2),
+            FocalPoint(county_code=0, name="secretariat", phone="+254700000214", priority=1),
+        ])
+        session.flush()
+        tip = _tip(county_code=37)
+        assert [[fp.name for fp in stage] for stage in routing.stages(session, tip)] == [
+            ["first", "also first"], ["second"], ["secretariat"]
+        ]
+        tip.urgent = True  # urgent: the whole county at once, then the secretariat
+        assert [[fp.name for fp in stage] for stage in routing.stages(session, tip)] == [
+            ["first", "also first", "second"], ["secretariat"]
+        ]
