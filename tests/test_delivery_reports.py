@@ -45,9 +45,8 @@ def test_a_report_line_survives_the_buffer_round_trip():
     assert DeliveryReport.decode(original.encode().encode()) == original
 
 
-@pytest.fixture
-def recipient(app):
-    """One sent campaign SMS with AT's messageId ATXid_1."""
+def _campaign_sms(app) -> tuple[int, int]:
+    """One sent campaign SMS with AT's messageId ATXid_1; returns (recipient id, contact id)."""
     ext = app.extensions["hotline"]
     with ext.session_scope() as session:
         contact = Contact(
@@ -71,7 +70,13 @@ def recipient(app):
         )
         session.add(row)
         session.flush()
-        return row.id
+        return row.id, contact.id
+
+
+@pytest.fixture
+def recipient(app):
+    """One sent campaign SMS with AT's messageId ATXid_1."""
+    return _campaign_sms(app)[0]
 
 
 def post(client, **form):
@@ -359,31 +364,14 @@ def test_fold_lets_a_final_report_replace_an_earlier_intermediate_one_whatever_i
 @pytest.fixture
 def sent(app):
     """A campaign SMS (ATXid_1) and a service SMS (ATXid_svc), both sent, neither reported yet."""
+    recipient_id, contact_id = _campaign_sms(app)
     with app.extensions["hotline"].session_scope() as session:
-        contact = Contact(
-            phone=PHONE,
-            engagement_key="engagement",
-            language="en",
-            consent_source="test",
-            consented_at=datetime(2026, 1, 1, tzinfo=UTC),
-            salt=1,
-        )
-        campaign = Campaign(name="c", state="sending", seed=1)
-        session.add_all([contact, campaign])
-        session.flush()
-        row = CampaignRecipient(
-            campaign_id=campaign.id,
-            contact_id=contact.id,
-            language="en",
-            state="sent",
-            at_message_id="ATXid_1",
-        )
         sms = OutboundSms(
             dedupe_key="svc", purpose="ack", message="Thanks", state="sent", at_message_id="ATXid_svc"
         )
-        session.add_all([row, sms])
+        session.add(sms)
         session.flush()
-        return row.id, sms.id, contact.id
+        return recipient_id, sms.id, contact_id
 
 
 def apply(app, reports):
