@@ -96,8 +96,8 @@ def test_worker_burst_with_redis_down_says_so(make_app, redis_server):
     assert "Redis is not reachable at redis://127.0.0.1:1/0" in result.output
 
 
-def test_a_sigkilled_worker_leaves_no_scheduler_child_running(config, ext):
-    worker = _start_worker(config)
+def test_a_sigkilled_worker_leaves_no_scheduler_child_running(config, ext, tmp_path):
+    worker = _start_worker(config, tmp_path / "worker.log")
     scheduler = None
     try:
         # The worker runs jobs itself (no --fork): its one child is RQ's scheduler.
@@ -112,8 +112,8 @@ def test_a_sigkilled_worker_leaves_no_scheduler_child_running(config, ext):
             os.kill(scheduler, signal.SIGKILL)
 
 
-def _start_worker(config, **settings) -> subprocess.Popen:
-    """`flask worker` as its own process, on the test's database and Redis."""
+def _start_worker(config, log: Path, **settings) -> subprocess.Popen:
+    """`flask worker` as its own process, on the test's database and Redis, writing to `log`."""
     env = {
         **os.environ,
         "FLASK_APP": "hotline:create_app",
@@ -125,9 +125,13 @@ def _start_worker(config, **settings) -> subprocess.Popen:
     }
     flask = str(Path(sys.executable).parent / "flask")
     root = Path(__file__).resolve().parents[1]
-    return subprocess.Popen(
-        [flask, "worker"], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    with log.open("ab") as out:
+        return subprocess.Popen([flask, "worker"], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _tail(log: Path, lines: int = 60) -> str:
+    """The last `lines` lines the worker wrote (shown when a test of it fails)."""
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def _children(pid: int) -> list[int]:
@@ -164,10 +168,13 @@ def _tip_ids(ext) -> list[int]:
 
 
 
-def test_a_running_worker_routes_tips_saved_while_redis_restarted_empty(config, ext, client, redis_server):
+def test_a_running_worker_routes_tips_saved_while_redis_restarted_empty(
+    config, ext, client, redis_server, tmp_path
+):
     """Redis keeps nothing on disk: after it restarts empty, the worker schedules its sweep again
     (and with it the routing of tips saved while Redis was down), without being restarted."""
-    worker = _start_worker(config, WORKER_MAINTENANCE_SECONDS="1")
+    log = tmp_path / "worker.log"
+    worker = _start_worker(config, log, WORKER_MAINTENANCE_SECONDS="1")
     try:
         assert _eventually(lambda: ext.redis.keys("rq:job:sweep-unqueued-tips-*")), "no sweep scheduled"
         redis_server.stop()
@@ -176,14 +183,42 @@ def test_a_running_worker_routes_tips_saved_while_redis_restarted_empty(config, 
         redis_server.start()  # empty: the sweep chain and the scheduler's locks are gone
         assert not ext.redis.keys("rq:job:sweep-*")
         assert _eventually(lambda: ext.redis.keys("rq:job:sweep-unqueued-tips-*"), deadline=60), (
-            "the worker never scheduled its sweep again"
+            f"the worker never scheduled its sweep again; its log ends:\n{_tail(log)}"
         )
 
         def routed():
             with ext.session_scope() as session:
                 return session.get(Tip, tip_id).routing_started_at is not None
 
-        assert _eventually(routed, deadline=150), "the tip saved during the outage was never routed"
+        assert _eventually(routed, deadline=150), (
+            f"the tip saved during the outage was never routed; the worker's log ends:\n{_tail(log)}"
+        )
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def test_a_worker_whose_job_ends_while_redis_is_down_keeps_running(config, ext, redis_server, tmp_path):
+    """Redis goes down while the worker runs a job: recording the job's end fails. The worker must
+    wait for Redis and carry on (sweep scheduled again), not exit and leave tips unrouted."""
+    log = tmp_path / "worker.log"
+    release, done = tmp_path / "release", tmp_path / "done"
+    worker = _start_worker(config, log, WORKER_MAINTENANCE_SECONDS="1")
+    try:
+        job = Queue("default", connection=ext.redis).enqueue(
+            "subprocess.call", ["sh", "-c", f"until [ -e {release} ]; do sleep 0.05; done; touch {done}"]
+        )
+        assert _eventually(lambda: job.get_status(refresh=True) == "started"), "the job never started"
+        redis_server.stop()
+        release.touch()  # the job ends while Redis is down
+        assert _eventually(done.exists)
+        assert _eventually(lambda: "Redis unreachable" in log.read_text()), _tail(log)
+        redis_server.start()
+        assert _eventually(lambda: ext.redis.keys("rq:job:sweep-unqueued-tips-*"), deadline=60), (
+            f"the worker never scheduled its sweep again; its log ends:\n{_tail(log)}"
+        )
+        assert worker.poll() is None, f"the worker exited; its log ends:\n{_tail(log)}"
+        assert len(_eventually(lambda: _children(worker.pid))) == 1, "not one scheduler child"
     finally:
         worker.terminate()
         worker.wait(timeout=30)
