@@ -643,3 +643,112 @@ def test_focal_points_of_the_same_priority_are_notified_together_at_one_stage(ex
         assert [[fp.name for fp in stage] for stage in routing.stages(session, tip)] == [
             ["first", "also first", "second"], ["secretariat"]
         ]
+
+
+# -- stages, deadlines and what is due ------------------------------------------------------------------
+
+ESCALATION = {"urgent": 15, "forced_labour": 120, "default": 1440}
+
+
+def test_each_stage_notifies_its_focal_points_and_sets_the_deadline_of_the_tips_kind(ext, kakamega):
+    session, tip, fp = kakamega
+    config = ext.config.replace(escalation_minutes=ESCALATION)
+    now = utcnow()
+    first = routing.notify_stage(session, config, tip, 0, now)
+    assert (tip.escalation_level, tip.status, tip.escalate_at) == (0, "routed", now + timedelta(minutes=120))
+    second = routing.notify_stage(session, config, tip, 1, now)
+    assert (tip.escalation_level, tip.escalate_at) == (1, now + timedelta(minutes=120))
+    last = routing.notify_stage(session, config, tip, 2, now)
+    assert (tip.escalation_level, tip.escalate_at) == (2, None)  # the secretariat: nobody after it
+    escalated = routing.notice(tip, escalated_after=120)
+    assert _rows(session, tip) == [
+        (f"tip:{tip.id}:notify:{fp['A'].id}", "tip", fp["A"].id, routing.notice(tip)),
+        (f"tip:{tip.id}:notify:{fp['B'].id}", "escalation", fp["B"].id, escalated),
+        (f"tip:{tip.id}:notify:{fp['S'].id}", "escalation", fp["S"].id, escalated),
+    ]
+    assert first + second + last == [row.id for row in _sms(session, tip)]
+    assert routing.notify_stage(session, config, tip, 3, now) == []  # past the last stage
+    assert tip.escalate_at is None
+
+
+@pytest.mark.parametrize("kind, urgent, minutes", [
+    ("forced_labour", False, 120), ("other", False, 1440), ("forced_labour", True, 15), ("other", True, 15),
+])
+def test_the_deadline_is_the_urgent_one_for_urgent_tips_else_the_kinds_else_the_default(
+    ext, kakamega, kind, urgent, minutes
+):
+    session, tip, _ = kakamega
+    tip.kind, tip.urgent = kind, urgent
+    now = utcnow()
+    routing.notify_stage(session, ext.config.replace(escalation_minutes=ESCALATION), tip, 0, now)
+    assert tip.escalate_at == now + timedelta(minutes=minutes)
+
+
+def test_an_acknowledged_tip_keeps_its_status_when_a_stage_is_notified(ext, kakamega):
+    session, tip, _ = kakamega
+    tip.status = "acknowledged"
+    routing.notify_stage(session, ext.config, tip, 1, utcnow())
+    assert tip.status == "acknowledged"
+
+
+def test_an_unreached_county_escalates_to_the_next_stage_and_the_secretariat_at_once(ext, kakamega):
+    session, tip, fp = kakamega
+    routing.notify_stage(session, ext.config, tip, 1, utcnow(), unreached=10)
+    warned = routing.notice(tip, unreached=10)
+    assert [(key, purpose, message) for key, purpose, _, message in _rows(session, tip)] == [
+        (f"tip:{tip.id}:notify:{fp['B'].id}", "escalation", warned),
+        (f"tip:{tip.id}:notify:{fp['S'].id}", "escalation", warned),
+    ]
+    routing.notify_stage(session, ext.config, tip, 2, utcnow(), unreached=10)  # the secretariat once
+    assert len(_rows(session, tip)) == 2
+
+
+def _sms(session, tip) -> list[OutboundSms]:
+    query = select(OutboundSms).where(OutboundSms.tip_id == tip.id).order_by(OutboundSms.id)
+    return list(session.scalars(query))
+
+
+def _tips(session, count: int) -> list[Tip]:
+    tips = [
+        Tip(reference=f"{n:012d}", channel="ussd", kind="other", county_code=37, reporter_key=f"{n}" * 64)
+        for n in range(1, count + 1)
+    ]
+    session.add_all(tips)
+    session.flush()
+    return tips
+
+
+def test_due_for_escalation_are_the_tips_whose_deadline_has_come_and_no_other(ext):
+    now = utcnow()
+    with ext.session_scope() as session:
+        past, exactly_now, future, none = _tips(session, 4)
+        past.escalate_at = now - timedelta(minutes=1)
+        exactly_now.escalate_at = now
+        future.escalate_at = now + timedelta(seconds=1)
+        none.escalate_at = None
+        session.flush()
+        assert routing.due_for_escalation(session, now) == [past.id, exactly_now.id]
+
+
+def test_unreached_are_routed_unacknowledged_level_0_tips_whose_notice_nobody_took(ext, kakamega):
+    session, _, fp = kakamega
+    now = utcnow()
+    since = now - timedelta(minutes=10)
+    names = ["unreached", "recent", "accepted", "acknowledged", "escalated", "last stage", "sent update only"]
+    tips = dict(zip(names, _tips(session, len(names)), strict=True))
+    for tip in tips.values():
+        tip.escalate_at, tip.escalation_level, tip.routing_started_at = now, 0, since
+    tips["recent"].routing_started_at = since + timedelta(seconds=1)
+    tips["acknowledged"].acknowledged_at = now
+    tips["escalated"].escalation_level = 1
+    tips["last stage"].escalate_at = None
+    for name, purpose, state in [("accepted", "tip", "sent"), ("unreached", "tip", "failed"),
+                                 ("sent update only", "update", "sent")]:
+        row = OutboundSms(dedupe_key=f"test:{name}", purpose=purpose, message="m", tip_id=tips[name].id,
+                          focal_point_id=fp["A"].id, state=state, created_at=now, next_attempt_at=now)
+        session.add(row)
+    session.flush()
+    expected = [tips["unreached"].id, tips["sent update only"].id]
+    assert routing.unreached_tips(session, since) == expected
+    assert routing.unreached_tips(session, since, tip_id=tips["sent update only"].id) == expected[1:]
+    assert routing.unreached_tips(session, since, tip_id=tips["recent"].id) == []
