@@ -70,6 +70,9 @@ def test_typed_forms_are_accepted(draw):
         assert normalise(typed) == code
     for junk in ("", "abc", "12345", code + "1", code[:-1], None, "４８２１７７３０５", "²" * 12):
         assert normalise(junk) is None
+    # Only spaces, dashes, dots and slashes separate digits: a letter is refused, not dropped.
+    for letter in "XxO":
+        assert normalise(code[:6] + letter + code[6:]) is None
 
 
 def test_the_check_digit_is_damms_so_references_given_before_stay_valid():

@@ -712,7 +712,7 @@ def _sms(session, tip) -> list[OutboundSms]:
 
 def _tips(session, count: int) -> list[Tip]:
     tips = [
-        Tip(reference=f"{n:012d}", channel="ussd", kind="other", county_code=37, reporter_key=f"{n}" * 64)
+        Tip(reference=f"{n:012d}", channel="ussd", kind="other", county_code=37, reporter_key=f"{n:064d}")
         for n in range(1, count + 1)
     ]
     session.add_all(tips)
@@ -723,13 +723,13 @@ def _tips(session, count: int) -> list[Tip]:
 def test_due_for_escalation_are_the_tips_whose_deadline_has_come_and_no_other(ext):
     now = utcnow()
     with ext.session_scope() as session:
-        past, exactly_now, future, none = _tips(session, 4)
-        past.escalate_at = now - timedelta(minutes=1)
+        exactly_now, past, future, none = _tips(session, 4)
+        past.escalate_at = now - timedelta(minutes=1)  # due first, listed second: by tip id
         exactly_now.escalate_at = now
         future.escalate_at = now + timedelta(seconds=1)
         none.escalate_at = None
         session.flush()
-        assert routing.due_for_escalation(session, now) == [past.id, exactly_now.id]
+        assert routing.due_for_escalation(session, now) == [exactly_now.id, past.id]
 
 
 def test_unreached_are_routed_unacknowledged_level_0_tips_whose_notice_nobody_took(ext, kakamega):
@@ -741,6 +741,7 @@ def test_unreached_are_routed_unacknowledged_level_0_tips_whose_notice_nobody_to
     for tip in tips.values():
         tip.escalate_at, tip.escalation_level, tip.routing_started_at = now, 0, since
     tips["recent"].routing_started_at = since + timedelta(seconds=1)
+    tips["sent update only"].routing_started_at = since - timedelta(minutes=1)  # listed by tip id
     tips["acknowledged"].acknowledged_at = now
     tips["escalated"].escalation_level = 1
     tips["last stage"].escalate_at = None
@@ -754,3 +755,16 @@ def test_unreached_are_routed_unacknowledged_level_0_tips_whose_notice_nobody_to
     assert routing.unreached_tips(session, since) == expected
     assert routing.unreached_tips(session, since, tip_id=tips["sent update only"].id) == expected[1:]
     assert routing.unreached_tips(session, since, tip_id=tips["recent"].id) == []
+
+
+def test_a_sweep_takes_at_most_1000_due_or_unreached_tips_the_oldest_ids_first(ext):
+    now = utcnow()
+    since = now - timedelta(minutes=10)
+    with ext.session_scope() as session:
+        tips = _tips(session, 1001)
+        for tip in tips:
+            tip.escalate_at, tip.routing_started_at = now, since
+        session.flush()
+        first_1000 = [tip.id for tip in tips[:1000]]
+        assert routing.due_for_escalation(session, now) == first_1000
+        assert routing.unreached_tips(session, since) == first_1000
