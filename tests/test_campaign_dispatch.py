@@ -368,6 +368,19 @@ def test_a_claim_suppresses_opted_out_and_unreachable_recipients_and_leaves_them
     assert (batch.first_recipient_id, batch.last_recipient_id, batch.size) == (ids[0], ids[3], 2)
 
 
+def test_a_claim_suppresses_its_own_recipients_by_recipient_id_never_another_campaigns(db):
+    earlier = new_campaign(db, name="earlier")
+    theirs = add_recipients(db, earlier, [3, 2, 1, 0])  # contact ids now run against recipient ids
+    campaign = new_campaign(db)
+    ids = add_recipients(db, campaign, [0, 1, 2, 3])
+    contact_of(db, 1).opted_out_at = NOW
+    db.flush()
+    claim = dispatch.claim(db, campaign, 10, 0, NOW)
+    assert claim.numbers == {number(0): ids[0], number(2): ids[2], number(3): ids[3]}
+    assert states(db, ids) == ["queued", "suppressed", "queued", "queued"]
+    assert states(db, theirs) == ["queued"] * 4  # the earlier campaign's claim decides for its own
+
+
 def test_a_retry_claim_suppresses_those_who_opted_out_since_their_last_try(db):
     campaign = new_campaign(db)
     ids = add_recipients(db, campaign, [0, 1, 2], state="retry")
