@@ -48,6 +48,11 @@ from hotline.models import (
 )
 
 TEST_PHONE = "+254711000001"
+# The test stacks' (connect, read) timeout for AT: generous, so a simulator that a busy machine slows
+# past a second is not taken for a lost answer. Tests that lose an answer on purpose make the
+# simulator wait LOST_ANSWER_DELAY before answering: always longer than the read timeout.
+AT_TIMEOUT = (3, 3)
+LOST_ANSWER_DELAY = 4.0
 # Every test draws the same reference codes, contact salts and campaign seeds, whatever ran before it.
 TEST_SEED = 20261128
 # Only the test suite may run with HOTLINE_ENV=testing (its subprocesses inherit this).

@@ -24,7 +24,7 @@ from campaigns.hours import NAIROBI
 from hotline.contacts import as_utc, new_salt
 from hotline.models import Campaign, CampaignBatch, CampaignRecipient, Contact
 from hotline.privacy import engagement_key
-from tests.conftest import listening_socket, serve, stop
+from tests.conftest import AT_TIMEOUT, LOST_ANSWER_DELAY, listening_socket, serve, stop
 from workers.campaigns import dispatch_campaign, lock_key, queued_key
 from workers.sweeper import sweep_campaigns
 
@@ -149,7 +149,9 @@ def _stack(make_app, app_config: dict | None = None, **sim_config):
             **sim_config,
         }
     )
-    app = make_app(at_api_url=sim_url, at_timeout=(1, 1), campaign_reconcile_seconds=2, **(app_config or {}))
+    app = make_app(
+        at_api_url=sim_url, at_timeout=AT_TIMEOUT, campaign_reconcile_seconds=2, **(app_config or {})
+    )
     servers = [serve(sim, sim_socket), serve(app, web)]
     yield CampaignStack(app, sim_url)
     requests.delete(f"{sim_url}/api/faults", timeout=5)
@@ -257,7 +259,7 @@ def test_an_opt_out_in_the_middle_of_a_campaign_is_never_sent_the_rest(stack, ma
     stack.add_contacts(30, language=lambda n: "en")
     stack.safety_tips("mid", rate=10)
     stack.flask("campaigns", "send", "mid", "--yes", "--no-wait")
-    fast = make_app(at_api_url=stack.sim_url, at_timeout=(1, 1), campaign_slice_seconds=0)
+    fast = make_app(at_api_url=stack.sim_url, at_timeout=AT_TIMEOUT, campaign_slice_seconds=0)
     with fast.app_context():
         campaign_id = stack.campaign("mid").id
         assert dispatch_campaign(campaign_id) == "continuing"  # one batch of 10, then it yields
@@ -327,7 +329,7 @@ def test_a_lost_answer_is_reconciled_from_delivery_reports_not_sent_twice(stack)
     stack.add_contacts(8, language=lambda n: "en")
     stack.safety_tips("lost")
     stack.flask("campaigns", "send", "lost", "--yes", "--no-wait")
-    stack.fault(delay=1.5)  # longer than the 1 s read timeout: AT takes it, we never hear
+    stack.fault(delay=LOST_ANSWER_DELAY)  # longer than the read timeout: AT takes it, we never hear
     assert stack.dispatch("lost") == "backing off"
     [batch] = batches(stack)
     assert batch.state == "uncertain"
@@ -391,7 +393,7 @@ def test_pause_resume_and_cancel_take_effect_within_a_batch(stack, make_app):
     stack.add_contacts(30, language=lambda n: "en")
     stack.safety_tips("pr", rate=10)
     stack.flask("campaigns", "send", "pr", "--yes", "--no-wait")
-    fast = make_app(at_api_url=stack.sim_url, at_timeout=(1, 1), campaign_slice_seconds=0)
+    fast = make_app(at_api_url=stack.sim_url, at_timeout=AT_TIMEOUT, campaign_slice_seconds=0)
     campaign_id = stack.campaign("pr").id
     with fast.app_context():
         assert dispatch_campaign(campaign_id) == "continuing"
@@ -518,7 +520,7 @@ def lose_the_first_answer(stack, name="held", count=12, rate=4):
     stack.add_contacts(count, language=lambda n: "en")
     stack.safety_tips(name, rate=rate)  # batches of `rate` recipients
     stack.flask("campaigns", "send", name, "--yes", "--no-wait")
-    stack.fault(delay=1.5)  # longer than the 1 s read timeout: the client gives up, AT takes it
+    stack.fault(delay=LOST_ANSWER_DELAY)  # longer than the read timeout: the client gives up, AT takes it
     assert stack.dispatch(name) == "backing off"
     wait_for(lambda: len(stack.messages()) == rate)
     # After the backoff the reconcile window (2 s here) is over: the others go out, the lost batch waits.
@@ -618,7 +620,7 @@ def test_a_lost_answer_is_reconciled_even_when_the_campaign_is_cancelled_meanwhi
     stack.add_contacts(8, language=lambda n: "en")
     stack.safety_tips("stop")
     stack.flask("campaigns", "send", "stop", "--yes", "--no-wait")
-    stack.fault(delay=1.5)
+    stack.fault(delay=LOST_ANSWER_DELAY)
     assert stack.dispatch("stop") == "backing off"
     assert "8 recipients will not be sent it" in stack.flask("campaigns", "cancel", "stop").output
     wait_for(lambda: len(stack.messages()) == 8)  # AT took the batch after all

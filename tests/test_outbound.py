@@ -22,6 +22,7 @@ from hotline.models import OutboundSms, UnmatchedDeliveryReport, utcnow
 from hotline.privacy import encrypt_contact
 from hotline.sms_gateway import RecipientResult
 from tests import test_routing
+from tests.conftest import LOST_ANSWER_DELAY
 from tests.test_routing import FOCAL_A, FOCAL_B, NATIONAL
 from workers.sweeper import sweep_all
 
@@ -157,7 +158,7 @@ def test_a_tip_accepted_by_at_in_time_does_not_escalate_early(stack):
 def test_answers_lost_to_a_delay_are_settled_from_delivery_reports_not_sent_twice(stack):
     """Two urgent tips, two focal points each: AT takes all four SMS but every answer times out."""
     start = utcnow()
-    fault(stack, delay=1.5, count=4)  # longer than the stack's 1 s read timeout
+    fault(stack, delay=LOST_ANSWER_DELAY, count=4)  # longer than the stack's read timeout
     stack.report(urgent=True)
     stack.report(urgent=True)
     stack.work()
@@ -177,7 +178,7 @@ def test_answers_lost_to_a_delay_are_settled_from_delivery_reports_not_sent_twic
 @pytest.mark.parametrize("urgent, window", [(True, 120), (False, 900)])
 def test_a_lost_answer_with_no_delivery_report_is_sent_again_once_after_the_window(stack, urgent, window):
     start = utcnow()
-    fault(stack, delay=1.5, status=500, count=1)  # the answer is lost and AT took nothing
+    fault(stack, delay=LOST_ANSWER_DELAY, status=500, count=1)  # the answer is lost and AT took nothing
     stack.report(urgent=urgent)
     stack.work()
     work_at(stack, start + timedelta(seconds=window - 15))

@@ -18,7 +18,7 @@ from hotline import routing
 from hotline.models import FocalPoint, OutboundSms, Tip, TipUpdate, UnmatchedDeliveryReport, utcnow
 from hotline.reference import display
 from hotline.sms_texts import REPLIES
-from tests.conftest import TEST_PHONE, Phone, listening_socket, serve, stop
+from tests.conftest import AT_TIMEOUT, TEST_PHONE, Phone, listening_socket, serve, stop
 from workers.routing import route_tip
 from workers.sweeper import sweep_escalations
 
@@ -40,7 +40,7 @@ def stack(make_app):
             "SIM_INTERMEDIATE_RATE": "0",
         }
     )
-    app = make_app(at_api_url=sim_url, at_timeout=(1, 1))
+    app = make_app(at_api_url=sim_url, at_timeout=AT_TIMEOUT)
     servers = [serve(sim, sim_socket), serve(app, web)]
     ext = app.extensions["hotline"]
     with ext.session_scope() as session:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from hotline.config import Config
 from hotline.models import CampaignBatch, FocalPoint, OutboundSms
 from hotline.sms_gateway import GatewayError, SmsGateway
-from tests.conftest import Phone
+from tests.conftest import AT_TIMEOUT, Phone
 from tests.test_campaigns import CampaignStack
 
 FOCAL = "+254700000101"
@@ -158,7 +158,7 @@ SANDBOX, LIVE = "https://api.sandbox.africastalking.com", "https://api.africasta
 def test_the_sandbox_username_calls_the_sandbox_api_and_any_other_the_live_api(
     proxy, username, requested, url
 ):
-    gateway = SmsGateway(Config(env="testing", at_username=username, at_api_key="k", at_timeout=(1, 1)))
+    gateway = SmsGateway(Config(env="testing", at_username=username, at_api_key="k", at_timeout=AT_TIMEOUT))
     proxy.answer_with(hang_up)
     with pytest.raises(GatewayError):  # the proxy refuses the tunnel: nothing leaves the machine
         gateway.send("Hello", [TO])
@@ -179,7 +179,7 @@ def test_at_api_url_wins_over_the_username_and_the_username_is_sent_as_given(fak
 
 def test_a_connection_closed_after_the_request_was_read_is_maybe_sent(fake_at):
     fake_at.answer_with(hang_up)
-    gateway = SmsGateway(Config(env="testing", at_api_url=fake_at.url, at_timeout=(1, 1)))
+    gateway = SmsGateway(Config(env="testing", at_api_url=fake_at.url, at_timeout=AT_TIMEOUT))
     with pytest.raises(GatewayError) as caught:
         gateway.send("Hello", [TO])
     assert fake_at.forms[0]["to"] == TO  # the request reached "AT"
@@ -189,7 +189,7 @@ def test_a_connection_closed_after_the_request_was_read_is_maybe_sent(fake_at):
 def test_a_refused_connection_is_certainly_not_sent(fake_at):
     closed = fake_at.url
     fake_at.close()  # nobody listens on that port any more
-    gateway = SmsGateway(Config(env="testing", at_api_url=closed, at_timeout=(1, 1)))
+    gateway = SmsGateway(Config(env="testing", at_api_url=closed, at_timeout=AT_TIMEOUT))
     with pytest.raises(GatewayError) as caught:
         gateway.send("Hello", [TO])
     assert caught.value.maybe_sent is False
@@ -198,7 +198,7 @@ def test_a_refused_connection_is_certainly_not_sent(fake_at):
 @pytest.fixture
 def hotline(make_app, fake_at):
     """The hotline sending to the fake AT, with one focal point for Kakamega (county 37)."""
-    app = make_app(at_api_url=fake_at.url, at_timeout=(1, 1))
+    app = make_app(at_api_url=fake_at.url, at_timeout=AT_TIMEOUT)
     with app.extensions["hotline"].session_scope() as session:
         session.add(
             FocalPoint(county_code=37, name="A", organisation="Kakamega CCO", phone=FOCAL, priority=1)
@@ -235,7 +235,7 @@ def test_a_tip_notice_whose_connection_closed_after_sending_is_uncertain_not_fai
 @pytest.fixture
 def campaign(make_app, fake_at):
     """A campaign of four English contacts, sent to the fake AT."""
-    app = make_app(at_api_url=fake_at.url, at_timeout=(1, 1))
+    app = make_app(at_api_url=fake_at.url, at_timeout=AT_TIMEOUT)
     stack = CampaignStack(app, fake_at.url)
     stack.add_contacts(4, language=lambda n: "en")
     stack.safety_tips("odd")
