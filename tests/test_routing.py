@@ -446,9 +446,14 @@ def kakamega(ext):
         yield session, tip, people
 
 
-def _rows(session, tip) -> list[tuple[str, str, int, str]]:
+def _sms(session, tip) -> list[OutboundSms]:
+    """The tip's SMS rows, oldest first."""
     query = select(OutboundSms).where(OutboundSms.tip_id == tip.id).order_by(OutboundSms.id)
-    return [(row.dedupe_key, row.purpose, row.focal_point_id, row.message) for row in session.scalars(query)]
+    return list(session.scalars(query))
+
+
+def _rows(session, tip) -> list[tuple[str, str, int, str]]:
+    return [(row.dedupe_key, row.purpose, row.focal_point_id, row.message) for row in _sms(session, tip)]
 
 
 def test_notified_are_the_focal_points_sent_the_tip_or_its_escalation_and_no_one_else(ext, kakamega):
@@ -703,11 +708,6 @@ def test_an_unreached_county_escalates_to_the_next_stage_and_the_secretariat_at_
     # At the last stage the secretariat is both the stage and the one told at once: one SMS.
     assert routing.notify_stage(session, ext.config, tip, 2, utcnow(), unreached=10) == [secretariat]
     assert len(_rows(session, tip)) == 2
-
-
-def _sms(session, tip) -> list[OutboundSms]:
-    query = select(OutboundSms).where(OutboundSms.tip_id == tip.id).order_by(OutboundSms.id)
-    return list(session.scalars(query))
 
 
 def _tips(session, count: int) -> list[Tip]:
