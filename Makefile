@@ -44,7 +44,7 @@ lint: $(STAMP)
 # the tests mostly wait on servers and workers, so four keep two cores busy),
 # then per-module scores against the 85% target. Not in `make test`: the first run takes about an hour
 # on two cores. Later runs keep the verdicts of unchanged functions and try every survivor again;
-# `make mutation MUTATION_FRESH=1` starts from scratch; `make mutation ONLY='hotline.routing.*'` tries
+# `make mutation MUTATION_FRESH=1` starts from scratch; `make mutation ONLY='hotline.tips.routing.*'` tries
 # one module's mutants (mutmut's names: module path with dots, then the function).
 mutation: $(STAMP) redis-server
 	@if [ -n "$(MUTATION_FRESH)" ]; then rm -rf mutants; fi

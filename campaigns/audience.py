@@ -20,8 +20,8 @@ from sqlalchemy import BigInteger, and_, case, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from flows.gsm import encoding, segments
-from hotline.contacts import SALT_MODULUS
-from hotline.models import Campaign, CampaignRecipient, Contact
+from hotline.contacts.service import SALT_MODULUS
+from hotline.core.models import Campaign, CampaignRecipient, Contact
 
 P = SALT_MODULUS
 

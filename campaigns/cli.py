@@ -16,10 +16,10 @@ from campaigns import audience, service, uncertain
 from campaigns.errors import CampaignError
 from campaigns.hours import NAIROBI, local_time, parse_hours, show
 from campaigns.report_cli import report_command
-from hotline.contacts import as_utc
-from hotline.counties import all_counties, name_matches
-from hotline.models import Campaign, utcnow
-from hotline.numbers import ascii_digits
+from hotline.contacts.service import as_utc
+from hotline.core.counties import all_counties, name_matches
+from hotline.core.models import Campaign, utcnow
+from hotline.core.numbers import ascii_digits
 from workers.campaigns import queue_dispatch
 
 

@@ -27,8 +27,10 @@ from decimal import Decimal
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from hotline import bulk, contacts, delivery_reports
-from hotline.models import (
+from hotline.africastalking.gateway import RecipientResult
+from hotline.contacts import service as contacts
+from hotline.core import bulk
+from hotline.core.models import (
     Campaign,
     CampaignBatch,
     CampaignMessage,
@@ -36,8 +38,8 @@ from hotline.models import (
     Contact,
     UnmatchedDeliveryReport,
 )
-from hotline.numbers import bounded_decimal
-from hotline.sms_gateway import RecipientResult
+from hotline.core.numbers import bounded_decimal
+from hotline.messaging import delivery_reports
 
 BATCH_LIMIT = 1000  # recipients per AT request
 MAX_ATTEMPTS = 5  # per recipient, for AT's passing per-recipient failures

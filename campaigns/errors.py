@@ -1,6 +1,6 @@
 """Errors of the campaigns package."""
 
-from hotline.errors import HotlineError
+from hotline.core.errors import HotlineError
 
 
 class CampaignError(HotlineError):

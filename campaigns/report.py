@@ -35,10 +35,10 @@ from sqlalchemy import Date, String, and_, any_, bindparam, cast, func, select, 
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from campaigns.effect import Effect, difference
-from hotline.engagement import day_of, day_start, seal_key
-from hotline.models import Campaign, CampaignRecipient, Contact, County, Engagement, utcnow
-from hotline.privacy import open_engagement
-from hotline.sms_gateway import ACCEPTED, STATUS_NAMES
+from hotline.africastalking.gateway import ACCEPTED, STATUS_NAMES
+from hotline.core.engagement import day_of, day_start, seal_key
+from hotline.core.models import Campaign, CampaignRecipient, Contact, County, Engagement, utcnow
+from hotline.core.privacy import open_engagement
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from campaigns import audience
 from campaigns.errors import CampaignError
 from campaigns.hours import DEFAULT_HOURS, next_opening
 from flows.gsm import segments
-from hotline import randomness
-from hotline.contacts import as_utc
-from hotline.models import Campaign, CampaignMessage, CampaignRecipient, County, utcnow
-from hotline.numbers import ascii_digits
+from hotline.contacts.service import as_utc
+from hotline.core import randomness
+from hotline.core.models import Campaign, CampaignMessage, CampaignRecipient, County, utcnow
+from hotline.core.numbers import ascii_digits
 
 LANGUAGES = ("en", "sw")
 MAX_SEGMENTS = 3

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from campaigns import dispatch
 from campaigns.errors import CampaignError
-from hotline.models import Campaign, CampaignBatch, CampaignRecipient
+from hotline.core.models import Campaign, CampaignBatch, CampaignRecipient
 
 _recipients = CampaignRecipient.__table__
 

@@ -14,7 +14,7 @@ from functools import lru_cache
 from flows.gsm import septets, to_gsm7
 from flows.model import Flow, Item, Screen
 from flows.texts import TEXTS, text
-from hotline.counties import name_matches
+from hotline.core.counties import name_matches
 
 SCREEN_LIMIT = 160
 BACK, HOME, MORE, SKIP = "0", "00", "98", "99"

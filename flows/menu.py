@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 
 from flows.model import Flow, Item, Option, Screen, Source, flow_of
-from hotline.counties import all_counties
+from hotline.core.counties import all_counties
 
 # Tip kinds: the forms of exploitation of the CTiP Act 2010 s.2 plus what hotlines also see,
 # most often reported first so the first page holds the usual ones.

@@ -9,9 +9,9 @@ import click
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
-from hotline.config import Config, from_env
-from hotline.errors import ConfigError
-from hotline.extensions import Extensions
+from hotline.core.config import Config, from_env
+from hotline.core.errors import ConfigError
+from hotline.core.extensions import Extensions
 
 COOKIELESS_BLUEPRINTS = ("webhooks", "sms", "health")
 
@@ -60,7 +60,9 @@ def create_app(config: Config | None = None) -> Flask:
     def _remove_session(_exc):
         ext.sessions.remove()
 
-    from hotline import cli, health, sms_webhooks, webhooks
+    from hotline import cli, health
+    from hotline.sms import views as sms_webhooks
+    from hotline.ussd import views as webhooks
     from workers.cli import worker_command
 
     app.register_blueprint(webhooks.bp)

@@ -12,13 +12,17 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from campaigns.cli import campaigns_group
-from hotline import agencies, contacts_cli, focal_points, tips, tips_cli
-from hotline.counties import all_counties
-from hotline.csv_import import import_file
-from hotline.db import db_group
-from hotline.errors import InvalidPhoneNumber
-from hotline.models import County, UssdSessionEnd
-from hotline.privacy import normalise_phone, reporter_key
+from hotline.agencies import register as agencies
+from hotline.contacts import cli as contacts_cli
+from hotline.core.counties import all_counties
+from hotline.core.csv_import import import_file
+from hotline.core.db import db_group
+from hotline.core.errors import InvalidPhoneNumber
+from hotline.core.models import County, UssdSessionEnd
+from hotline.core.privacy import normalise_phone, reporter_key
+from hotline.tips import cli as tips_cli
+from hotline.tips import focal_points
+from hotline.tips import submission as tips
 
 DEMO_PHONE = "+254700000001"
 

@@ -14,8 +14,9 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotline import delivery_reports, followup, outbound
-from hotline.models import utcnow
+from hotline.core.models import utcnow
+from hotline.messaging import delivery_reports, outbound
+from hotline.tips import followup
 
 bp = Blueprint("health", __name__)
 

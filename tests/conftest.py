@@ -20,11 +20,12 @@ import redis
 from sqlalchemy import MetaData, create_engine, delete
 from werkzeug.serving import make_server
 
-from hotline import create_app, randomness
+from hotline import create_app
 from hotline.cli import seed_counties
-from hotline.config import TEST_SUITE_MARKER, Config, normalise_database_url
-from hotline.db import upgrade
-from hotline.models import (
+from hotline.core import randomness
+from hotline.core.config import TEST_SUITE_MARKER, Config, normalise_database_url
+from hotline.core.db import upgrade
+from hotline.core.models import (
     Agency,
     AgencyLookup,
     AgencyStatusChange,

@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from hotline import agencies
-from hotline.agency_lookup import MAX_QUERY, MIN_SCORE, lookup, name_key, registration_key
-from hotline.csv_import import RowError, import_file
-from hotline.models import Agency, AgencyLookup, AgencyStatusChange, RegisterSnapshot
+from hotline.agencies import register as agencies
+from hotline.agencies.lookup import MAX_QUERY, MIN_SCORE, lookup, name_key, registration_key
+from hotline.core.csv_import import RowError, import_file
+from hotline.core.models import Agency, AgencyLookup, AgencyStatusChange, RegisterSnapshot
 
 HEADER = "name,registration_number,status,expiry_date,licence_type,phone,email"
 GOOD = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hotline.models import AgencyLookup, OutboundSms, Tip
+from hotline.core.models import AgencyLookup, OutboundSms, Tip
 from tests.conftest import Phone
 
-DEMO = "hotline/data/demo_agencies.csv"
+DEMO = "hotline/agencies/data/demo_agencies.csv"
 
 
 @pytest.fixture

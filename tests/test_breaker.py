@@ -13,9 +13,9 @@ import time_machine
 from rq import Queue
 from sqlalchemy import select
 
-from hotline.breaker import BreakerOpen, CircuitBreaker
-from hotline.config import Config, from_env
-from hotline.models import Tip
+from hotline.core.breaker import BreakerOpen, CircuitBreaker
+from hotline.core.config import Config, from_env
+from hotline.core.models import Tip
 from tests.conftest import Phone, RedisServer
 from workers.sweeper import sweep_unqueued_tips
 
@@ -78,7 +78,7 @@ def redis_failures(caplog) -> list[str]:
     return [
         r.getMessage().rsplit(": ", 1)[-1]
         for r in caplog.records
-        if r.name == "hotline.ussd_sessions" and r.levelno == logging.WARNING
+        if r.name == "hotline.ussd.sessions" and r.levelno == logging.WARNING
     ]
 
 
@@ -88,7 +88,7 @@ def test_a_stalled_redis_costs_one_short_timeout_per_breaker_period_and_the_tip_
     app = make_app(redis_url=stalled_redis.url, ussd_redis_timeout=SHORT, redis_breaker_seconds=5)
     ext = app.extensions["hotline"]
     phone = Phone(app.test_client())
-    caplog.set_level(logging.WARNING, logger="hotline.ussd_sessions")
+    caplog.set_level(logging.WARNING, logger="hotline.ussd.sessions")
     with time_machine.travel(START, tick=False) as clock:
         phone.dial()
         phone.send("1", "1")

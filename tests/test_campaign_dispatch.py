@@ -18,9 +18,9 @@ import time_machine
 from sqlalchemy import func, select, update
 
 from campaigns import dispatch
-from hotline import delivery_reports
-from hotline.contacts import as_utc
-from hotline.models import (
+from hotline.africastalking.gateway import RecipientResult
+from hotline.contacts.service import as_utc
+from hotline.core.models import (
     Campaign,
     CampaignBatch,
     CampaignMessage,
@@ -28,7 +28,7 @@ from hotline.models import (
     Contact,
     UnmatchedDeliveryReport,
 )
-from hotline.sms_gateway import RecipientResult
+from hotline.messaging import delivery_reports
 from tests.test_campaigns import CampaignStack, phone
 from tests.test_sms_gateway import FakeAt, accepted, recipients
 from workers.campaigns import lock_key, queued_key

@@ -13,8 +13,8 @@ import time_machine
 
 from campaigns import render, report
 from campaigns.report_cli import report_command
-from hotline import engagement
-from hotline.models import Campaign, CampaignRecipient, Contact
+from hotline.core import engagement
+from hotline.core.models import Campaign, CampaignRecipient, Contact
 
 START = datetime(2026, 6, 1, 5, 0, tzinfo=UTC)  # 08:00 in Nairobi
 NOW = datetime(2026, 6, 20, tzinfo=UTC)

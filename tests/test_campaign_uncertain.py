@@ -11,8 +11,8 @@ from sqlalchemy import update
 
 from campaigns import uncertain
 from campaigns.errors import CampaignError
-from hotline.contacts import as_utc
-from hotline.models import CampaignRecipient
+from hotline.contacts.service import as_utc
+from hotline.core.models import CampaignRecipient
 from tests.test_campaign_dispatch import (
     NOW,
     add_recipients,

@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 import simulator
 from campaigns import dispatch, service
 from campaigns.hours import NAIROBI
-from hotline.contacts import as_utc, new_salt
-from hotline.models import Campaign, CampaignBatch, CampaignRecipient, Contact
-from hotline.privacy import engagement_key
+from hotline.contacts.service import as_utc, new_salt
+from hotline.core.models import Campaign, CampaignBatch, CampaignRecipient, Contact
+from hotline.core.privacy import engagement_key
 from tests.conftest import AT_TIMEOUT, LOST_ANSWER_DELAY, listening_socket, serve, stop
 from workers.campaigns import dispatch_campaign, lock_key, queued_key
 from workers.sweeper import sweep_campaigns

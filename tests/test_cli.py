@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, func, select
 
-from hotline.models import County, Engagement, FocalPoint, Tip, UssdSessionEnd
-from hotline.privacy import engagement_key, open_engagement
+from hotline.core.models import County, Engagement, FocalPoint, Tip, UssdSessionEnd
+from hotline.core.privacy import engagement_key, open_engagement
 
 COMMANDS = [["db"], ["db", "upgrade"], ["seed"], ["ussd"], ["ussd", "dial"], ["ussd", "funnel"], ["worker"]]
 

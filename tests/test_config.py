@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from hotline.config import (
+from hotline.core.config import (
     DEFAULT_SERVICE_CODE,
     DEV_CONTACT_KEY,
     DEV_PHONE_HASH_KEY,
@@ -18,7 +18,7 @@ from hotline.config import (
     from_env,
     normalise_database_url,
 )
-from hotline.errors import ConfigError
+from hotline.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "k3pQ-9vXr2LmT8wYzA4bN6cD1eF5gH7j"  # 32 characters

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from hotline import contacts, randomness
-from hotline.models import Contact, Suppression
-from hotline.privacy import engagement_key, reporter_key
+from hotline.contacts import service as contacts
+from hotline.core import randomness
+from hotline.core.models import Contact, Suppression
+from hotline.core.privacy import engagement_key, reporter_key
 
 A, B, C = "+254711000101", "+254711000102", "+254711000103"
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)

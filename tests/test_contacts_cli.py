@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from hotline import contacts, contacts_cli
-from hotline.csv_import import RowError
-from hotline.models import Contact
-from hotline.privacy import engagement_key, reporter_key
+from hotline.contacts import cli as contacts_cli
+from hotline.contacts import service as contacts
+from hotline.core.csv_import import RowError
+from hotline.core.models import Contact
+from hotline.core.privacy import engagement_key, reporter_key
 
 HEADER = "phone,county_code,language,consent_source,consented_at"
 GOOD = [

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import create_engine, select
 
-from hotline.engagement import NAIROBI, day_of, day_start, record, seal_key
-from hotline.models import Engagement
-from hotline.privacy import open_engagement
+from hotline.core.engagement import NAIROBI, day_of, day_start, record, seal_key
+from hotline.core.models import Engagement
+from hotline.core.privacy import open_engagement
 
 
 @pytest.fixture(params=["UTC0", "EAT-3", "PST8"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flows.engine import State, clean_text
-from hotline.ussd import engine
+from hotline.ussd.service import engine
 
 
 def run(*inputs: str, lang: str = "en", replay: bool = False) -> State:

@@ -7,7 +7,7 @@ import pytest
 from flows.model import Option, Screen, flow_of
 from flows.texts import LANGUAGES, TEXTS
 from flows.validate import problems, screen_problems
-from hotline.ussd import engine
+from hotline.ussd.service import engine
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hotline import focal_points
-from hotline.csv_import import RowError
-from hotline.models import FocalPoint
+from hotline.core.csv_import import RowError
+from hotline.core.models import FocalPoint
+from hotline.tips import focal_points
 
 HEADER = "county_code,name,organisation,phone,priority,active"
 GOOD = [

@@ -15,12 +15,12 @@ import pytest
 import time_machine
 from sqlalchemy import select, text
 
-from hotline import followup
-from hotline.config import Config
-from hotline.models import OutboundSms, Tip, TipUpdate, utcnow
-from hotline.outbound import as_utc
-from hotline.privacy import reporter_key
-from hotline.reference import CODE_SPACE, check_digit, display, new_reference
+from hotline.core.config import Config
+from hotline.core.models import OutboundSms, Tip, TipUpdate, utcnow
+from hotline.core.privacy import reporter_key
+from hotline.messaging.outbound import as_utc
+from hotline.tips import followup
+from hotline.tips.reference import CODE_SPACE, check_digit, display, new_reference
 from tests.conftest import TEST_PHONE, Phone
 from tests.test_sms_intake import replies, text_in
 
@@ -76,7 +76,7 @@ def guesser(n: int) -> str:
 
 
 def error_records(caplog):
-    return [r for r in caplog.records if r.name == "hotline.followup" and r.levelno == logging.ERROR]
+    return [r for r in caplog.records if r.name == "hotline.tips.followup" and r.levelno == logging.ERROR]
 
 
 def test_once_the_failed_lookup_budget_is_spent_only_own_reports_are_answered_with_one_alarm(
@@ -99,7 +99,7 @@ def test_once_the_failed_lookup_budget_is_spent_only_own_reports_are_answered_wi
         "alarm": False,
     }
 
-    with caplog.at_level(logging.ERROR, logger="hotline.followup"):
+    with caplog.at_level(logging.ERROR, logger="hotline.tips.followup"):
         busy = follow_up(client, guesser(4), misses[3])
         # A real code from a number that did not report it is refused the same way: no hit leaks.
         assert follow_up(client, guesser(5), display(victim)) == busy

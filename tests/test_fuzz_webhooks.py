@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from hotline.models import UssdSessionEnd
+from hotline.core.models import UssdSessionEnd
 from tests.conftest import TEST_PHONE, serve, stop
 
 TOKEN = "fuzz-token-0123456789-0123456789-0123"

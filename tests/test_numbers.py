@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from campaigns.dispatch import parse_cost
-from hotline.config import from_env
-from hotline.errors import ConfigError
-from hotline.numbers import ascii_digits, bounded_decimal, bounded_int
-from hotline.privacy import normalise_phone
-from hotline.sms_gateway import parse_response
+from hotline.africastalking.gateway import parse_response
+from hotline.core.config import from_env
+from hotline.core.errors import ConfigError
+from hotline.core.numbers import ascii_digits, bounded_decimal, bounded_int
+from hotline.core.privacy import normalise_phone
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,10 @@ import time_machine
 from rq.job import Job
 from sqlalchemy import delete, insert, select, text, update
 
-from hotline import delivery_reports, outbound
-from hotline.models import OutboundSms, UnmatchedDeliveryReport, utcnow
-from hotline.privacy import encrypt_contact
-from hotline.sms_gateway import RecipientResult
+from hotline.africastalking.gateway import RecipientResult
+from hotline.core.models import OutboundSms, UnmatchedDeliveryReport, utcnow
+from hotline.core.privacy import encrypt_contact
+from hotline.messaging import delivery_reports, outbound
 from tests import test_routing
 from tests.conftest import LOST_ANSWER_DELAY
 from tests.test_routing import FOCAL_A, FOCAL_B, NATIONAL

@@ -11,10 +11,10 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import MetaData, create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from hotline.config import DEV_CONTACT_KEY, normalise_database_url
-from hotline.db import alembic_config, upgrade
-from hotline.errors import InvalidPhoneNumber
-from hotline.privacy import (
+from hotline.core.config import DEV_CONTACT_KEY, normalise_database_url
+from hotline.core.db import alembic_config, upgrade
+from hotline.core.errors import InvalidPhoneNumber
+from hotline.core.privacy import (
     decrypt_contact,
     delivery_key,
     encrypt_contact,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rq.job import JobStatus
 
-from hotline.queues import enqueue, job_status
+from hotline.core.queues import enqueue, job_status
 
 
 def test_a_job_a_dead_worker_popped_will_not_run_and_one_queued_again_will(ext):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from hotline import randomness
-from hotline.contacts import SALT_MODULUS, new_salt
-from hotline.reference import new_reference
+from hotline.contacts.service import SALT_MODULUS, new_salt
+from hotline.core import randomness
+from hotline.tips.reference import new_reference
 
 
 def test_a_seed_makes_salts_and_references_the_same_draws_every_time():

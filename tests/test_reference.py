@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from hotline import randomness
-from hotline.reference import CODE_SPACE, check_digit, display, format_of, new_reference, normalise
+from hotline.core import randomness
+from hotline.tips.reference import CODE_SPACE, check_digit, display, format_of, new_reference, normalise
 
 
 @pytest.fixture

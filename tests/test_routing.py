@@ -14,10 +14,10 @@ import time_machine
 from sqlalchemy import select
 
 import simulator
-from hotline import routing
-from hotline.models import FocalPoint, OutboundSms, Tip, TipUpdate, UnmatchedDeliveryReport, utcnow
-from hotline.reference import display
-from hotline.sms_texts import REPLIES
+from hotline.core.models import FocalPoint, OutboundSms, Tip, TipUpdate, UnmatchedDeliveryReport, utcnow
+from hotline.sms.texts import REPLIES
+from hotline.tips import routing
+from hotline.tips.reference import display
 from tests.conftest import AT_TIMEOUT, TEST_PHONE, Phone, listening_socket, serve, stop
 from workers.routing import route_tip
 from workers.sweeper import sweep_escalations

@@ -18,9 +18,9 @@ import pytest
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
-from hotline.config import Config
-from hotline.models import CampaignBatch, FocalPoint, OutboundSms
-from hotline.sms_gateway import GatewayError, SmsGateway
+from hotline.africastalking.gateway import GatewayError, SmsGateway
+from hotline.core.config import Config
+from hotline.core.models import CampaignBatch, FocalPoint, OutboundSms
 from tests.conftest import AT_TIMEOUT, Phone
 from tests.test_campaigns import CampaignStack
 

@@ -10,10 +10,12 @@ from rq import Queue
 from sqlalchemy import select
 
 from flows.gsm import is_gsm7
-from hotline import contacts, outbound, routing
-from hotline.models import FocalPoint, OutboundSms, Suppression, Tip, utcnow
-from hotline.privacy import decrypt_contact
-from hotline.sms_texts import REPLIES
+from hotline.contacts import service as contacts
+from hotline.core.models import FocalPoint, OutboundSms, Suppression, Tip, utcnow
+from hotline.core.privacy import decrypt_contact
+from hotline.messaging import outbound
+from hotline.sms.texts import REPLIES
+from hotline.tips import routing
 from workers.sweeper import sweep_service_sms, sweep_unqueued_tips
 
 PHONE = "+254733000777"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from hotline import contacts
-from hotline.models import Contact, OutboundSms, Suppression
+from hotline.contacts import service as contacts
+from hotline.core.models import Contact, OutboundSms, Suppression
 
 PHONE = "+254733000888"
 

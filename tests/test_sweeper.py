@@ -12,7 +12,7 @@ import time_machine
 from rq.registry import FinishedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import select
 
-from hotline.models import OutboundSms, Tip, utcnow
+from hotline.core.models import OutboundSms, Tip, utcnow
 from tests import test_sms_gateway
 from tests.conftest import Phone
 from tests.test_sms_gateway import FOCAL

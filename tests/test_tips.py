@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 from rq import Queue
 
-from hotline import tips
+from hotline.tips import submission as tips
 
 
 class CountingConnection(redis.Connection):
@@ -37,7 +37,7 @@ def test_queueing_a_tips_routing_is_one_redis_round_trip(ext):
 def test_a_tips_routing_job_is_the_job_rq_itself_would_queue(ext):
     # `queue_routing` writes RQ's job hash with a script of its own (hotline.prepared_jobs): the
     # worker must find exactly what RQ's enqueue would have written, field by field.
-    from hotline.queues import enqueue
+    from hotline.core.queues import enqueue
 
     queues = {"tips": Queue("tips", connection=ext.redis)}
     enqueue(queues, "tips", "workers.routing.route_tip", 7, job_id="route-tip-7")

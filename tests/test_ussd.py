@@ -8,10 +8,10 @@ import time_machine
 from rq import Queue
 from sqlalchemy import func, select
 
-from hotline import contacts
-from hotline.models import Contact, Reporter, Tip, UssdStateBackup
-from hotline.privacy import decrypt_contact, engagement_key, reporter_key
-from hotline.reference import normalise
+from hotline.contacts import service as contacts
+from hotline.core.models import Contact, Reporter, Tip, UssdStateBackup
+from hotline.core.privacy import decrypt_contact, engagement_key, reporter_key
+from hotline.tips.reference import normalise
 from tests.conftest import TEST_PHONE, Phone, ussd_form
 from workers.sweeper import sweep_unqueued_tips, sweep_ussd_state_backups
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from hotline import create_app
-from hotline.config import Config
-from hotline.models import Base
+from hotline.core.config import Config
+from hotline.core.models import Base
 from tests.conftest import ussd_form
 
 TOKEN = "the-right-token-0123456789-0123456789"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hotline.models import UssdSessionEnd
+from hotline.core.models import UssdSessionEnd
 from tests.conftest import ussd_form
 
 

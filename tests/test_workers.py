@@ -14,7 +14,7 @@ from rq import Queue
 from rq.registry import FinishedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import select, update
 
-from hotline.models import Tip, utcnow
+from hotline.core.models import Tip, utcnow
 from tests.conftest import Phone
 
 

@@ -24,9 +24,9 @@ from redis.exceptions import LockError
 
 from campaigns import dispatch, uncertain
 from campaigns.hours import next_opening
-from hotline.contacts import as_utc
-from hotline.models import Campaign, utcnow
-from hotline.sms_gateway import GatewayError
+from hotline.africastalking.gateway import GatewayError
+from hotline.contacts.service import as_utc
+from hotline.core.models import Campaign, utcnow
 from workers.context import extensions
 
 log = logging.getLogger(__name__)

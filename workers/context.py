@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, has_app_context
 
-from hotline.extensions import Extensions
+from hotline.core.extensions import Extensions
 
 _app = None
 

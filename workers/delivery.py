@@ -6,8 +6,8 @@ import logging
 import time
 
 from campaigns import uncertain
-from hotline import delivery_reports
-from hotline.models import utcnow
+from hotline.core.models import utcnow
+from hotline.messaging import delivery_reports
 from workers.context import extensions
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from datetime import timedelta
 
 import redis
 
-from hotline import routing
-from hotline.models import Tip, utcnow
+from hotline.core.models import Tip, utcnow
+from hotline.tips import routing
 from workers.context import extensions
 from workers.sms import send_now
 

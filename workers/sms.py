@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from hotline import outbound
-from hotline.models import utcnow
-from hotline.sms_gateway import GatewayError
+from hotline.africastalking.gateway import GatewayError
+from hotline.core.models import utcnow
+from hotline.messaging import outbound
 from workers.context import extensions
 
 log = logging.getLogger(__name__)

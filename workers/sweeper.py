@@ -22,9 +22,12 @@ from datetime import timedelta
 from rq.job import Job
 from sqlalchemy import select
 
-from hotline import delivery_reports, outbound, routing, tips, ussd_sessions
-from hotline.models import Campaign, CampaignBatch, Tip, utcnow
-from hotline.queues import job_status
+from hotline.core.models import Campaign, CampaignBatch, Tip, utcnow
+from hotline.core.queues import job_status
+from hotline.messaging import delivery_reports, outbound
+from hotline.tips import routing
+from hotline.tips import submission as tips
+from hotline.ussd import sessions as ussd_sessions
 from workers import campaigns as campaign_jobs
 from workers.context import extensions
 from workers.delivery import STALE_AFTER

@@ -37,9 +37,9 @@ from sqlalchemy.orm import Session
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from hotline import agencies  # noqa: E402
-from hotline.agency_lookup import MAX_QUERY, build_index, current_index, lookup  # noqa: E402
-from hotline.db import upgrade  # noqa: E402
+from hotline.agencies import register as agencies  # noqa: E402
+from hotline.agencies.lookup import MAX_QUERY, build_index, current_index, lookup  # noqa: E402
+from hotline.core.db import upgrade  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "agencies.json"
 MAX_P99_MS = 5.0
@@ -149,7 +149,7 @@ def ussd_requests(url: str, made: list[tuple[str, str, str | None]], count: int)
     from werkzeug.test import EnvironBuilder
 
     from hotline import create_app
-    from hotline.config import Config
+    from hotline.core.config import Config
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

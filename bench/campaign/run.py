@@ -311,8 +311,8 @@ def time_report(stack: CampaignStack, name: str, runs: int) -> dict:
     """Median and worst time of `campaigns.report.build` on campaign `name`."""
     # 1% of the contacts dialled, 0.3% sent an SMS, inside the attribution window; sealed as the
     # service seals them (hotline.engagement), so the report opens every one.
-    from hotline.config import DEV_PHONE_HASH_KEY
-    from hotline.privacy import seal_engagement
+    from hotline.core.config import DEV_PHONE_HASH_KEY
+    from hotline.core.privacy import seal_engagement
 
     key = stack.env.get("PHONE_HASH_KEY") or DEV_PHONE_HASH_KEY  # the key the report's app gets
     today = stack.sql("SELECT (now() AT TIME ZONE 'Africa/Nairobi')::date")[0][0]
@@ -333,7 +333,7 @@ def time_report(stack: CampaignStack, name: str, runs: int) -> dict:
 
     from campaigns import report
     from hotline import create_app
-    from hotline.models import Campaign
+    from hotline.core.models import Campaign
 
     app = create_app()
     ext = app.extensions["hotline"]

@@ -109,7 +109,7 @@ def make_mix(message_ids: list[str], seed: int, unknown_share: float = 0.005) ->
     """Reports for `message_ids`: one final each (88% Success, 10% Failed with a reason, 1% Rejected,
     1% Expired), an intermediate first for 20%, a late one after the final for 3%, the final twice
     for 5%; plus reports for unknown ids. Sorted by when AT would post them."""
-    from hotline.delivery_reports import DeliveryReport  # the bench is run from the repository root
+    from hotline.messaging.delivery_reports import DeliveryReport  # the bench is run from the repository root
 
     rng = random.Random(seed)
     mix = Mix()
@@ -173,7 +173,7 @@ def seed_recipients(session, count: int) -> list[str]:
     """A sending campaign with `count` contacts and recipients that AT accepted; their message ids."""
     from sqlalchemy import select, text
 
-    from hotline.models import Campaign, CampaignRecipient
+    from hotline.core.models import Campaign, CampaignRecipient
 
     campaign = Campaign(name="bench delivery reports", state="sending", seed=1)
     session.add(campaign)
@@ -189,7 +189,7 @@ def check_applied(session, mix: Mix) -> list[str]:
     """What the database got wrong against the mix (an empty list: every report applied once)."""
     from sqlalchemy import select
 
-    from hotline.models import CampaignRecipient, UnmatchedDeliveryReport
+    from hotline.core.models import CampaignRecipient, UnmatchedDeliveryReport
 
     problems = []
     rows = session.execute(select(CampaignRecipient.at_message_id, CampaignRecipient.delivery_status,

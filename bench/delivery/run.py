@@ -122,7 +122,8 @@ async def webhook_phase(stack: Stack, args: argparse.Namespace) -> dict:
 def apply_phase(stack: Stack, args: argparse.Namespace) -> dict:
     """Seed recipients, buffer the mix, run the applying job to the end; its rate and what it got wrong."""
     os.environ.update(stack.env)  # the app in this process reads its configuration from there
-    from hotline import create_app, delivery_reports
+    from hotline import create_app
+    from hotline.messaging import delivery_reports
     from workers.delivery import apply_delivery_reports
 
     app = create_app()
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     with Stack(args.workers, args.database_url, args.pg, keep=args.keep) as stack:
         from redis import Redis
 
-        from hotline.delivery_reports import BUFFER
+        from hotline.messaging.delivery_reports import BUFFER
 
         redis = Redis.from_url(stack.redis_url)
         redis.flushdb()  # the start-up probes

@@ -52,7 +52,8 @@ PROBE = (
 # Queue routing for the tips that have none yet, as the sweeper does (it waits until they are 30 s old).
 ROUTE_WAITING_TIPS = """
 from datetime import timedelta
-from hotline import create_app, tips
+from hotline import create_app
+from hotline.tips import submission as tips
 ext = create_app().extensions["hotline"]
 with ext.session_scope() as session:
     ids = tips.unrouted_tip_ids(session, timedelta(0))

@@ -31,8 +31,8 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql, sqlite
 
-from hotline.engagement import day_of
-from hotline.privacy import delivery_key, engagement_key, reporter_key, seal_engagement, suppression_key
+from hotline.core.engagement import day_of
+from hotline.core.privacy import delivery_key, engagement_key, reporter_key, seal_engagement, suppression_key
 
 revision = '0009_privacy'
 down_revision = '0008_ussd_state_backup'

@@ -1,0 +1,1 @@
+"""The awareness-SMS contact list: consent, opt-outs and suppression, and `flask contacts`."""

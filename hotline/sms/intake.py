@@ -1,0 +1,202 @@
+"""Incoming SMS: the SPEC keywords, acted on once per AT message id, replies sent by a job.
+
+`STOP`/`ACHA` leaves awareness SMS and `START`/`JOIN`/`ANZA`/`JIUNGE` joins them (in the
+keyword's language), each confirmed by one SMS. `TIP`/`RIPOTI` makes a tip (channel sms, county
+unknown, so the national secretariat triages it), `STATUS`/`HALI` follows one up, `ACK`/`POKEA`
+lets a registered focal point acknowledge one, `HELP`/`MSAADA` and anything unknown get the
+keyword list. The sender's number is used only to reply (encrypted in the outbound row), to
+compute the reporter key, to count the SMS for campaign effect (`hotline.engagement`, under a
+pseudonym of its own and by day) and, for the awareness keywords, as the campaign contact's number.
+The inbound row keeps nothing of the sender.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from flows.engine import clean_text
+from hotline.agencies import register as agencies
+from hotline.agencies.verdicts import register_text, verdict_text
+from hotline.contacts import service as contacts
+from hotline.core import engagement
+from hotline.core.extensions import Extensions
+from hotline.core.models import FocalPoint, InboundSms, Tip, utcnow
+from hotline.core.privacy import encrypt_contact, engagement_key, reporter_key
+from hotline.messaging import outbound
+from hotline.sms.texts import KEYWORDS, reply
+from hotline.tips import followup, reporters, routing
+from hotline.tips import submission as tips
+from hotline.tips.reference import display
+
+
+@dataclass(frozen=True)
+class IncomingSms:
+    """One SMS from a phone to our short code."""
+
+    at_id: str
+    phone: str  # E.164; never stored in plaintext, never logged
+    to: str
+    text: str
+
+
+@dataclass
+class Outcome:
+    """What handling an SMS decided: SMS to send, a tip to route."""
+
+    send: list
+    route_tip_id: int | None = None
+
+
+def handle(ext: Extensions, sms: IncomingSms) -> Outcome:
+    """Act on an incoming SMS once (a repeated AT id does nothing) and queue the replies."""
+    key = reporter_key(sms.phone, ext.config.phone_hash_key)
+    word, _, rest = sms.text.strip().partition(" ")
+    command, language = KEYWORDS.get(word.upper(), ("unknown", None))
+    rest = clean_text(rest)
+    now = utcnow()
+    for _attempt in range(3):
+        try:
+            with ext.session_scope() as session:
+                if session.get(InboundSms, sms.at_id):
+                    return Outcome(send=[])  # AT delivered it again: it was acted on
+                session.add(InboundSms(at_id=sms.at_id, keyword=command, received_at=now))
+                session.flush()
+                if command != "stop":  # an opt-out is counted apart, not as engagement
+                    engagement.record(session, _engagement_key(ext, sms), "sms", now)
+                language = language or reporters.language_of(session, key)
+                outcome = _dispatch(ext, session, sms, key, command, language, rest, now)
+            break
+        except IntegrityError:
+            continue  # the same SMS handled at once elsewhere (then it is found above), or a reference clash
+    else:
+        raise RuntimeError(f"incoming SMS {sms.at_id} could not be stored")
+    if outcome.route_tip_id is not None:
+        tips.queue_routing(ext.queues, outcome.route_tip_id, ext.session_scope)
+    outbound.queue_send(ext.queues, outcome.send)
+    return outcome
+
+
+def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
+    def answer(text_key: str, **values) -> Outcome:
+        token = encrypt_contact(sms.phone, ext.config.contact_key)
+        row = outbound.prepare(
+            session, f"reply:{sms.at_id}", "reply", reply(language, text_key, **values), to_token=token
+        )
+        return Outcome(send=[row.id])
+
+    if command == "help" or command == "unknown":
+        return answer("help" if command == "help" else "unknown", code=ext.config.ussd_service_code)
+    hash_key = ext.config.phone_hash_key
+    if command == "stop":
+        contacts.opt_out(session, sms.phone, source="sms", phone_hash_key=hash_key, at=now)
+        return answer("stopped")
+    if command == "start":
+        contacts.subscribe(
+            session, sms.phone, source="sms", language=language, phone_hash_key=hash_key, at=now
+        )
+        return answer("joined")
+    if command == "agency":
+        return _agency(session, _engagement_key(ext, sms), language, rest, answer)
+    if command == "tip":
+        if not rest:
+            return answer("tip_empty")
+        new = tips.NewTip(
+            channel="sms",
+            source_id=f"sms:{sms.at_id}",
+            kind="other",
+            reporter_key=key,
+            language=language,
+            description=rest[:1000],
+        )
+        submitted = tips.submit_tip(lambda: _InOpenTransaction(session), new, _engagement_key(ext, sms))
+        outcome = answer("tip_received", ref=display(submitted.reference))
+        outcome.route_tip_id = submitted.id
+        return outcome
+    if command == "status":
+        if not rest:
+            return answer("status_empty")
+        found = followup.look_up(session, ext.redis, ext.config, key, rest.split()[0])
+        if found.refused:
+            return answer(found.refused)
+        tip = found.tip
+        if tip is None:
+            return answer("not_found", typed=rest.split()[0][:20])
+        return answer("status", ref=display(tip.reference), status=followup.status_words(tip, language))
+    return _acknowledge(ext, session, sms, language, rest, now, answer)
+
+
+def _engagement_key(ext: Extensions, sms: IncomingSms) -> str:
+    return engagement_key(sms.phone, ext.config.phone_hash_key)
+
+
+def _agency(session, engaged_key, language, rest, answer) -> Outcome:
+    if not rest:
+        return answer("agency_empty")
+    found = agencies.lookup(session, rest)
+    if len(found.candidates) > 1:
+        choices = "; ".join(
+            f"{n}) {c.name[:40]} ({c.registration_number})" for n, c in enumerate(found.candidates, 1)
+        )
+        return answer("agency_several", choices=choices)
+    candidate = found.candidates[0] if found.candidates else None
+    today = utcnow().date()
+    verdict = agencies.verdict(candidate, today)
+    agency_id = candidate.agency_id if candidate else None
+    agencies.record_lookup(session, agency_id, verdict.kind, "sms", today=today, engagement_key=engaged_key)
+    words = verdict_text(
+        language,
+        candidate.name if candidate else None,
+        verdict.kind,
+        verdict.abroad,
+        verdict.until or verdict.since,
+        name_limit=60,
+    )
+    register = register_text(language, agencies.snapshot_date(session), today)
+    return answer("raw", message=f"{words} {register}".strip())
+
+
+def _acknowledge(ext, session, sms, language, rest, now: datetime, answer) -> Outcome:
+    # The directory is keyed by county and phone: one number may be listed for several counties.
+    listed = list(
+        session.scalars(
+            select(FocalPoint)
+            .where(FocalPoint.phone == sms.phone, FocalPoint.active.is_(True))
+            .order_by(FocalPoint.id)
+        )
+    )
+    if not listed:
+        return answer("ack_not_registered")
+    if not rest:
+        return answer("ack_empty")
+    tip: Tip | None = followup.find(session, rest.split()[0])
+    if tip is None:
+        return answer("not_found", typed=rest.split()[0][:20])
+    ref = display(tip.reference)
+    if tip.acknowledged_at:
+        return answer("ack_already", ref=ref, name=tip.acknowledged_by.name if tip.acknowledged_by else "-")
+    allowed = [fp for fp in listed if routing.may_acknowledge(session, tip, fp)]
+    if not allowed:
+        return answer("ack_not_yours", ref=ref)
+    # As the listing of the tip's county when there is one: the others are told its name and organisation.
+    focal_point = min(allowed, key=lambda fp: fp.county_code != tip.county_code)
+    notices = routing.acknowledge(session, tip, focal_point, now)
+    outcome = answer("ack_done", ref=ref)
+    outcome.send += notices
+    return outcome
+
+
+class _InOpenTransaction:
+    """Lets `tips.submit_tip` run inside the transaction we already hold (one commit for all)."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def __enter__(self):
+        return self.session
+
+    def __exit__(self, *exc):
+        return False

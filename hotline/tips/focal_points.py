@@ -1,0 +1,169 @@
+"""Focal points: the county NRM officials (and, as county 0, the national CTiP secretariat) that
+tips are sent to. The directory comes from `focal_points.csv` through `flask focal-points import`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from hotline.core.counties import NATIONAL, by_code, name_of
+from hotline.core.csv_import import Counts, CsvSpec, cli_import, mobile_phone, parse_row, text_column
+from hotline.core.models import FocalPoint
+
+DEMO_FILE = Path(__file__).parent / "data" / "demo_focal_points.csv"
+MAX_PRIORITY = 99  # keeps a typo like 10000000000 out of an INTEGER column
+TRUE, FALSE = ("true", "yes", "1"), ("false", "no", "0")
+
+
+@dataclass(frozen=True)
+class FocalPointRow:
+    """One checked row of `focal_points.csv`, in the database's terms."""
+
+    county_code: int
+    name: str
+    organisation: str
+    phone: str
+    priority: int
+    active: bool
+
+
+COLUMNS = tuple(f.name for f in fields(FocalPointRow))
+
+
+def _county_code(text: str) -> int:
+    codes = "1-47, or 0 for the national secretariat"
+    if not text:
+        raise ValueError(f"county_code is empty ({codes})")
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"county_code {text!r} is not a number ({codes})")
+    code = int(text)
+    if code != NATIONAL and code not in by_code():
+        raise ValueError(f"county_code {code} is not a Kenyan county ({codes})")
+    return code
+
+
+def _phone(text: str) -> str:
+    return mobile_phone(text, "focal points are reached by SMS")
+
+
+def _priority(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_PRIORITY):
+        raise ValueError(f"priority {text!r} is not a whole number from 1 (notified first) to {MAX_PRIORITY}")
+    return int(text)
+
+
+def _active(text: str) -> bool:
+    if text.lower() not in TRUE + FALSE:
+        raise ValueError(f"active {text!r} is not true or false (yes/no and 1/0 work too)")
+    return text.lower() in TRUE
+
+
+PARSERS = {
+    "county_code": _county_code,
+    "name": text_column("name", 120, required=True),
+    "organisation": text_column("organisation", 160, required=False),
+    "phone": _phone,
+    "priority": _priority,
+    "active": _active,
+}
+
+
+def validate_row(row: dict[str, str]) -> FocalPointRow:
+    """A clean focal point from one CSV row, or RowError naming every problem in it."""
+    return parse_row(row, PARSERS, FocalPointRow)
+
+
+def upsert(session, rows: Iterable[FocalPointRow]) -> Counts:
+    """Add new focal points and update changed ones, keyed by (county_code, phone); count each kind."""
+    # The directory is a few hundred rows: one query for all of it beats one per row.
+    existing = {(fp.county_code, fp.phone): fp for fp in session.scalars(select(FocalPoint))}
+    counts = Counts()
+    for row in rows:
+        focal_point = existing.get((row.county_code, row.phone))
+        if focal_point is None:
+            existing[row.county_code, row.phone] = FocalPoint(**asdict(row))
+            session.add(existing[row.county_code, row.phone])
+            counts.added += 1
+        elif FocalPointRow(**{column: getattr(focal_point, column) for column in COLUMNS}) != row:
+            for column, value in asdict(row).items():
+                setattr(focal_point, column, value)
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    return counts
+
+
+def for_county(session, county_code: int) -> list[FocalPoint]:
+    """The active focal points of a county (0: the national secretariat), in the order to notify them."""
+    query = (
+        select(FocalPoint)
+        .where(FocalPoint.county_code == county_code, FocalPoint.active.is_(True))
+        .order_by(FocalPoint.priority, FocalPoint.id)
+    )
+    return list(session.scalars(query))
+
+
+SPEC = CsvSpec(
+    name="focal points",
+    columns=COLUMNS,
+    validate=validate_row,
+    key=lambda row: (row.county_code, row.phone),
+    key_columns=("county_code", "phone"),
+    upsert=upsert,
+)
+
+
+@click.group("focal-points")
+def focal_points_group():
+    """The directory of county NRM focal points (county 0: the national CTiP secretariat)."""
+
+
+@focal_points_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows even if some are bad.")
+@with_appcontext
+def import_command(file, skip_invalid):
+    """Add or update focal points from FILE, a CSV with the header
+    county_code,name,organisation,phone,priority,active.
+
+    Every row is checked first and each bad one is listed by line. A file with a bad row imports
+    nothing (exit status 1) unless --skip-invalid is given. Rows are matched on county_code and
+    phone, so importing the same file again changes nothing; to retire someone, set active to false.
+    """
+    cli_import(file, SPEC, current_app.extensions["hotline"].session_scope, skip_invalid)
+
+
+@focal_points_group.command("list")
+@click.option("--county", type=click.IntRange(0, 47), help="Only this county code (0: national secretariat).")
+@with_appcontext
+def list_command(county):
+    """Print the directory as a table: by county, then in the order tips are sent."""
+    query = select(FocalPoint).order_by(FocalPoint.county_code, FocalPoint.priority, FocalPoint.id)
+    if county is not None:
+        query = query.where(FocalPoint.county_code == county)
+    with current_app.extensions["hotline"].session_scope() as session:
+        focal_points = list(session.scalars(query))
+    if not focal_points:
+        click.echo("no focal points yet: add them with `flask focal-points import FILE`")
+        return
+    table = [("county", "priority", "active", "name", "organisation", "phone")] + [
+        (
+            f"{fp.county_code} {name_of(fp.county_code) or 'National secretariat'}",
+            str(fp.priority),
+            "yes" if fp.active else "no",
+            fp.name,
+            fp.organisation,
+            fp.phone,
+        )
+        for fp in focal_points
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -1,0 +1,127 @@
+"""Africa's Talking callbacks: `/ussd` and `/ussd/events`.
+
+Every callback must carry `?token=<WEBHOOK_TOKEN>` when a token is configured (403 otherwise).
+A malformed callback gets a 400 with a short plain reason; `/ussd` never answers without
+`CON `/`END ` and never with a 500: a failure ends the session politely.
+
+Webhooks take POST only: any other method, OPTIONS included (no browser calls them), is a 405 with
+`Allow: POST`. A body over `MAX_BODY_BYTES` is a 413 without being read. Whenever a request's body
+was not read (413, 403, 405, 404), the answer says `Connection: close`: the rest of the body must
+not be taken for the next request. Werkzeug's server honours it; gunicorn drops the header (WSGI
+forbids hop-by-hop headers) and does the same itself: it drains an unread body of up to 64 KiB
+before reading the next request on the connection, and closes the connection when it cannot.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Blueprint, Response, current_app, g, request
+from sqlalchemy.dialects import postgresql, sqlite
+from werkzeug.exceptions import HTTPException
+
+from hotline.africastalking.forms import form_of, parse_session_ended, parse_ussd, ussd_response
+from hotline.core import engagement
+from hotline.core.errors import BadRequest
+from hotline.core.models import UssdSessionEnd
+from hotline.core.privacy import engagement_key, reporter_key
+from hotline.ussd import service as ussd
+from hotline.ussd.sessions import SessionStore
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__)
+
+
+def _ext():
+    return current_app.extensions["hotline"]
+
+
+def token_ok() -> bool:
+    """True when no token is configured or the request carries the right one."""
+    expected = _ext().config.webhook_token
+    if not expected:
+        return True
+    given = request.args.get("token", "")
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def plain(message: str, status: int) -> Response:
+    """A short plain-text answer."""
+    return Response(message + "\n", status=status, mimetype="text/plain")
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    """Errors Flask raises itself (too large, bad method): `/ussd` still answers with END."""
+    if request.path == "/ussd":
+        response = ussd_response(f"Sorry: {exc.name.lower()}.", end=True, status=exc.code or 400)
+    else:
+        response = plain(f"{exc.code} {exc.name}", exc.code or 400)
+    for name, value in exc.get_headers():  # `Allow` of a 405, for one
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+@bp.after_app_request
+def close_when_body_unread(response: Response) -> Response:
+    """`Connection: close` when the request had a body we did not read (see the module docstring)."""
+    if g.get("body_read"):  # every webhook request that got this far: nothing else to look at
+        return response
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if request.content_length or chunked:
+        response.headers["Connection"] = "close"
+    return response
+
+
+@bp.post("/ussd")
+def ussd_screen():
+    """One USSD screen: `CON …` or `END …`."""
+    if not token_ok():
+        return ussd_response("Forbidden.", end=True, status=403)
+    try:
+        inbound = parse_ussd(form_of(request))
+    except BadRequest as exc:
+        return ussd_response(f"Bad request: {exc}.", end=True, status=400)
+    try:
+        reply = ussd.answer(_ext(), inbound)
+    except Exception:  # never a 500 to AT: end the session politely, answers kept in the draft
+        log.exception("ussd request failed (session %s)", inbound.session_id)
+        reply = ussd.error_reply()
+    return ussd_response(reply.text, reply.end)
+
+
+@bp.post("/ussd/events")
+def ussd_session_ended():
+    """AT's end-of-session notification, kept for the drop-off funnel (idempotent); the dial counts
+    for campaign effect apart (`hotline.engagement`), so the row keeps nothing of the caller."""
+    if not token_ok():
+        return plain("forbidden", 403)
+    try:
+        event = parse_session_ended(form_of(request))
+    except BadRequest as exc:
+        return plain(f"bad request: {exc}", 400)
+    ext = _ext()
+    screen = language = key = None
+    if event.phone:
+        key = reporter_key(event.phone, ext.config.phone_hash_key)
+        stored = SessionStore(ext.ussd_redis, 0).load(key)
+        if stored and stored.session_id == event.session_id:
+            screen, language = stored.state.screen, stored.state.lang
+    values = {
+        "session_id": event.session_id,
+        "status": event.status,
+        "last_screen": screen,
+        "language": language,
+        "network_code": event.network_code,
+        "duration_ms": event.duration_ms,
+        "hops": event.hops,
+        "error_message": event.error_message,
+    }
+    with ext.session_scope() as session:
+        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(UssdSessionEnd).values(**values).on_conflict_do_nothing()
+        if session.execute(statement).rowcount and event.phone:  # AT's retries count once
+            engagement.record(session, engagement_key(event.phone, ext.config.phone_hash_key), "dialled")
+    return plain("ok", 200)
