@@ -13,7 +13,7 @@ help:
 	@echo "make test   set up the same and run the whole test suite (PostgreSQL too if TEST_DATABASE_URL is set)"
 	@echo "make dial   play a phone against the running service (flask ussd dial)"
 	@echo "make bench  run the benchmarks in bench/"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff, and the import contracts (lint-imports, pyproject.toml)"
 	@echo "make mutation  mutation-test the guard modules (slow: not part of make test)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -39,6 +39,7 @@ test: $(STAMP) redis-server lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Mutation testing of the guard modules listed in pyproject.toml's [tool.mutmut] (SQLite, four at a time:
 # the tests mostly wait on servers and workers, so four keep two cores busy),

@@ -8,23 +8,20 @@ from datetime import datetime
 from decimal import Decimal
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from rq import Worker
 
 from campaigns import audience, service, uncertain
 from campaigns.errors import CampaignError
 from campaigns.hours import NAIROBI, local_time, parse_hours, show
+from campaigns.queueing import queue_dispatch
 from campaigns.report_cli import report_command
-from hotline.contacts.service import as_utc
-from hotline.core.counties import all_counties, name_matches
+from flows.engine import name_matches
+from hotline.core.counties import all_counties
+from hotline.core.extensions import current
 from hotline.core.models import Campaign, utcnow
 from hotline.core.numbers import ascii_digits
-from workers.campaigns import queue_dispatch
-
-
-def _ext():
-    return current_app.extensions["hotline"]
+from hotline.core.time import as_utc
 
 
 @click.group("campaigns")
@@ -92,7 +89,7 @@ def _start(text: str | None) -> datetime | None:
 def _run(action):
     """Run `action(session)` in one transaction; a CampaignError becomes a clean CLI error."""
     try:
-        with _ext().session_scope() as session:
+        with current().session_scope() as session:
             return action(session)
     except CampaignError as exc:
         raise click.ClickException(str(exc)) from None
@@ -169,7 +166,7 @@ def estimate_command(campaign):
 
 def _estimate(session, name_or_id: str) -> str:
     campaign = service.find(session, name_or_id)
-    figures = audience.estimate(session, campaign, Decimal(_ext().config.sms_price_kes))
+    figures = audience.estimate(session, campaign, Decimal(current().config.sms_price_kes))
     lines = [
         f"Campaign {campaign.name!r} ({campaign.state})",
         f"  audience      {figures.audience:>10,}  consented contacts matching {_filters(campaign)}",
@@ -217,7 +214,7 @@ def _duration(seconds: float) -> str:
 @with_appcontext
 def send_command(campaign, yes, wait):
     """Draw the audience and start sending (inside the allowed hours, by the worker)."""
-    ext = _ext()
+    ext = current()
     if not yes:
         click.echo(_run(lambda session: _estimate(session, campaign)))
         click.confirm("Send it?", abort=True)
@@ -245,7 +242,7 @@ def send_command(campaign, yes, wait):
 
 def _watch(campaign_id: int) -> None:
     """A progress bar until the campaign is sent, paused, cancelled or waits for its hours."""
-    ext = _ext()
+    ext = current()
 
     def read():
         with ext.session_scope() as session:
@@ -292,7 +289,7 @@ def resume_command(campaign):
     """Go on sending a paused campaign."""
     name = _run(lambda session: _act(session, campaign, service.resume))
     campaign_id = _run(lambda session: service.find(session, name).id)
-    queue_dispatch(_ext(), campaign_id)
+    queue_dispatch(current(), campaign_id)
     click.echo(f"Resumed {name!r}.")
 
 
@@ -325,7 +322,7 @@ def status_command(campaign):
         campaign_id = _run(lambda session: service.find(session, campaign).id)
         click.echo(_status_line(campaign_id, detail=True))
         return
-    with _ext().session_scope() as session:
+    with current().session_scope() as session:
         rows = session.query(Campaign).order_by(Campaign.id).all()
         if not rows:
             click.echo("No campaigns yet. Create one with: flask campaigns create NAME --message en=TEXT")
@@ -334,7 +331,7 @@ def status_command(campaign):
 
 
 def _status_line(campaign_id: int, detail: bool = False) -> str:
-    with _ext().session_scope() as session:
+    with current().session_scope() as session:
         campaign = session.get(Campaign, campaign_id)
         figures = service.progress(session, campaign)
         by_state = figures.by_state
@@ -392,11 +389,12 @@ def resend_uncertain_command(campaign, yes):
 
     def resend(session):
         found = service.find(session, campaign)
-        return found.id, found.state, uncertain.resend(session, found, utcnow(), _ext().config.phone_hash_key)
+        key = current().config.phone_hash_key
+        return found.id, found.state, uncertain.resend(session, found, utcnow(), key)
 
     campaign_id, state, queued = _run(resend)
     if state == "sending":
-        queue_dispatch(_ext(), campaign_id)
+        queue_dispatch(current(), campaign_id)
         click.echo(f"Queued {queued:,} uncertain recipients of {name!r} again: the worker sends them.")
     else:
         click.echo(
@@ -417,7 +415,8 @@ def skip_uncertain_command(campaign):
 
     def skip(session):
         found = service.find(session, campaign)
-        return found.name, uncertain.skip(session, found, utcnow(), _ext().config.phone_hash_key), found.state
+        key = current().config.phone_hash_key
+        return found.name, uncertain.skip(session, found, utcnow(), key), found.state
 
     name, skipped, state = _run(skip)
     click.echo(f"Skipped {skipped:,} uncertain recipients of {name!r}; they will not be sent it. ({state})")

@@ -39,6 +39,7 @@ from hotline.core.models import (
     UnmatchedDeliveryReport,
 )
 from hotline.core.numbers import bounded_decimal
+from hotline.core.time import as_utc
 from hotline.messaging import delivery_reports
 
 BATCH_LIMIT = 1000  # recipients per AT request
@@ -317,7 +318,7 @@ def reconcile(
         if matched == len(rows):
             batch.state, batch.finished_at = "sent", now
             batch.error = f"reconciled from delivery reports: {matched} sent"
-        elif now - contacts.as_utc(batch.claimed_at) >= window:
+        elif now - as_utc(batch.claimed_at) >= window:
             session.execute(
                 update(_recipients).where(members(batch)).values(state=UNCERTAIN, batch_id=batch.id)
             )

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from campaigns.errors import CampaignError
+from hotline.core.time import NAIROBI
 
-NAIROBI = ZoneInfo("Africa/Nairobi")
 DEFAULT_HOURS = (8 * 60, 18 * 60)
 DAY = 24 * 60
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$", re.ASCII)

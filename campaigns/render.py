@@ -11,7 +11,8 @@ from dataclasses import fields
 from html import escape
 
 from campaigns.effect import Effect
-from campaigns.report import NAIROBI, SIGNAL_LABELS, SIGNALS, CampaignReport, Funnel, Slice
+from campaigns.report import SIGNAL_LABELS, SIGNALS, CampaignReport, Funnel, Slice
+from hotline.core.time import NAIROBI
 
 FUNNEL = [f.name for f in fields(Funnel)]
 FUNNEL_LABELS = {

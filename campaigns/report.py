@@ -26,7 +26,7 @@ import logging
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -42,7 +42,6 @@ from hotline.core.privacy import open_engagement
 
 log = logging.getLogger(__name__)
 
-NAIROBI = timezone(timedelta(hours=3), "EAT")  # Kenya: UTC+3 all year, no DST
 ENGAGEMENT = ("dialled", "tip", "agency_check", "sms")
 SIGNALS = (*ENGAGEMENT, "any")
 SIGNAL_LABELS = {

@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from campaigns import render, report, service
 from campaigns.errors import CampaignError
+from hotline.core.extensions import current
 
 
 def default_path(name: str) -> Path:
@@ -43,7 +43,7 @@ def default_path(name: str) -> Path:
 def report_command(name_or_id, fmt, output, window_days):
     """Reach and effect of campaign NAME_OR_ID: delivery, cost, breakdowns by county, variant and
     day, and treated versus held out (dials, tips, agency checks, SMS) with 95% intervals."""
-    with current_app.extensions["hotline"].session_scope() as session:
+    with current().session_scope() as session:
         try:
             campaign = service.find(session, name_or_id)
         except CampaignError as exc:

@@ -17,10 +17,10 @@ from campaigns import audience
 from campaigns.errors import CampaignError
 from campaigns.hours import DEFAULT_HOURS, next_opening
 from flows.gsm import segments
-from hotline.contacts.service import as_utc
 from hotline.core import randomness
 from hotline.core.models import Campaign, CampaignMessage, CampaignRecipient, County, utcnow
 from hotline.core.numbers import ascii_digits
+from hotline.core.time import as_utc
 
 LANGUAGES = ("en", "sw")
 MAX_SEGMENTS = 3

@@ -7,6 +7,7 @@ menu, `98` more, `99` skip (only where the screen offers it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -14,7 +15,6 @@ from functools import lru_cache
 from flows.gsm import septets, to_gsm7
 from flows.model import Flow, Item, Screen
 from flows.texts import TEXTS, text
-from hotline.core.counties import name_matches
 
 SCREEN_LIMIT = 160
 BACK, HOME, MORE, SKIP = "0", "00", "98", "99"
@@ -389,3 +389,17 @@ def _pages(engine: Engine, screen_id: str, lang: str, typed: str) -> list[list[t
             page.append(numbered.pop(0))
         pages.append(page)
     return pages or [[]]
+
+
+def fold(text: str) -> str:
+    """A name reduced to lowercase letters, for matching what people type on a keypad."""
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def name_matches(name: str, typed: str) -> bool:
+    """True when `typed` starts a list item's name or any word of it (a county: `taveta`, `nithi`)."""
+    query = fold(typed)
+    if not query:
+        return False
+    words = [fold(word) for word in re.split(r"[^A-Za-z']+", name) if word]
+    return fold(name).startswith(query) or any(word.startswith(query) for word in words)

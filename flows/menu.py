@@ -6,7 +6,6 @@ from __future__ import annotations
 from functools import cache
 
 from flows.model import Flow, Item, Option, Screen, Source, flow_of
-from hotline.core.counties import all_counties
 
 # Tip kinds: the forms of exploitation of the CTiP Act 2010 s.2 plus what hotlines also see,
 # most often reported first so the first page holds the usual ones.
@@ -37,19 +36,19 @@ def _choices(pairs, next_screen: str) -> tuple[Option, ...]:
     return tuple(Option(label=label, value=value, next=next_screen) for label, value in pairs)
 
 
-def _sources() -> dict[str, Source]:
-    counties = sorted(all_counties(), key=lambda c: c.name)
+def _sources(counties: tuple[tuple[int, str], ...]) -> dict[str, Source]:
+    by_name = sorted(counties, key=lambda county: county[1])
     return {
         "kinds": Source(tuple(Item(kind, f"kind.{kind}") for kind in TIP_KINDS)),
         "counties": Source(
-            tuple(Item(str(c.code), c.name) for c in counties), translate=False, filterable=True
+            tuple(Item(str(code), name) for code, name in by_name), translate=False, filterable=True
         ),
     }
 
 
 @cache
-def hotline_flow() -> Flow:
-    """The whole USSD flow of the hotline."""
+def hotline_flow(counties: tuple[tuple[int, str], ...]) -> Flow:
+    """The whole USSD flow of the hotline; `counties` are (code, name) pairs, listed by name."""
     screens = [
         Screen(
             "main",
@@ -219,4 +218,4 @@ def hotline_flow() -> Flow:
     dynamic = tuple(s.id for s in screens if s.draft)
     # Actions also jump to the agency pick list, the screen of a subscribed contact and a held update.
     jumps = ("resume", "agency_pick", "safety_sms_on", "followup_held")
-    return flow_of("main", screens, sources=_sources(), dynamic_targets=dynamic + jumps)
+    return flow_of("main", screens, sources=_sources(counties), dynamic_targets=dynamic + jumps)

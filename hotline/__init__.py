@@ -1,4 +1,5 @@
-"""The Kenya counter-trafficking hotline: USSD and SMS webhooks for Africa's Talking."""
+"""The Kenya counter-trafficking hotline: the app factory, `create_app`, which binds the database, Redis and
+the queues and lets each feature package register its webhooks and commands."""
 
 from __future__ import annotations
 
@@ -56,23 +57,19 @@ def create_app(config: Config | None = None) -> Flask:
     ext = Extensions.build(config)
     app.extensions["hotline"] = ext
 
-    @app.teardown_appcontext
-    def _remove_session(_exc):
-        ext.sessions.remove()
+    # The features, each wiring its own blueprint and CLI group. Imported here, not at module level:
+    # importing any part of `hotline` must not load every feature, campaigns and the workers.
+    import campaigns
+    import workers
+    from hotline import africastalking, agencies, contacts, core, health, seed, sms, tips, ussd
 
-    from hotline import cli, health
-    from hotline.sms import views as sms_webhooks
-    from hotline.ussd import views as webhooks
-    from workers.cli import worker_command
-
-    app.register_blueprint(webhooks.bp)
-    app.register_blueprint(sms_webhooks.bp)
+    for feature in (core, africastalking, ussd, sms, tips, agencies, contacts, campaigns, workers):
+        feature.init_app(app)
     app.register_blueprint(health.bp)
+    app.cli.add_command(seed.seed_command)
     app.session_interface = NoSessionForWebhooks(frozenset(
         rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.split(".")[0] in COOKIELESS_BLUEPRINTS
     ))
-    cli.register(app)
-    app.cli.add_command(worker_command)
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return app

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import redis
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from hotline.core.extensions import current
 from hotline.core.models import utcnow
 from hotline.messaging import delivery_reports, outbound
 from hotline.tips import followup
@@ -24,7 +25,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     """JSON with database, redis and queue depths; 503 when a dependency is down."""
-    ext = current_app.extensions["hotline"]
+    ext = current()
     report: dict = {"database": "ok", "redis": "ok", "queues": {}, "sms_overdue": None}
     try:
         with ext.engine.connect() as connection:

@@ -21,7 +21,6 @@ from sqlalchemy import MetaData, create_engine, delete
 from werkzeug.serving import make_server
 
 from hotline import create_app
-from hotline.cli import seed_counties
 from hotline.core import randomness
 from hotline.core.config import TEST_SUITE_MARKER, Config, normalise_database_url
 from hotline.core.db import upgrade
@@ -47,6 +46,7 @@ from hotline.core.models import (
     UssdSessionEnd,
     UssdStateBackup,
 )
+from hotline.seed import seed_counties
 
 TEST_PHONE = "+254711000001"
 # The test stacks' (connect, read) timeout for AT: generous, so a simulator that a busy machine slows

@@ -18,8 +18,8 @@ import time_machine
 from sqlalchemy import func, select, update
 
 from campaigns import dispatch
+from campaigns.queueing import lock_key, queued_key
 from hotline.africastalking.gateway import RecipientResult
-from hotline.contacts.service import as_utc
 from hotline.core.models import (
     Campaign,
     CampaignBatch,
@@ -28,10 +28,10 @@ from hotline.core.models import (
     Contact,
     UnmatchedDeliveryReport,
 )
+from hotline.core.time import as_utc
 from hotline.messaging import delivery_reports
 from tests.test_campaigns import CampaignStack, phone
 from tests.test_sms_gateway import FakeAt, accepted, recipients
-from workers.campaigns import lock_key, queued_key
 from workers.sweeper import sweep_campaigns
 
 NEVER_ROUTED = phone(1)

@@ -11,8 +11,8 @@ from sqlalchemy import update
 
 from campaigns import uncertain
 from campaigns.errors import CampaignError
-from hotline.contacts.service import as_utc
 from hotline.core.models import CampaignRecipient
+from hotline.core.time import as_utc
 from tests.test_campaign_dispatch import (
     NOW,
     add_recipients,

@@ -21,11 +21,13 @@ from sqlalchemy import func, select
 import simulator
 from campaigns import dispatch, service
 from campaigns.hours import NAIROBI
-from hotline.contacts.service import as_utc, new_salt
+from campaigns.queueing import lock_key, queued_key
+from hotline.contacts.service import new_salt
 from hotline.core.models import Campaign, CampaignBatch, CampaignRecipient, Contact
 from hotline.core.privacy import engagement_key
+from hotline.core.time import as_utc
 from tests.conftest import AT_TIMEOUT, LOST_ANSWER_DELAY, listening_socket, serve, stop
-from workers.campaigns import dispatch_campaign, lock_key, queued_key
+from workers.campaigns import dispatch_campaign
 from workers.sweeper import sweep_campaigns
 
 IN_HOURS = datetime(2026, 11, 23, 10, 0, tzinfo=NAIROBI)  # a Monday, 10:00 EAT

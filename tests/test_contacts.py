@@ -12,6 +12,7 @@ from hotline.contacts import service as contacts
 from hotline.core import randomness
 from hotline.core.models import Contact, Suppression
 from hotline.core.privacy import engagement_key, reporter_key
+from hotline.core.time import as_utc
 
 A, B, C = "+254711000101", "+254711000102", "+254711000103"
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
@@ -37,10 +38,6 @@ def leave(ext, phone, source="sms", at=T0):
         return contacts.opt_out(
             session, phone, source=source, phone_hash_key=ext.config.phone_hash_key, at=at
         )
-
-
-def as_utc(moment):
-    return contacts.as_utc(moment) if moment else None
 
 
 def test_a_new_contact_gets_consent_an_engagement_key_not_the_reporter_key_and_a_salt(ext):

@@ -13,6 +13,7 @@ from hotline.contacts import service as contacts
 from hotline.core.csv_import import RowError
 from hotline.core.models import Contact
 from hotline.core.privacy import engagement_key, reporter_key
+from hotline.core.time import as_utc
 
 HEADER = "phone,county_code,language,consent_source,consented_at"
 GOOD = [
@@ -47,7 +48,7 @@ def test_a_good_file_imports_with_numbers_languages_and_times_normalised(app, ex
     found = everyone(ext)
     assert list(found) == ["+254711000201", "+254711000202", "+254711000203", "+254711000204"]
     shown = [
-        (c.county_code, c.language, c.consent_source, contacts.as_utc(c.consented_at)) for c in found.values()
+        (c.county_code, c.language, c.consent_source, as_utc(c.consented_at)) for c in found.values()
     ]
     assert shown == [
         (37, "en", "Kakamega forum", datetime(2026, 9, 30, 21, 0, tzinfo=UTC)),  # midnight in Nairobi

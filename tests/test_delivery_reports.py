@@ -10,13 +10,13 @@ import redis
 import time_machine
 from sqlalchemy import select
 
+from campaigns import queueing as campaign_jobs
 from hotline.contacts.service import new_salt
 from hotline.core.errors import BadRequest
 from hotline.core.models import Campaign, CampaignRecipient, Contact, OutboundSms, UnmatchedDeliveryReport
 from hotline.core.privacy import delivery_key, engagement_key, reporter_key
 from hotline.messaging import delivery_reports
 from hotline.messaging.delivery_reports import Applied, DeliveryReport, fold
-from workers import campaigns as campaign_jobs
 from workers.delivery import apply_delivery_reports
 
 PHONE = "+254711555001"

@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from hotline.core.config import Config
 from hotline.core.models import OutboundSms, Tip, TipUpdate, utcnow
 from hotline.core.privacy import reporter_key
-from hotline.messaging.outbound import as_utc
+from hotline.core.time import as_utc
 from hotline.tips import followup
 from hotline.tips.reference import CODE_SPACE, check_digit, display, new_reference
 from tests.conftest import TEST_PHONE, Phone

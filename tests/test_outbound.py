@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert, select, text, update
 from hotline.africastalking.gateway import RecipientResult
 from hotline.core.models import OutboundSms, UnmatchedDeliveryReport, utcnow
 from hotline.core.privacy import encrypt_contact
+from hotline.core.time import as_utc
 from hotline.messaging import delivery_reports, outbound
 from tests import test_routing
 from tests.conftest import LOST_ANSWER_DELAY
@@ -79,7 +80,7 @@ def test_a_tip_notice_is_sent_exactly_once_when_at_returns_after_a_30_minute_out
     # Backoff capped at 5 minutes: tried at 0:00, 1:01, 2:01, 3:01, 5:01, then every 5 minutes to
     # the end of the outage, never given up.
     assert first.attempts == 10
-    assert outbound.as_utc(first.attempt_started_at) - start == timedelta(minutes=30, seconds=1)
+    assert as_utc(first.attempt_started_at) - start == timedelta(minutes=30, seconds=1)
     clear_faults(stack)  # AT is back
     work_frozen(stack, start + timedelta(minutes=36))
     assert all(row.state == "sent" for row in stack.sms())
@@ -239,7 +240,7 @@ def test_a_refused_sms_is_tried_again_after_10_s_30_s_1_min_2_min_then_every_5_m
     with time_machine.travel(start, tick=False):
         stack.report()
     work_frozen(stack, start)
-    tried = [outbound.as_utc(first_notice(stack).attempt_started_at)]
+    tried = [as_utc(first_notice(stack).attempt_started_at)]
     for gap in (10, 30, 60, 120, 300, 300, 300):
         due = tried[-1] + timedelta(seconds=gap)
         if gap == 60:
@@ -249,7 +250,7 @@ def test_a_refused_sms_is_tried_again_after_10_s_30_s_1_min_2_min_then_every_5_m
         work_frozen(stack, due)
         row = first_notice(stack)
         assert (row.state, row.attempts) == ("pending", len(tried) + 1)
-        tried.append(outbound.as_utc(row.attempt_started_at))
+        tried.append(as_utc(row.attempt_started_at))
     offsets = (0, 10, 40, 100, 220, 520, 820, 1120)
     assert [at - start for at in tried] == [timedelta(seconds=s) for s in offsets]
     assert stack.inbox(FOCAL_A) == []
@@ -301,15 +302,6 @@ def test_backoff_is_10_s_30_s_1_min_2_min_then_5_min_for_ever():
     assert waits == [10, 10, 30, 60, 120, 300, 300, 300]
 
 
-def test_as_utc_marks_naive_times_as_utc_and_leaves_aware_times_and_none_alone():
-    nairobi = timezone(timedelta(hours=3))
-    assert outbound.as_utc(datetime(2026, 1, 2, 3, 4)) == datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
-    assert outbound.as_utc(datetime(2026, 1, 2, 3, 4)).tzinfo is UTC
-    aware = datetime(2026, 1, 2, 3, 4, tzinfo=nairobi)
-    assert outbound.as_utc(aware) is aware
-    assert outbound.as_utc(None) is None
-
-
 def test_prepare_makes_one_row_per_dedupe_key_due_at_once(ext):
     token = encrypt_contact(REPORTER, ext.config.contact_key)
     with time_machine.travel(T0, tick=False), ext.session_scope() as session:
@@ -320,7 +312,7 @@ def test_prepare_makes_one_row_per_dedupe_key_due_at_once(ext):
     with ext.session_scope() as session:
         rows = [
             (r.dedupe_key, r.purpose, r.message, r.to_token, r.state, r.attempts,
-             outbound.as_utc(r.created_at), outbound.as_utc(r.next_attempt_at))
+             as_utc(r.created_at), as_utc(r.next_attempt_at))
             for r in session.scalars(select(OutboundSms).order_by(OutboundSms.id))
         ]
     assert rows == [
@@ -337,7 +329,7 @@ def test_begin_attempt_claims_a_pending_sms_due_exactly_now_for_its_recipient(ex
     assert attempt == outbound.Attempt("sending", 3, "Asante", REPORTER)
     with ext.session_scope() as session:
         row = session.get(OutboundSms, row_id)
-        assert (row.state, row.attempts, outbound.as_utc(row.attempt_started_at)) == ("sending", 3, T0)
+        assert (row.state, row.attempts, as_utc(row.attempt_started_at)) == ("sending", 3, T0)
 
 
 def test_begin_attempt_claims_a_pending_sms_with_no_due_time(ext):
@@ -387,7 +379,7 @@ def test_begin_attempt_sends_nothing_when_another_job_claimed_the_sms_first(ext)
             outbound.Attempt("sending")
         )
         session.expire_all()
-        assert (row.state, row.attempts, outbound.as_utc(row.attempt_started_at)) == ("sending", 1, T0)
+        assert (row.state, row.attempts, as_utc(row.attempt_started_at)) == ("sending", 1, T0)
 
 
 def test_begin_attempt_settles_a_due_uncertain_sms_and_claims_it_once_its_window_passed(ext):
@@ -409,7 +401,7 @@ def test_begin_attempt_settles_a_due_uncertain_sms_and_claims_it_once_its_window
         not_due = outbound.begin_attempt(session, ext.config, early, T0 + window)
         assert not_due == outbound.Attempt("uncertain")
     with ext.session_scope() as session:
-        rows = [(r.state, r.attempts, outbound.as_utc(r.next_attempt_at))
+        rows = [(r.state, r.attempts, as_utc(r.next_attempt_at))
                 for r in session.scalars(select(OutboundSms).order_by(OutboundSms.id))]
     assert rows == [
         ("uncertain", 1, T0 + timedelta(seconds=60)),
@@ -434,7 +426,7 @@ def test_an_accepted_attempt_is_sent_with_ats_message_id_status_and_cost(ext):
     result = RecipientResult(REPORTER, 101, "Success", "ATXid_1", "KES 0.8000")
     attempt, row = finish(ext, result=result)
     assert attempt == outbound.Attempt("sent", next_at=None, attempts=3)
-    assert (row.state, row.at_message_id, outbound.as_utc(row.sent_at), row.next_attempt_at) == (
+    assert (row.state, row.at_message_id, as_utc(row.sent_at), row.next_attempt_at) == (
         "sent", "ATXid_1", T0, None
     )
     assert (row.at_status_code, row.at_status, row.cost) == (101, "Success", "KES 0.8000")
@@ -460,7 +452,7 @@ def test_an_undeliverable_attempt_fails_with_ats_status(ext):
 def test_a_refused_attempt_is_pending_again_after_its_backoff_with_ats_status_as_error(ext):
     attempt, row = finish(ext, result=RecipientResult(REPORTER, 500, "InternalServerError", None, None))
     assert attempt == outbound.Attempt("pending", next_at=T0 + timedelta(seconds=60), attempts=3)
-    assert (row.state, row.last_error, outbound.as_utc(row.next_attempt_at)) == (
+    assert (row.state, row.last_error, as_utc(row.next_attempt_at)) == (
         "pending", "AT status 500 InternalServerError", T0 + timedelta(seconds=60)
     )
 
@@ -479,7 +471,7 @@ def test_an_attempt_without_answer_or_error_is_pending_as_not_sent(ext):
 def test_an_attempt_whose_answer_was_lost_is_uncertain_and_looks_again_in_30_s(ext):
     attempt, row = finish(ext, error="y" * 200, maybe_sent=True)
     assert attempt == outbound.Attempt("uncertain", next_at=T0 + timedelta(seconds=30), attempts=3)
-    assert (row.state, row.last_error, outbound.as_utc(row.next_attempt_at)) == (
+    assert (row.state, row.last_error, as_utc(row.next_attempt_at)) == (
         "uncertain", "y" * 120, T0 + timedelta(seconds=30)
     )
 
@@ -506,7 +498,7 @@ def test_record_result_without_a_time_stamps_the_send_now(ext):
     with time_machine.travel(T0, tick=False), ext.session_scope() as session:
         row = sms(ext, session)
         outbound.record_result(row, RecipientResult(REPORTER, 101, "Success", "ATXid_1", None))
-        assert outbound.as_utc(row.sent_at) == T0
+        assert as_utc(row.sent_at) == T0
 
 
 def test_an_answer_that_comes_after_the_sweeper_made_the_sms_uncertain_still_settles_it(ext):
@@ -537,7 +529,7 @@ def test_settle_takes_the_first_report_for_the_number_since_the_attempt_as_the_s
         kept_report(ext, session, "ATX-other", SOMEONE_ELSE, T0 + timedelta(seconds=1))
         kept_report(ext, session, "ATX-first", REPORTER, T0 + timedelta(seconds=2))
     row = settle_at(ext, T0 + timedelta(seconds=10), created_at=T0 - timedelta(minutes=5))
-    assert (row.state, row.at_message_id, outbound.as_utc(row.sent_at)) == ("sent", "ATX-first", T0)
+    assert (row.state, row.at_message_id, as_utc(row.sent_at)) == ("sent", "ATX-first", T0)
     assert (row.next_attempt_at, row.last_error, row.delivery_status) == (None, None, "Success")
     with ext.session_scope() as session:
         left = select(UnmatchedDeliveryReport.message_id).order_by(UnmatchedDeliveryReport.id)
@@ -564,7 +556,7 @@ def test_settle_without_an_attempt_time_looks_for_reports_since_the_sms_was_deci
     with ext.session_scope() as session:
         kept_report(ext, session, "ATX-1", REPORTER, T0 - timedelta(seconds=30))
     row = settle_at(ext, T0, attempt_started_at=None, created_at=T0 - timedelta(minutes=1))
-    assert (row.state, row.at_message_id, outbound.as_utc(row.sent_at)) == (
+    assert (row.state, row.at_message_id, as_utc(row.sent_at)) == (
         "sent", "ATX-1", T0 - timedelta(minutes=1)
     )
 
@@ -572,16 +564,16 @@ def test_settle_without_an_attempt_time_looks_for_reports_since_the_sms_was_deci
 def test_settle_without_a_report_looks_again_every_30_s_then_sends_again_once_the_window_passed(ext):
     window = timedelta(seconds=ext.config.campaign_reconcile_seconds)
     soon = settle_at(ext, T0 + timedelta(seconds=10))
-    assert (soon.state, outbound.as_utc(soon.next_attempt_at)) == ("uncertain", T0 + timedelta(seconds=40))
+    assert (soon.state, as_utc(soon.next_attempt_at)) == ("uncertain", T0 + timedelta(seconds=40))
     assert soon.last_error == "no answer"
     with ext.session_scope() as session:
         session.execute(delete(OutboundSms))
     last = settle_at(ext, T0 + window - timedelta(seconds=10))
-    assert (last.state, outbound.as_utc(last.next_attempt_at)) == ("uncertain", T0 + window)
+    assert (last.state, as_utc(last.next_attempt_at)) == ("uncertain", T0 + window)
     with ext.session_scope() as session:
         session.execute(delete(OutboundSms))
     lapsed = settle_at(ext, T0 + window)
-    assert (lapsed.state, outbound.as_utc(lapsed.next_attempt_at)) == ("pending", T0 + window)
+    assert (lapsed.state, as_utc(lapsed.next_attempt_at)) == ("pending", T0 + window)
     assert lapsed.last_error == "no delivery report after the request whose answer was lost"
 
 
@@ -596,7 +588,7 @@ def test_mark_stale_makes_an_sms_sending_for_60_s_uncertain_and_due_now(ext):
                       next_attempt_at=T0 + timedelta(minutes=5)).id
         assert outbound.mark_stale(session, now) == 1
     with ext.session_scope() as session:
-        rows = {r.id: (r.state, outbound.as_utc(r.next_attempt_at), r.last_error)
+        rows = {r.id: (r.state, as_utc(r.next_attempt_at), r.last_error)
                 for r in session.scalars(select(OutboundSms))}
     assert rows == {
         stale: ("uncertain", now, "the worker stopped during the attempt"),
@@ -676,7 +668,7 @@ def test_raise_alarms_marks_each_overdue_unsent_sms_once_oldest_id_first(ext):
     with ext.session_scope() as session:
         later = T0 + timedelta(minutes=1)
         assert [row.id for row in outbound.raise_alarms(session, later, age)] == [ids[3]]
-        alarmed = {r.id: outbound.as_utc(r.alarmed_at) for r in session.scalars(select(OutboundSms))}
+        alarmed = {r.id: as_utc(r.alarmed_at) for r in session.scalars(select(OutboundSms))}
     assert alarmed == {ids[0]: T0, ids[1]: T0, ids[2]: T0, ids[3]: later, ids[4]: None}
 
 

@@ -13,6 +13,7 @@ from flows.gsm import is_gsm7
 from hotline.contacts import service as contacts
 from hotline.core.models import FocalPoint, OutboundSms, Suppression, Tip, utcnow
 from hotline.core.privacy import decrypt_contact
+from hotline.core.time import as_utc
 from hotline.messaging import outbound
 from hotline.sms.texts import REPLIES
 from hotline.tips import routing
@@ -110,7 +111,7 @@ def test_a_tip_by_sms_while_redis_is_down_is_answered_saved_marked_and_queued_la
         [reply] = session.scalars(select(OutboundSms)).all()
         assert tip.routing_started_at is None and tip.routing_queue_failed_at is not None
         assert (reply.purpose, reply.state, reply.attempts) == ("reply", "pending", 0)
-        tip_id, reply_id, due = tip.id, reply.id, outbound.as_utc(reply.next_attempt_at)
+        tip_id, reply_id, due = tip.id, reply.id, as_utc(reply.next_attempt_at)
     queue = Queue("tips", connection=ext.redis)
     assert queue.job_ids == []
     with app.app_context():

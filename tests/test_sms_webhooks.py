@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from hotline.contacts import service as contacts
 from hotline.core.models import Contact, OutboundSms, Suppression
+from hotline.core.time import as_utc
 
 PHONE = "+254733000888"
 
@@ -42,7 +43,7 @@ def test_an_opt_out_stops_a_subscribed_contact_once_and_sends_nothing(ext, clien
     assert left.opt_out_source == "at_opt_out" and not contacts.is_subscribed(left)
     again = client.post("/sms/opt-out", data=opt_out_form(phoneNumber="254733000888"))
     assert again.status_code == 200
-    assert contacts.as_utc(contact(ext).opted_out_at) == contacts.as_utc(left.opted_out_at)
+    assert as_utc(contact(ext).opted_out_at) == as_utc(left.opted_out_at)
     with ext.session_scope() as session:
         assert session.scalar(select(func.count(OutboundSms.id))) == 0
 

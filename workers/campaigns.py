@@ -19,45 +19,19 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-import redis
 from redis.exceptions import LockError
 
 from campaigns import dispatch, uncertain
 from campaigns.hours import next_opening
+from campaigns.queueing import lock_key, queue_dispatch, queued_key
 from hotline.africastalking.gateway import GatewayError
-from hotline.contacts.service import as_utc
 from hotline.core.models import Campaign, utcnow
-from workers.context import extensions
+from hotline.core.time import as_utc
+from workers.context import extensions, gateway
 
 log = logging.getLogger(__name__)
 
-JOB = "workers.campaigns.dispatch_campaign"
 RECONCILE_POLL = timedelta(seconds=5)
-
-
-def lock_key(campaign_id: int) -> str:
-    """The Redis lock a slice holds while it works a campaign."""
-    return f"campaign:{campaign_id}:dispatch"
-
-
-def queued_key(campaign_id: int) -> str:
-    """Set while a slice is queued or scheduled, so the sweeper does not queue another."""
-    return f"campaign:{campaign_id}:queued"
-
-
-def queue_dispatch(ext, campaign_id: int, at: datetime | None = None) -> bool:
-    """Queue (or schedule at `at`) a campaign slice; False when Redis refused (the sweeper retries)."""
-    try:
-        wait = max(0.0, (at - utcnow()).total_seconds()) if at else 0.0
-        ext.redis.set(queued_key(campaign_id), "1", ex=int(wait) + 300)
-        if wait > 0:
-            ext.queues["campaigns"].enqueue_at(at, JOB, campaign_id, failure_ttl=7 * 24 * 3600)
-        else:
-            ext.queues["campaigns"].enqueue(JOB, campaign_id, failure_ttl=7 * 24 * 3600)
-        return True
-    except redis.RedisError as exc:
-        log.warning("campaign %s: slice not queued (%s); the sweeper will", campaign_id, type(exc).__name__)
-        return False
 
 
 def dispatch_campaign(campaign_id: int) -> str:
@@ -121,7 +95,7 @@ def _pump(ext, campaign_id: int, lock, pool: ThreadPoolExecutor, width: int, dea
             if step.claim.numbers:
                 next_start = now + len(step.claim.numbers) / step.rate
                 claim = step.claim
-                out[pool.submit(ext.gateway.send, claim.message, list(claim.numbers), enqueue=True)] = claim
+                out[pool.submit(gateway(ext).send, claim.message, list(claim.numbers), enqueue=True)] = claim
             continue
         if not out:
             if ending:

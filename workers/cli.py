@@ -12,9 +12,9 @@ import time
 
 import click
 import redis
-from flask import current_app
 from flask.cli import with_appcontext
 
+from hotline.core.extensions import current
 from workers.scheduler import WorkerBoundScheduler, make_worker
 from workers.sweeper import schedule_sweep, sweep_all
 
@@ -36,7 +36,7 @@ def worker_command(burst, fork):
     Jobs run in the worker process by default: a tip's SMS leave within milliseconds instead of
     paying a fork per job. Jobs never let an error kill the worker either way (RQ catches them).
     """
-    ext = current_app.extensions["hotline"]
+    ext = current()
     delay = 1.0
     while True:
         worker = None

@@ -13,7 +13,7 @@ import logging
 from hotline.africastalking.gateway import GatewayError
 from hotline.core.models import utcnow
 from hotline.messaging import outbound
-from workers.context import extensions
+from workers.context import extensions, gateway
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def send_sms(outbound_id: int) -> str:
         return attempt.state
     result, error, maybe_sent = None, None, False
     try:
-        [result] = ext.gateway.send(attempt.message, [attempt.recipient])
+        [result] = gateway(ext).send(attempt.message, [attempt.recipient])
     except GatewayError as exc:
         log.warning("sms %s, attempt %s: %s", outbound_id, attempt.number, exc)
         error, maybe_sent = str(exc), exc.maybe_sent

@@ -22,13 +22,14 @@ from datetime import timedelta
 from rq.job import Job
 from sqlalchemy import select
 
+from campaigns import queueing as campaign_jobs
 from hotline.core.models import Campaign, CampaignBatch, Tip, utcnow
 from hotline.core.queues import job_status
+from hotline.core.time import as_utc
 from hotline.messaging import delivery_reports, outbound
 from hotline.tips import routing
 from hotline.tips import submission as tips
 from hotline.ussd import sessions as ussd_sessions
-from workers import campaigns as campaign_jobs
 from workers.context import extensions
 from workers.delivery import STALE_AFTER
 from workers.routing import escalate_tip, escalate_unreached
@@ -112,7 +113,7 @@ def sweep_sms_alarms(now=None) -> int:
                 row.purpose,
                 row.tip_id or "-",
                 row.state,
-                (now - outbound.as_utc(row.created_at)).total_seconds() // 60,
+                (now - as_utc(row.created_at)).total_seconds() // 60,
                 row.attempts,
                 row.last_error or "-",
             )

@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
@@ -24,6 +23,7 @@ from hotline.agencies.lookup import Candidate, LookupResult, lookup, name_key, r
 from hotline.core import engagement
 from hotline.core.csv_import import Counts, CsvSpec, cli_import, parse_row, text_column
 from hotline.core.errors import InvalidPhoneNumber
+from hotline.core.extensions import current
 from hotline.core.models import Agency, AgencyLookup, AgencyStatusChange, RegisterSnapshot, utcnow
 from hotline.core.privacy import normalise_phone
 
@@ -301,10 +301,6 @@ def stats(session, days: int, today: date) -> dict[str, list[tuple]]:
     return {"per_agency": per_agency, "per_day": per_day, "unlicensed": unlicensed}
 
 
-def _ext():
-    return current_app.extensions["hotline"]
-
-
 @click.group("agencies")
 def agencies_group():
     """NEA's register of private employment agencies, and how often job seekers check them."""
@@ -329,7 +325,7 @@ def import_command(file, skip_invalid, snapshot_date):
     registration number (case, spaces and slashes ignored); every status change is kept.
     """
     day = snapshot_date.date() if snapshot_date else date.today()
-    cli_import(file, spec_for(day), _ext().session_scope, skip_invalid)
+    cli_import(file, spec_for(day), current().session_scope, skip_invalid)
 
 
 @agencies_group.command("stats")
@@ -337,7 +333,7 @@ def import_command(file, skip_invalid, snapshot_date):
 @with_appcontext
 def stats_command(days):
     """Agency checks: per agency and verdict, per day and county, most checked while unlicensed."""
-    with _ext().session_scope() as session:
+    with current().session_scope() as session:
         tables = stats(session, days, date.today())
     titles = {
         "per_agency": ("agency", "verdict", "checks"),
@@ -360,7 +356,7 @@ def stats_command(days):
 @with_appcontext
 def list_command():
     """Print the register as last imported, and the date of the snapshot."""
-    with _ext().session_scope() as session:
+    with current().session_scope() as session:
         agencies = list(session.scalars(select(Agency).order_by(Agency.name_key, Agency.id)))
         age = snapshot_age_days(session, date.today())
     if not agencies:

@@ -13,11 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects import sqlite
@@ -25,11 +24,12 @@ from sqlalchemy.dialects import sqlite
 from hotline.contacts import service as contacts
 from hotline.core.counties import by_code, name_of
 from hotline.core.csv_import import Counts, CsvSpec, cli_import, mobile_phone, parse_row, text_column
+from hotline.core.extensions import current
 from hotline.core.models import Contact, utcnow
 from hotline.core.privacy import engagement_key, suppression_key
+from hotline.core.time import NAIROBI, as_utc
 
 DEMO_FILE = Path(__file__).parent / "data" / "demo_contacts.csv"
-EAT = timezone(timedelta(hours=3), "EAT")  # Africa/Nairobi: UTC+3 all year, no daylight saving
 LANGUAGE_NAMES = {"en": "en", "english": "en", "sw": "sw", "kiswahili": "sw", "swahili": "sw"}
 _ISO = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?", re.ASCII
@@ -90,7 +90,7 @@ def _consented_at(text: str) -> datetime:
         raise ValueError(
             f"consented_at {text!r} is not a date (YYYY-MM-DD) or date and time (YYYY-MM-DD HH:MM)"
         ) from None
-    moment = (moment.replace(tzinfo=EAT) if moment.tzinfo is None else moment).astimezone(UTC)
+    moment = (moment.replace(tzinfo=NAIROBI) if moment.tzinfo is None else moment).astimezone(UTC)
     if moment > utcnow():
         raise ValueError(f"consented_at {text!r} is in the future")
     return moment
@@ -168,7 +168,7 @@ def _upsert_chunk(session, rows: list[ContactRow], phone_hash_key: str, counts: 
             wanted = {column: getattr(row, column) for column in COLUMNS if column != "phone"}
         current = {column: getattr(found, column) for column in wanted}
         if current.get("consented_at") is not None:
-            current["consented_at"] = contacts.as_utc(current["consented_at"])
+            current["consented_at"] = as_utc(current["consented_at"])
         if current == wanted:
             counts.unchanged += 1
         else:
@@ -221,10 +221,6 @@ def spec_for(phone_hash_key: str) -> CsvSpec:
     )
 
 
-def _ext():
-    return current_app.extensions["hotline"]
-
-
 @click.group("contacts")
 def contacts_group():
     """People who consented to awareness SMS: import them, count them."""
@@ -245,7 +241,7 @@ def import_command(file, skip_invalid):
     Rows are matched on the phone number, so importing the same file again changes nothing. An
     import never re-subscribes someone who opted out: only they can, by SMS or USSD.
     """
-    ext = _ext()
+    ext = current()
     cli_import(file, spec_for(ext.config.phone_hash_key), ext.session_scope, skip_invalid)
 
 
@@ -254,7 +250,7 @@ def import_command(file, skip_invalid):
 def stats_command():
     """Contacts subscribed, opted out and unreachable: in all, by county, language and source; and
     numbers that opted out without ever joining (kept only as a keyed hash)."""
-    with _ext().session_scope() as session:
+    with current().session_scope() as session:
         tables = contacts.stats(session)
     suppressed = tables["suppressed"]
     if suppressed:

@@ -15,7 +15,7 @@ cannot subscribe it. A contact carries its engagement key, never its reporter ke
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from hotline.core import randomness
 from hotline.core.engagement import day_of
 from hotline.core.models import Contact, Suppression, utcnow
 from hotline.core.privacy import engagement_key, suppression_key
+from hotline.core.time import as_utc
 
 SALT_MODULUS = 2**31 - 1
 OPT_OUT_SOURCES = ("sms", "ussd", "at_opt_out", "blacklist")
@@ -35,11 +36,6 @@ CHUNK = 500  # ids or phones per IN (...) query: well under SQLite's bound-param
 def new_salt() -> int:
     """A contact's own random draw, fixed for life (holdout and variant with a campaign's seed)."""
     return randomness.randbelow(SALT_MODULUS)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """`moment` as aware UTC; a naive value (as SQLite returns them) is taken to be UTC already."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def find(session: Session, phone_e164: str) -> Contact | None:

@@ -1,2 +1,13 @@
 """What every feature stands on: configuration, the database and its models, Redis and the queues,
 time, counties, privacy keys, the engagement ledger, CSV import and small parsing helpers."""
+
+
+def init_app(app) -> None:
+    """`flask db`, and one database session per request, removed when the request ends."""
+    from hotline.core.db import db_group
+
+    app.cli.add_command(db_group)
+
+    @app.teardown_appcontext
+    def _remove_session(_exc):
+        app.extensions["hotline"].sessions.remove()

@@ -19,6 +19,8 @@ from hotline.core.errors import ConfigError
 from hotline.core.numbers import ascii_digits
 
 # Development-only keys. They are public (they are in this file), so production refuses them.
+# Where Flask puts the instance folder of the `hotline` app (next to the package): `.env`, SQLite.
+INSTANCE_PATH = Path(__file__).resolve().parents[2] / "instance"
 DEV_PHONE_HASH_KEY = "dev-only-phone-hash-key-not-secret"
 DEV_CONTACT_KEY = "ZGV2LW9ubHktY29udGFjdC1rZXktbm90LXNlY3JldCE="
 # Settings whose name ends so hold a secret: production refuses any that equals a development default.

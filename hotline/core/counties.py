@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -39,17 +38,3 @@ def name_of(code: int | None) -> str | None:
     """The official name of a county code, or None."""
     county = by_code().get(code) if code is not None else None
     return county.name if county else None
-
-
-def fold(text: str) -> str:
-    """A name reduced to lowercase letters, for matching what people type on a keypad."""
-    return re.sub(r"[^a-z]", "", text.lower())
-
-
-def name_matches(name: str, typed: str) -> bool:
-    """True when `typed` starts the county's name or any word of it (`taveta`, `nithi`)."""
-    query = fold(typed)
-    if not query:
-        return False
-    words = [fold(word) for word in re.split(r"[^A-Za-z']+", name) if word]
-    return fold(name).startswith(query) or any(word.startswith(query) for word in words)

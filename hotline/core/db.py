@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import current_app
 from flask.cli import with_appcontext
+
+from hotline.core.extensions import current
 
 MIGRATIONS = Path(__file__).resolve().parent.parent.parent / "migrations"
 
@@ -32,11 +33,11 @@ def upgrade(database_url: str, revision: str = "head", phone_hash_key: str | Non
 
 
 def _url() -> str:
-    return current_app.extensions["hotline"].config.database_url
+    return current().config.database_url
 
 
 def _key() -> str:
-    return current_app.extensions["hotline"].config.phone_hash_key
+    return current().config.phone_hash_key
 
 
 @click.group("db")

@@ -20,7 +20,7 @@ which has the key, opens the window's rows and ORs each person's signals.
 from __future__ import annotations
 
 import weakref
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection, Engine
@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 
 from hotline.core.models import Engagement, utcnow
 from hotline.core.privacy import seal_engagement
+from hotline.core.time import NAIROBI
 
-NAIROBI = timezone(timedelta(hours=3), "EAT")  # Kenya: UTC+3 all year, no daylight saving
 SIGNALS = ("dialled", "tip", "agency_check", "sms")
 _INSERT = insert(Engagement)
 # The PHONE_HASH_KEY of each database the process opened (`seal_with`): engagement is recorded

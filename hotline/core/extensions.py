@@ -16,9 +16,9 @@ import os
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 
 import redis
+from flask import current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from rq import Queue
@@ -112,13 +112,6 @@ class Extensions:
         ussd_queues = {name: Queue(name, connection=ussd_client) for name in QUEUE_NAMES}
         return cls(config, engine, scoped_session(factory), client, queues, ussd_client, ussd_queues)
 
-    @cached_property
-    def gateway(self):
-        """The Africa's Talking SMS gateway of this process (built on first use)."""
-        from hotline.africastalking.gateway import SmsGateway
-
-        return SmsGateway(self.config)
-
     @contextmanager
     def session_scope(self):
         """One transaction: commit on success, roll back on error, always close."""
@@ -128,3 +121,8 @@ class Extensions:
                 yield session
         finally:
             session.close()
+
+
+def current() -> Extensions:
+    """The running app's connections (inside a request or a `flask` command)."""
+    return current_app.extensions["hotline"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import redis
 from rq.job import JobStatus
@@ -31,6 +31,7 @@ from hotline.core.config import Config
 from hotline.core.models import OutboundSms, UnmatchedDeliveryReport, utcnow
 from hotline.core.privacy import decrypt_contact
 from hotline.core.queues import enqueue, job_status
+from hotline.core.time import as_utc
 from hotline.messaging import delivery_reports
 
 log = logging.getLogger(__name__)
@@ -63,13 +64,6 @@ def prepare(session: Session, dedupe_key: str, purpose: str, message: str, **tar
 def backoff(attempts: int) -> timedelta:
     """How long to wait after `attempts` failed attempts: capped at 5 minutes, for ever."""
     return timedelta(seconds=BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1])
-
-
-def as_utc(moment: datetime | None) -> datetime | None:
-    """A stored time as an aware UTC datetime (SQLite gives them back naive)."""
-    if moment is None or moment.tzinfo:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 @dataclass

@@ -12,15 +12,16 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
 from hotline.africastalking.forms import form_of
+from hotline.africastalking.webhooks import plain, token_ok
 from hotline.contacts import service as contacts
 from hotline.core.errors import BadRequest, InvalidPhoneNumber
+from hotline.core.extensions import current
 from hotline.core.privacy import normalise_phone
 from hotline.messaging import delivery_reports
 from hotline.sms.intake import IncomingSms, handle
-from hotline.ussd.views import plain, token_ok
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sms", __name__)
@@ -42,7 +43,7 @@ def inbound():
         return plain("bad request: from is not a phone number", 400)
     if len(text) > 2000:
         return plain("bad request: text too long", 400)
-    handle(current_app.extensions["hotline"], IncomingSms(at_id, phone, form.get("to", "")[:20], text))
+    handle(current(), IncomingSms(at_id, phone, form.get("to", "")[:20], text))
     return plain("ok", 200)
 
 
@@ -58,7 +59,7 @@ def opt_out():
         phone = normalise_phone(number)
     except InvalidPhoneNumber:
         return plain("bad request: phoneNumber is not a phone number", 400)
-    ext = current_app.extensions["hotline"]
+    ext = current()
     with ext.session_scope() as session:
         # senderId is not checked: whichever of our sender IDs they left, they asked for no more.
         contacts.opt_out(session, phone, source="at_opt_out", phone_hash_key=ext.config.phone_hash_key)
@@ -70,7 +71,7 @@ def delivery_report():
     """A delivery report: checked and buffered for the applying job (written through if Redis is down)."""
     if not token_ok():
         return plain("forbidden", 403)
-    ext = current_app.extensions["hotline"]
+    ext = current()
     try:
         report = delivery_reports.parse(form_of(request), ext.config.phone_hash_key)
     except BadRequest as exc:

@@ -8,9 +8,9 @@ whoever holds the tip, or rejects it, which keeps it on record unsent.
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
+from hotline.core.extensions import current
 from hotline.core.models import Tip, utcnow
 from hotline.messaging import outbound
 from hotline.tips import followup
@@ -26,7 +26,7 @@ def tips_group():
 @with_appcontext
 def held_updates_command():
     """List information added from other numbers, waiting to be accepted or rejected."""
-    with current_app.extensions["hotline"].session_scope() as session:
+    with current().session_scope() as session:
         held = followup.held_updates(session)
         if not held:
             click.echo("no held updates")
@@ -41,7 +41,7 @@ def held_updates_command():
 @with_appcontext
 def accept_update_command(update_id):
     """Accept a held update: it is forwarded by SMS to whoever holds the tip."""
-    ext = current_app.extensions["hotline"]
+    ext = current()
     try:
         with ext.session_scope() as session:
             ids = followup.accept_update(session, update_id, utcnow())
@@ -59,7 +59,7 @@ def accept_update_command(update_id):
 def reject_update_command(update_id):
     """Reject a held update: kept on record, never forwarded."""
     try:
-        with current_app.extensions["hotline"].session_scope() as session:
+        with current().session_scope() as session:
             followup.reject_update(session, update_id, utcnow())
     except followup.UnknownUpdate:
         raise click.ClickException(f"no held or rejected update {update_id}") from None

@@ -9,12 +9,12 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from hotline.core.counties import NATIONAL, by_code, name_of
 from hotline.core.csv_import import Counts, CsvSpec, cli_import, mobile_phone, parse_row, text_column
+from hotline.core.extensions import current
 from hotline.core.models import FocalPoint
 
 DEMO_FILE = Path(__file__).parent / "data" / "demo_focal_points.csv"
@@ -137,7 +137,7 @@ def import_command(file, skip_invalid):
     nothing (exit status 1) unless --skip-invalid is given. Rows are matched on county_code and
     phone, so importing the same file again changes nothing; to retire someone, set active to false.
     """
-    cli_import(file, SPEC, current_app.extensions["hotline"].session_scope, skip_invalid)
+    cli_import(file, SPEC, current().session_scope, skip_invalid)
 
 
 @focal_points_group.command("list")
@@ -148,7 +148,7 @@ def list_command(county):
     query = select(FocalPoint).order_by(FocalPoint.county_code, FocalPoint.priority, FocalPoint.id)
     if county is not None:
         query = query.where(FocalPoint.county_code == county)
-    with current_app.extensions["hotline"].session_scope() as session:
+    with current().session_scope() as session:
         focal_points = list(session.scalars(query))
     if not focal_points:
         click.echo("no focal points yet: add them with `flask focal-points import FILE`")

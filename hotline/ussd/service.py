@@ -26,6 +26,7 @@ from hotline.africastalking.forms import UssdRequest
 from hotline.agencies import register as agencies
 from hotline.agencies.verdicts import register_text, verdict_text
 from hotline.contacts import service as contacts
+from hotline.core.counties import all_counties
 from hotline.core.extensions import Extensions
 from hotline.core.models import utcnow
 from hotline.core.numbers import ascii_digits
@@ -316,4 +317,4 @@ CONDITIONS = {"urgent": lambda state: state.answers.get("danger") == "yes"}
 @cache
 def engine() -> Engine:
     """The engine running the hotline flow (built once per process; it holds no connections)."""
-    return Engine(hotline_flow(), ACTIONS, CONDITIONS)
+    return Engine(hotline_flow(tuple((c.code, c.name) for c in all_counties())), ACTIONS, CONDITIONS)

@@ -14,16 +14,16 @@ before reading the next request on the connection, and closes the connection whe
 
 from __future__ import annotations
 
-import hmac
 import logging
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, request
 from sqlalchemy.dialects import postgresql, sqlite
-from werkzeug.exceptions import HTTPException
 
 from hotline.africastalking.forms import form_of, parse_session_ended, parse_ussd, ussd_response
+from hotline.africastalking.webhooks import plain, token_ok
 from hotline.core import engagement
 from hotline.core.errors import BadRequest
+from hotline.core.extensions import current
 from hotline.core.models import UssdSessionEnd
 from hotline.core.privacy import engagement_key, reporter_key
 from hotline.ussd import service as ussd
@@ -31,48 +31,6 @@ from hotline.ussd.sessions import SessionStore
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
-
-
-def _ext():
-    return current_app.extensions["hotline"]
-
-
-def token_ok() -> bool:
-    """True when no token is configured or the request carries the right one."""
-    expected = _ext().config.webhook_token
-    if not expected:
-        return True
-    given = request.args.get("token", "")
-    return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def plain(message: str, status: int) -> Response:
-    """A short plain-text answer."""
-    return Response(message + "\n", status=status, mimetype="text/plain")
-
-
-@bp.app_errorhandler(HTTPException)
-def http_error(exc: HTTPException):
-    """Errors Flask raises itself (too large, bad method): `/ussd` still answers with END."""
-    if request.path == "/ussd":
-        response = ussd_response(f"Sorry: {exc.name.lower()}.", end=True, status=exc.code or 400)
-    else:
-        response = plain(f"{exc.code} {exc.name}", exc.code or 400)
-    for name, value in exc.get_headers():  # `Allow` of a 405, for one
-        if name.lower() != "content-type":
-            response.headers[name] = value
-    return response
-
-
-@bp.after_app_request
-def close_when_body_unread(response: Response) -> Response:
-    """`Connection: close` when the request had a body we did not read (see the module docstring)."""
-    if g.get("body_read"):  # every webhook request that got this far: nothing else to look at
-        return response
-    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-    if request.content_length or chunked:
-        response.headers["Connection"] = "close"
-    return response
 
 
 @bp.post("/ussd")
@@ -85,7 +43,7 @@ def ussd_screen():
     except BadRequest as exc:
         return ussd_response(f"Bad request: {exc}.", end=True, status=400)
     try:
-        reply = ussd.answer(_ext(), inbound)
+        reply = ussd.answer(current(), inbound)
     except Exception:  # never a 500 to AT: end the session politely, answers kept in the draft
         log.exception("ussd request failed (session %s)", inbound.session_id)
         reply = ussd.error_reply()
@@ -102,7 +60,7 @@ def ussd_session_ended():
         event = parse_session_ended(form_of(request))
     except BadRequest as exc:
         return plain(f"bad request: {exc}", 400)
-    ext = _ext()
+    ext = current()
     screen = language = key = None
     if event.phone:
         key = reporter_key(event.phone, ext.config.phone_hash_key)

@@ -1,0 +1,63 @@
+"""The HTTP edge every Africa's Talking callback goes through: the token check, plain-text answers,
+errors Flask raises itself, and `Connection: close` when a body was left unread.
+
+Every callback must carry `?token=<WEBHOOK_TOKEN>` when a token is configured (403 otherwise).
+Webhooks take POST only: any other method, OPTIONS included (no browser calls them), is a 405 with
+`Allow: POST`. A body over `MAX_BODY_BYTES` is a 413 without being read. Whenever a request's body
+was not read (413, 403, 405, 404), the answer says `Connection: close`: the rest of the body must
+not be taken for the next request. Werkzeug's server honours it; gunicorn drops the header (WSGI
+forbids hop-by-hop headers) and does the same itself: it drains an unread body of up to 64 KiB
+before reading the next request on the connection, and closes the connection when it cannot.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from hotline.africastalking.forms import ussd_response
+from hotline.core.extensions import current
+
+
+def init_app(app) -> None:
+    """Answer Flask's own errors the way AT expects, and close connections with unread bodies."""
+    app.register_error_handler(HTTPException, http_error)
+    app.after_request(close_when_body_unread)
+
+
+def token_ok() -> bool:
+    """True when no token is configured or the request carries the right one (`?token=`)."""
+    expected = current().config.webhook_token
+    if not expected:
+        return True
+    given = request.args.get("token", "")
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def plain(message: str, status: int) -> Response:
+    """A short plain-text answer."""
+    return Response(message + "\n", status=status, mimetype="text/plain")
+
+
+def http_error(exc: HTTPException):
+    """Errors Flask raises itself (too large, bad method): `/ussd` still answers with END."""
+    if request.path == "/ussd":
+        response = ussd_response(f"Sorry: {exc.name.lower()}.", end=True, status=exc.code or 400)
+    else:
+        response = plain(f"{exc.code} {exc.name}", exc.code or 400)
+    for name, value in exc.get_headers():  # `Allow` of a 405, for one
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def close_when_body_unread(response: Response) -> Response:
+    """`Connection: close` when the request had a body we did not read (see the module docstring)."""
+    if g.get("body_read"):  # every webhook request that got this far: nothing else to look at
+        return response
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if request.content_length or chunked:
+        response.headers["Connection"] = "close"
+    return response

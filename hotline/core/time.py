@@ -1,0 +1,21 @@
+"""Time in one place: now in UTC, naive database values read as UTC, and Kenya's clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+# Kenya keeps East Africa Time, UTC+3, all year (no daylight saving): a fixed offset needs no tz data.
+NAIROBI = timezone(timedelta(hours=3), "EAT")
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A stored time as an aware datetime: naive ones (SQLite gives them back so) are UTC; aware ones and
+    None are returned as they are."""
+    if moment is None or moment.tzinfo:
+        return moment
+    return moment.replace(tzinfo=UTC)
