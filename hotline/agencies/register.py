@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from hotline.agencies.lookup import Candidate, LookupResult, lookup, name_key, registration_key
 from hotline.core import engagement
-from hotline.core.csv_import import Counts, CsvSpec, cli_import, parse_row, text_column
+from hotline.core.csv_import import Counts, CsvSpec, cli_import, import_options, parse_row, text_column
 from hotline.core.errors import InvalidPhoneNumber
 from hotline.core.extensions import current
 from hotline.core.models import Agency, AgencyLookup, AgencyStatusChange, RegisterSnapshot, utcnow
@@ -307,8 +307,7 @@ def agencies_group():
 
 
 @agencies_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--skip-invalid", is_flag=True, help="Import the good rows even if some are bad.")
+@import_options
 @click.option(
     "--snapshot-date",
     type=click.DateTime(formats=["%Y-%m-%d"]),

@@ -23,7 +23,15 @@ from sqlalchemy.dialects import sqlite
 
 from hotline.contacts import service as contacts
 from hotline.core.counties import by_code, name_of
-from hotline.core.csv_import import Counts, CsvSpec, cli_import, mobile_phone, parse_row, text_column
+from hotline.core.csv_import import (
+    Counts,
+    CsvSpec,
+    cli_import,
+    import_options,
+    mobile_phone,
+    parse_row,
+    text_column,
+)
 from hotline.core.extensions import current
 from hotline.core.models import Contact, utcnow
 from hotline.core.privacy import engagement_key, suppression_key
@@ -227,8 +235,7 @@ def contacts_group():
 
 
 @contacts_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--skip-invalid", is_flag=True, help="Import the good rows even if some are bad.")
+@import_options
 @with_appcontext
 def import_command(file, skip_invalid):
     """Add or update contacts from FILE, a CSV with the header

@@ -220,6 +220,12 @@ def import_file(
     return Report(checked, counts)
 
 
+def import_options(command):
+    """What every `flask … import` takes: FILE (a CSV that exists) and `--skip-invalid`."""
+    skip = click.option("--skip-invalid", is_flag=True, help="Import the good rows even if some are bad.")
+    return click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))(skip(command))
+
+
 def cli_import(path: Path, spec: CsvSpec, session_scope, skip_invalid: bool) -> None:
     """`flask … import FILE`: a progress bar, bad rows line by line, exit 1 when nothing was imported."""
 

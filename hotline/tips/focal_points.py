@@ -13,7 +13,15 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from hotline.core.counties import NATIONAL, by_code, name_of
-from hotline.core.csv_import import Counts, CsvSpec, cli_import, mobile_phone, parse_row, text_column
+from hotline.core.csv_import import (
+    Counts,
+    CsvSpec,
+    cli_import,
+    import_options,
+    mobile_phone,
+    parse_row,
+    text_column,
+)
 from hotline.core.extensions import current
 from hotline.core.models import FocalPoint
 
@@ -126,8 +134,7 @@ def focal_points_group():
 
 
 @focal_points_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--skip-invalid", is_flag=True, help="Import the good rows even if some are bad.")
+@import_options
 @with_appcontext
 def import_command(file, skip_invalid):
     """Add or update focal points from FILE, a CSV with the header

@@ -4,12 +4,8 @@ Every callback must carry `?token=<WEBHOOK_TOKEN>` when a token is configured (4
 A malformed callback gets a 400 with a short plain reason; `/ussd` never answers without
 `CON `/`END ` and never with a 500: a failure ends the session politely.
 
-Webhooks take POST only: any other method, OPTIONS included (no browser calls them), is a 405 with
-`Allow: POST`. A body over `MAX_BODY_BYTES` is a 413 without being read. Whenever a request's body
-was not read (413, 403, 405, 404), the answer says `Connection: close`: the rest of the body must
-not be taken for the next request. Werkzeug's server honours it; gunicorn drops the header (WSGI
-forbids hop-by-hop headers) and does the same itself: it drains an unread body of up to 64 KiB
-before reading the next request on the connection, and closes the connection when it cannot.
+The token check, the methods and body limits every callback shares are in
+`hotline.africastalking.webhooks`.
 """
 
 from __future__ import annotations
