@@ -419,7 +419,7 @@ def test_a_send_waits_out_the_latency_before_it_answers_and_still_goes_through(s
     with pytest.raises(requests.ReadTimeout):
         sdk_send(base_url, [PHONE], timeout=(1, 0.2))
     # ... and AT takes the send all the same, as with a delay fault.
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60  # a bound for a broken test, not a speed limit
     while not messages(base_url) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [message["to"] for message in messages(base_url)] == [PHONE]
