@@ -5,11 +5,11 @@ One batch goes through three transactions:
    new batch (`claimed`) that records their id range; anyone who opted out or became unreachable
    meanwhile is marked `suppressed` instead (recipients tried before are marked `sending`);
 2. the AT request, outside any transaction;
-3. `record`: AT's answer per recipient (messageId, statusCode, cost), the batch `sent`.
+3. `record`: AT's answer per recipient (message id, status code, cost), the batch `sent`.
 A worker that dies between 1 and 3 leaves a `claimed` batch whose request may or may not have reached
 AT. The next dispatcher marks it `uncertain` and `reconcile` settles it from delivery reports: AT
 reports every message it took, and a report for an id we never recorded is kept, with the number's
-reporter key, in `unmatched_delivery_report`. Recipients found there were sent (and get the messageId).
+reporter key, in `unmatched_delivery_report`. Recipients found there were sent (and get the message id).
 Those with no report after the reconcile window are not sent again blindly (AT may have taken them
 and lost only its reports): they become `uncertain` and their batch `held` until the campaign manager
 resends or skips them (`campaigns.uncertain`). So nobody gets the same campaign twice unless the
@@ -210,7 +210,7 @@ def record(session: Session, claim: Claim, results: list[RecipientResult], now: 
     by_number = {result.number: result for result in results}
     outcome = Recorded()
     changes, blacklisted, unreachable = [], [], {}
-    # Accepted rows differ only by messageId within a (code, cost, attempts) group: one array each.
+    # Accepted rows differ only by message id within a (code, cost, attempts) group: one array each.
     accepted: dict[tuple, list[dict]] = {}
     for number, rid in claim.numbers.items():
         result = by_number.get(number)
@@ -333,7 +333,7 @@ def reconcile(
 
 def keyed(session: Session, where, phone_hash_key: str) -> list[tuple[int, str]]:
     """(recipient id, the number's delivery key) of the recipients `where` selects: delivery reports
-    kept for unknown messageIds carry that key. Computed here from the number: no contact row holds it."""
+    kept for unknown message ids carry that key. Computed here from the number: no contact row holds it."""
     rows = session.execute(
         select(_recipients.c.id, Contact.phone)
         .join(Contact, Contact.id == _recipients.c.contact_id)
@@ -369,7 +369,7 @@ def settle_from_reports(session: Session, batch: CampaignBatch, rows, states: tu
 
 
 def _reports_by_key(session, keys: list[str], since: datetime) -> dict[str, str]:
-    """messageId of a kept report per delivery key, for reports received after `since`."""
+    """The message id of a kept report per delivery key, for reports received after `since`."""
     found: dict[str, str] = {}
     kept = UnmatchedDeliveryReport
     for start in range(0, len(keys), 500):

@@ -35,7 +35,7 @@ from sqlalchemy import Date, String, and_, any_, bindparam, cast, func, select, 
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from campaigns.effect import Effect, difference
-from hotline.africastalking.gateway import ACCEPTED, STATUS_NAMES
+from hotline.africastalking.statuses import ACCEPTED, DELIVERED, FAILED, NETWORK_NAMES, STATUS_NAMES
 from hotline.core.engagement import day_of, day_start, seal_key
 from hotline.core.models import Campaign, CampaignRecipient, Contact, County, Engagement, utcnow
 from hotline.core.privacy import open_engagement
@@ -51,9 +51,7 @@ SIGNAL_LABELS = {
     "sms": "sent an SMS",
     "any": "any of these",
 }
-FINAL_FAILURES = {"Rejected", "Failed", "AbsentSubscriber", "Expired"}
 NOT_SENT_YET = {"queued", "retry", "sending"}
-NETWORKS = {"63902": "Safaricom", "63903": "Airtel Kenya", "99999": "sandbox"}
 UNKNOWN = "unknown"
 HOLDOUT, TREATED = "held out", "treated"  # engagement groups besides the variants
 BITS = {"dialled": 1, "tip": 2, "agency_check": 4, "sms": 8, "opt_out": 16}
@@ -152,9 +150,9 @@ def _outcome(held_out: bool, state, code, delivery_status, failure_reason) -> tu
     # A delivery report means AT took the message, whatever the row's state says.
     accepted = state == "sent" or code in ACCEPTED or delivery_status is not None
     if accepted:
-        if delivery_status == "Success":
+        if delivery_status == DELIVERED:
             return "delivered", True, None
-        if delivery_status in FINAL_FAILURES:
+        if delivery_status in FAILED:
             return "failed", True, failure_reason or delivery_status
         return "awaiting_report", True, None
     if state in NOT_SENT_YET:
@@ -325,7 +323,7 @@ def build(
         outcome, accepted, reason = _outcome(
             held_out, row.state, row.at_status_code, row.delivery_status, row.failure_reason
         )
-        network = NETWORKS.get(row.network_code, row.network_code) if row.network_code else UNKNOWN
+        network = NETWORK_NAMES.get(row.network_code, row.network_code) if row.network_code else UNKNOWN
         county = names.get(row.county_code, UNKNOWN) if row.county_code is not None else UNKNOWN
         variant = row.variant or UNKNOWN
         targets = [totals, slices["county"][county]]

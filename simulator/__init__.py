@@ -7,6 +7,10 @@ browser (`/phone`) that calls the hotline's `/ussd` exactly as AT does; and lets
 failures per number (`/api/failures`), faults of the whole API (`/api/faults`) and wait for the
 delivery reports (`/api/flush`). Run it with
 `flask --app simulator:create_app run --port 5001` and point the hotline's `AT_API_URL` at it.
+
+It keeps its own copy of AT's tables (status codes, delivery statuses, failure reasons, field
+names) on purpose, and imports nothing of the service: it plays AT, so a mistake in the hotline's
+adapter (`hotline.africastalking`) shows up as a disagreement instead of being shared.
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
 """AT's SMS API, `POST /version1/messaging`, answered the way AT answers it.
 
 Request (FACTS.md): form fields `username`, `to` (comma-separated E.164), `message`, optional
-`from`, `bulkSMSMode`, `enqueue`; header `apiKey`. A wrong key is HTTP 401 text/plain "The supplied
-authentication is invalid". Success is HTTP 201 with Content-Type exactly `application/json` (the
-official SDK parses nothing else) and `{"SMSMessageData": {"Message": "Sent to N/M Total Cost: KES X",
-"Recipients": [{"statusCode", "number", "status", "cost", "messageId", "messageParts"}]}}`: 101
-Success, 102 Queued with `enqueue=1`, 403 InvalidPhoneNumber for a number AT cannot read, and the
-configured per-recipient failures (`simulator.failures`) with cost "0" and messageId "None".
+`from`, `bulkSMSMode`, `enqueue`; header `apiKey`. A premium reply (the SDK's `send_premium`, on
+AT's `content.` host, which this one plays too) has `from` = the short code, `bulkSMSMode=0` and the
+`linkId` of the SMS it answers, kept with the message (`/api/messages` shows it as `linkId`). A
+wrong key is HTTP 401 text/plain "The supplied authentication is invalid". Success is HTTP 201 with
+Content-Type exactly `application/json` (the official SDK parses nothing else) and
+`{"SMSMessageData": {"Message": "Sent to N/M Total Cost: KES X", "Recipients": [{"statusCode",
+"number", "status", "cost", "messageId", "messageParts"}]}}`: 101 Success, 102 Queued with
+`enqueue=1`, 403 InvalidPhoneNumber for a number AT cannot read, and the configured per-recipient
+failures (`simulator.failures`) with cost "0" and messageId "None".
 Every call first waits SIM_SEND_LATENCY seconds (none by default), as a call to AT takes a network
 round trip and AT's own processing; calls in parallel wait in parallel.
 Each accepted message gets its delivery reports later (`simulator.delivery`). Queued faults
@@ -95,6 +98,7 @@ class SmsRequest:
     message: str
     sender: str | None
     enqueue: bool
+    link_id: str | None = None
 
 
 def parse_sms_request(form) -> SmsRequest:
@@ -111,6 +115,7 @@ def parse_sms_request(form) -> SmsRequest:
         message=form["message"],
         sender=form.get("from", "").strip() or None,
         enqueue=form.get("enqueue", "").strip().lower() in ("1", "true"),
+        link_id=form.get("linkId", "").strip() or None,
     )
 
 
@@ -177,7 +182,9 @@ def _send_sms(simulator) -> Response:
         else:
             refused[outcome.status_code] = refused.get(outcome.status_code, 0) + 1
     sent = QUEUED if sms.enqueue else SENT
-    send = Send(sms.sender, sms.message, datetime.now(UTC), sent.status, sent.status_code, each, parts)
+    send = Send(
+        sms.sender, sms.message, datetime.now(UTC), sent.status, sent.status_code, each, parts, sms.link_id
+    )
     ids = iter(simulator.messages.add_sent(send, accepted, refused))
     recipients = []
     reports = simulator.delivery.enabled

@@ -37,6 +37,7 @@ class SmsMessage:
     delivery_status: str | None = None  # the latest report's status (a final one wins): Success, Failed…
     failure_reason: str | None = None
     delivery_reports: tuple[dict, ...] = ()  # one entry per attempt to post a report to the hotline
+    link_id: str | None = None  # the `linkId` a premium reply passed back
 
     def to_json(self) -> dict:
         """The message as `/api/messages` shows it."""
@@ -53,6 +54,7 @@ class SmsMessage:
             "delivery_status": self.delivery_status,
             "failure_reason": self.failure_reason,
             "delivery_reports": list(self.delivery_reports),
+            "linkId": self.link_id,
         }
 
 
@@ -67,6 +69,7 @@ class Send:
     status_code: int
     cost: str
     parts: int
+    link_id: str | None = None
 
 
 def iso(moment: datetime) -> str:
@@ -123,7 +126,8 @@ class MessageStore:
             # Only the messages that will stay are built: a campaign's batch mostly would not.
             start = 0 if self.keep is None else max(len(numbers) - self.keep, 0)
             self._keep([SmsMessage(ids[i], numbers[i], send.sender, send.message, send.received_at,
-                                   send.status, send.status_code, send.cost, send.parts)
+                                   send.status, send.status_code, send.cost, send.parts,
+                                   link_id=send.link_id)
                         for i in range(start, len(numbers))])
             self._counts.forgotten += start
             self._counts.accepted += len(numbers)

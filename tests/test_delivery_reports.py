@@ -11,12 +11,12 @@ import time_machine
 from sqlalchemy import select
 
 from campaigns import queueing as campaign_jobs
+from hotline.africastalking.sms_forms import DeliveryReport
 from hotline.contacts.service import new_salt
-from hotline.core.errors import BadRequest
 from hotline.core.models import Campaign, CampaignRecipient, Contact, OutboundSms, UnmatchedDeliveryReport
 from hotline.core.privacy import delivery_key, engagement_key, reporter_key
 from hotline.messaging import delivery_reports
-from hotline.messaging.delivery_reports import Applied, DeliveryReport, fold
+from hotline.messaging.delivery_reports import Applied, decode, encode, fold
 from workers.delivery import apply_delivery_reports
 
 PHONE = "+254711555001"
@@ -42,7 +42,15 @@ def test_fold_keeps_the_first_final_report_else_the_latest():
 
 def test_a_report_line_survives_the_buffer_round_trip():
     original = DeliveryReport("ATXid_9", "Failed", "DeliveryFailure", "63902", "k" * 64, 1763800000.125)
-    assert DeliveryReport.decode(original.encode().encode()) == original
+    assert decode(encode(original).encode()) == original
+    counted = DeliveryReport("ATXid_9", "Failed", None, None, None, 1763800000.125, retry_count=3)
+    assert decode(encode(counted)) == counted
+
+
+def test_a_report_line_buffered_before_the_retry_count_was_kept_still_reads():
+    assert decode("ATXid_9\tSent\t\t63902\t\t1763800000.500") == DeliveryReport(
+        "ATXid_9", "Sent", None, "63902", None, 1763800000.5
+    )
 
 
 def _campaign_sms(app) -> tuple[int, int]:
@@ -218,75 +226,10 @@ def test_bad_reports_get_a_clear_400(client):
 
 # --- Parsing, the buffer and applying, called directly ----------------------------------------------
 
-HASH_KEY = "a test hash key"
-
-
-def form(**overrides) -> dict:
-    return {
-        "id": "ATXid_1",
-        "status": "Success",
-        "phoneNumber": PHONE,
-        "networkCode": "63902",
-        "retryCount": "0",
-        **overrides,
-    }
-
-
-def test_parse_reads_every_field_we_keep_and_stamps_when_it_came():
-    came = datetime(2026, 11, 23, 7, 0, 0, 125000, tzinfo=UTC)
-    fields = form(id=" ATXid_9 ", status=" Failed ", failureReason=" Deliv\tery ", networkCode=" 63903 ")
-    with time_machine.travel(came, tick=False):
-        parsed = delivery_reports.parse(fields, HASH_KEY)
-    assert parsed == DeliveryReport(
-        "ATXid_9", "Failed", "Deliv ery", "63903", delivery_key(PHONE, HASH_KEY), came.timestamp()
-    )
-    assert parsed.final and parsed.received == came
-
-
-def test_parse_keeps_a_missing_phone_reason_or_network_as_none_and_the_number_in_any_kenyan_form():
-    parsed = delivery_reports.parse({"id": "ATXid_1", "status": "Buffered"}, HASH_KEY)
-    assert (parsed.phone_key, parsed.failure_reason, parsed.network_code) == (None, None, None)
-    assert not parsed.final
-    local = delivery_reports.parse(form(phoneNumber="0711555001", networkCode="6390"), HASH_KEY)
-    assert (local.phone_key, local.network_code) == (delivery_key(PHONE, HASH_KEY), None)
-    assert delivery_reports.phone_key("254711555001", HASH_KEY) == delivery_key(PHONE, HASH_KEY)
-
-
-def test_parse_cuts_the_failure_reason_to_40_characters():
-    assert delivery_reports.parse(form(failureReason="x" * 50), HASH_KEY).failure_reason == "x" * 40
-
-
-@pytest.mark.parametrize("status", delivery_reports.STATUSES)
-def test_parse_takes_every_status_at_sends(status):
-    assert delivery_reports.parse(form(status=status), HASH_KEY).status == status
-
-
-@pytest.mark.parametrize(
-    ("overrides", "reason"),
-    [
-        ({"id": ""}, "missing or overlong field id"),
-        ({"id": "   "}, "missing or overlong field id"),
-        ({"id": "x" * 81}, "missing or overlong field id"),
-        ({"id": "ATX\tid"}, "missing or overlong field id"),
-        ({"status": "Delivered"}, "unknown status"),
-        ({"status": ""}, "unknown status"),
-        ({"phoneNumber": "12"}, "phoneNumber is not a phone number"),
-    ],
-)
-def test_parse_refuses_a_report_it_cannot_keep_with_a_short_reason(overrides, reason):
-    with pytest.raises(BadRequest) as refused:
-        delivery_reports.parse(form(**overrides), HASH_KEY)
-    assert str(refused.value) == reason
-
-
-def test_parse_takes_an_id_of_80_characters():
-    assert delivery_reports.parse(form(id="x" * 80), HASH_KEY).message_id == "x" * 80
-
-
 def test_a_report_with_empty_fields_survives_the_buffer_round_trip_as_none():
     original = DeliveryReport("ATXid_9", "Sent", None, None, None, 1763800000.5)
-    assert original.encode() == "ATXid_9\tSent\t\t\t\t1763800000.500"
-    assert DeliveryReport.decode(original.encode()) == original
+    assert encode(original) == "ATXid_9\tSent\t\t\t\t1763800000.500\t"
+    assert decode(encode(original)) == original
 
 
 def test_only_the_first_report_in_an_empty_buffer_queues_the_applying_job(ext):
@@ -313,13 +256,13 @@ def test_take_moves_up_to_count_reports_in_order_and_done_forgets_them(ext):
     client = ext.redis
     reports = [report(f"ATXid_{n}", at=float(n)) for n in range(3)]
     for one in reports:
-        client.rpush(delivery_reports.BUFFER, one.encode())
+        client.rpush(delivery_reports.BUFFER, encode(one))
     taken_at = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
     with time_machine.travel(taken_at, tick=False):
         key, taken = delivery_reports.take(client, 2)
     assert key.startswith(f"{delivery_reports.APPLYING}:") and taken == reports[:2]
     assert delivery_reports.pending(client) == 1
-    assert [DeliveryReport.decode(line) for line in client.lrange(key, 0, -1)] == reports[:2]
+    assert [decode(line) for line in client.lrange(key, 0, -1)] == reports[:2]
     assert client.zscore(delivery_reports.APPLYING, key) == taken_at.timestamp()
     other_key, rest = delivery_reports.take(client, 2)
     assert rest == reports[2:] and other_key != key
@@ -337,11 +280,11 @@ def test_take_from_an_empty_buffer_takes_nothing_and_leaves_no_applying_list(ext
 def test_stale_hands_over_only_applying_lists_older_than_asked(ext):
     client = ext.redis
     for n in range(3):
-        client.rpush(delivery_reports.BUFFER, report(f"ATXid_old_{n}").encode())
+        client.rpush(delivery_reports.BUFFER, encode(report(f"ATXid_old_{n}")))
     start = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False):
         old_key, old = delivery_reports.take(client, 10)
-    client.rpush(delivery_reports.BUFFER, report("ATXid_new").encode())
+    client.rpush(delivery_reports.BUFFER, encode(report("ATXid_new")))
     with time_machine.travel(start + timedelta(seconds=50), tick=False):
         delivery_reports.take(client, 10)
     with time_machine.travel(start + timedelta(seconds=60), tick=False):
@@ -494,19 +437,50 @@ def test_a_kept_report_reads_back_as_the_report_it_was_whatever_the_machines_tim
     assert delivery_reports.as_report(naive) == expected
 
 
-def test_parse_refuses_a_report_without_an_id_or_a_status_field():
-    for fields, reason in [
-        ({"status": "Success"}, "missing or overlong field id"),
-        ({"id": "ATXid_1"}, "unknown status"),
-    ]:
-        with pytest.raises(BadRequest) as refused:
-            delivery_reports.parse(fields, HASH_KEY)
-        assert str(refused.value) == reason
-
-
 def test_stale_reads_a_client_that_decodes_its_answers_too(ext, redis_server):
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    client.rpush(delivery_reports.BUFFER, report("ATXid_1").encode())
+    client.rpush(delivery_reports.BUFFER, encode(report("ATXid_1")))
     key, taken = delivery_reports.take(client, 10)
     assert delivery_reports.stale(client, 0) == [(key, taken)]
     client.close()
+
+
+def test_a_service_sms_keeps_the_reports_network_and_retry_count_as_a_campaign_sms_does(app, sent):
+    recipient_id, sms_id, _ = sent
+    apply(
+        app,
+        [
+            DeliveryReport("ATXid_1", "Success", None, "63903", None, 1.0, retry_count=2),
+            DeliveryReport("ATXid_svc", "Failed", "UserIsInactive", "63902", None, 1.0, retry_count=5),
+        ],
+    )
+    with app.extensions["hotline"].session_scope() as session:
+        row, sms = session.get(CampaignRecipient, recipient_id), session.get(OutboundSms, sms_id)
+        assert (row.network_code, row.retry_count) == ("63903", 2)
+        assert (sms.network_code, sms.retry_count, sms.failure_reason) == ("63902", 5, "UserIsInactive")
+
+
+def test_a_report_kept_for_an_unknown_id_keeps_its_retry_count_until_its_sms_claims_it(app, sent):
+    _, sms_id, _ = sent
+    with app.extensions["hotline"].session_scope() as session:
+        session.get(OutboundSms, sms_id).at_message_id = None  # the send not recorded yet
+    apply(app, [DeliveryReport("ATXid_svc", "Success", None, "63902", None, 1.0, retry_count=1)])
+    with app.extensions["hotline"].session_scope() as session:
+        [kept] = session.scalars(select(UnmatchedDeliveryReport)).all()
+        assert kept.retry_count == 1
+        session.get(OutboundSms, sms_id).at_message_id = "ATXid_svc"
+        session.flush()
+        assert delivery_reports.claim_unmatched(session, ["ATXid_svc"]) == Applied(service=1)
+    with app.extensions["hotline"].session_scope() as session:
+        sms = session.get(OutboundSms, sms_id)
+        assert (sms.delivery_status, sms.network_code, sms.retry_count) == ("Success", "63902", 1)
+
+
+def test_the_webhook_keeps_retry_count_and_network_for_a_service_sms(app, client, sent):
+    _, sms_id, _ = sent
+    assert post(client, id="ATXid_svc", networkCode="63903", retryCount="3").status_code == 200
+    with app.app_context():
+        apply_delivery_reports()
+    with app.extensions["hotline"].session_scope() as session:
+        sms = session.get(OutboundSms, sms_id)
+        assert (sms.delivery_status, sms.network_code, sms.retry_count) == ("Success", "63903", 3)

@@ -358,3 +358,29 @@ def test_an_odd_answer_to_a_campaign_batch_backs_off_and_loses_no_recipient(
     rows = campaign.recipients("odd")
     assert [(r.state, r.sent_at, r.at_message_id) for r in rows] == [(recipient, None, None)] * 4
     assert campaign.campaign("odd").next_send_at is not None  # it comes back for them
+
+
+# --- An answer without statusCode, as some of AT's are -------------------------------------------
+
+
+def without_status_code(form):
+    entries = [{k: v for k, v in entry.items() if k != "statusCode"} for entry in recipients(form)]
+    return 201, "application/json", json.dumps({"SMSMessageData": {"Message": "Sent", "Recipients": entries}})
+
+
+def test_a_tip_notice_answered_success_with_a_message_id_but_no_status_code_is_sent_once(hotline, fake_at):
+    fake_at.answer_with(without_status_code)
+    row = route_one_tip(hotline)
+    assert (row.state, row.attempts, row.at_status_code, row.at_status) == ("sent", 1, 101, "Success")
+    assert row.at_message_id.startswith("ATXid_") and row.next_attempt_at is None
+    assert len(fake_at.forms) == 1  # not sent again
+
+
+def test_a_campaign_batch_answered_without_status_codes_is_sent_and_keeps_the_ids(campaign, fake_at):
+    fake_at.answer_with(without_status_code)
+    campaign.dispatch("odd")
+    assert batch_states(campaign) == ["sent"]
+    rows = campaign.recipients("odd")
+    assert [r.state for r in rows] == ["sent"] * 4
+    assert all(r.at_message_id.startswith("ATXid_") for r in rows)
+    assert len(fake_at.forms) == 1

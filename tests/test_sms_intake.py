@@ -4,19 +4,22 @@ SMS in the keyword's language, acted on once per AT id. Through `/sms/inbound`, 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
+import requests
 from rq import Queue
 from sqlalchemy import select
 
 from flows.gsm import is_gsm7
 from hotline.contacts import service as contacts
-from hotline.core.models import FocalPoint, OutboundSms, Suppression, Tip, utcnow
+from hotline.core.models import FocalPoint, InboundSms, OutboundSms, Suppression, Tip, utcnow
 from hotline.core.privacy import decrypt_contact
 from hotline.core.time import as_utc
 from hotline.messaging import outbound
 from hotline.sms.texts import REPLIES
 from hotline.tips import routing
+from tests import test_routing
 from workers.sweeper import sweep_service_sms, sweep_unqueued_tips
 
 PHONE = "+254733000777"
@@ -152,3 +155,66 @@ def test_a_focal_point_listed_for_two_counties_acknowledges_a_tip_as_the_listing
     with ext.session_scope() as session:
         tip = session.get(Tip, tip_id)
         assert (tip.status, tip.acknowledged_by_id) == ("acknowledged", by)
+
+
+def test_an_sms_form_without_a_text_field_is_a_400_and_acts_on_nothing(ext, client):
+    form = {"id": "ATXid_notext", "from": PHONE, "to": "21606", "date": "2026-11-22 10:00:00"}
+    response = client.post("/sms/inbound", data=form)
+    assert response.status_code == 400
+    assert response.get_data(as_text=True) == "bad request: missing field text\n"
+    with ext.session_scope() as session:
+        assert session.get(InboundSms, "ATXid_notext") is None
+    assert replies(ext) == []
+
+
+def test_an_empty_sms_gets_the_keyword_list(ext, client):
+    text_in(client, "")
+    text_in(client, "   ")
+    help_text = REPLIES["en"]["help"].format(code=ext.config.ussd_service_code)
+    assert replies(ext) == [(PHONE, help_text), (PHONE, help_text)]
+
+
+@pytest.mark.parametrize(
+    ("date", "sent"),
+    [
+        ("2026-11-22 07:59:58", datetime(2026, 11, 22, 7, 59, 58, tzinfo=UTC)),
+        ("2026-11-22T10:59:58+03:00", datetime(2026, 11, 22, 7, 59, 58, tzinfo=UTC)),
+        ("not a date", None),
+    ],
+)
+def test_an_sms_is_stored_with_when_the_phone_sent_it(ext, client, date, sent):
+    form = {"id": "ATXid_dated", "from": PHONE, "to": "21606", "text": "HELP", "date": date}
+    assert client.post("/sms/inbound", data=form).status_code == 200
+    with ext.session_scope() as session:
+        assert as_utc(session.get(InboundSms, "ATXid_dated").sent_at) == sent
+
+
+def test_a_premium_sms_reply_keeps_the_link_id_on_the_reply_only(ext, client):
+    form = {"id": "ATXid_premium", "from": PHONE, "to": "21606", "text": "HELP", "linkId": "SampleLinkId123"}
+    assert client.post("/sms/inbound", data=form).status_code == 200
+    with ext.session_scope() as session:
+        [row] = session.scalars(select(OutboundSms).where(OutboundSms.purpose == "reply")).all()
+        assert (row.at_short_code, row.at_link_id) == ("21606", "SampleLinkId123")
+        inbound = session.get(InboundSms, "ATXid_premium")
+        stored = {column.name: getattr(inbound, column.key) for column in InboundSms.__table__.columns}
+        assert "SampleLinkId123" not in stored.values() and "21606" not in stored.values()
+    form = {"id": "ATXid_bulk", "from": PHONE, "to": "21606", "text": "HELP"}
+    assert client.post("/sms/inbound", data=form).status_code == 200
+    with ext.session_scope() as session:
+        row = session.scalar(select(OutboundSms).where(OutboundSms.dedupe_key == "reply:ATXid_bulk"))
+        assert (row.at_short_code, row.at_link_id) == (None, None)
+
+
+stack = test_routing.stack  # the hotline and the AT simulator on real ports
+
+
+def test_a_reply_to_a_premium_sms_passes_its_link_id_back_to_at_through_the_sdk(stack):
+    body = {"from": PHONE, "to": "21606", "text": "HELP", "linkId": "SampleLinkId123", "id": "ATXid_prem"}
+    response = requests.post(f"{stack.sim_url}/api/inbound", json=body, timeout=5)
+    assert response.json()["status"] == 200
+    stack.work()
+    messages = requests.get(f"{stack.sim_url}/api/messages", params={"phone": PHONE}, timeout=5).json()
+    assert [(m["from"], m["linkId"]) for m in messages] == [("21606", "SampleLinkId123")]
+    [row] = stack.sms()
+    # Sent: the link id served its one reply and is not kept.
+    assert (row.state, row.at_link_id, row.at_message_id) == ("sent", None, messages[0]["id"])

@@ -29,7 +29,7 @@ def send_sms(outbound_id: int) -> str:
         return attempt.state
     result, error, maybe_sent = None, None, False
     try:
-        [result] = gateway(ext).send(attempt.message, [attempt.recipient])
+        [result] = gateway(ext).send(attempt.message, [attempt.recipient], reply_to=attempt.reply_to)
     except GatewayError as exc:
         log.warning("sms %s, attempt %s: %s", outbound_id, attempt.number, exc)
         error, maybe_sent = str(exc), exc.maybe_sent

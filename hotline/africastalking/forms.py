@@ -1,6 +1,6 @@
-"""The Africa's Talking channel adapter: AT's form fields in, `CON`/`END` out.
+"""Africa's Talking's USSD callbacks: AT's form fields in, `CON`/`END` out (SMS callbacks: `sms_forms`).
 
-Wire format (FACTS.md). USSD: one form-encoded POST per screen with `sessionId`,
+USSD: one form-encoded POST per screen with `sessionId`,
 `serviceCode`, `phoneNumber` (E.164, `+` arrives as `%2B`; sometimes without `+`),
 `networkCode` (63902 Safaricom, 63903 Airtel, 99999 sandbox) and `text`: `""` on the first
 request, then every input of the session joined with `*`. The reply is 200 `text/plain`,
@@ -12,7 +12,8 @@ End-of-session notification: `sessionId`, `status` (Incomplete | Success | Faile
 `durationInMillis`, `hopsCount`, `networkCode`, `errorMessage`, `input`, `lastAppResponse`,
 `phoneNumber`, `date`, `cost`. Flows never see these field names: they get the dataclasses below.
 
-Numbers are read with `hotline.numbers`: ASCII digits within bounds, else unknown (None). A
+`flask ussd dial` plays AT with `ussd_form` and `session_ended_form`, so that it too never spells a
+field name. Numbers are read with `hotline.numbers`: ASCII digits within bounds, else unknown (None). A
 `networkCode` that is not 5 or 6 ASCII digits (MCC and MNC) is unknown too.
 """
 
@@ -134,3 +135,29 @@ def ussd_response(text: str, end: bool, status: int = 200) -> Response:
     """AT's reply: `CON …` or `END …`, text/plain."""
     body = ("END " if end else "CON ") + text
     return Response(body, status=status, mimetype="text/plain")
+
+
+def ussd_form(session_id: str, service_code: str, phone: str, network: str, inputs: list[str]) -> dict:
+    """The form AT posts for one screen of a session, after the phone typed `inputs`."""
+    return {
+        "sessionId": session_id,
+        "serviceCode": service_code,
+        "phoneNumber": phone,
+        "networkCode": network,
+        "text": "*".join(inputs),
+    }
+
+
+def session_ended_form(
+    session_id: str, service_code: str, phone: str, network: str, status: str, inputs: list[str]
+) -> dict:
+    """The end-of-session notification AT posts when a session that took `inputs` ended with `status`."""
+    return {
+        "sessionId": session_id,
+        "serviceCode": service_code,
+        "networkCode": network,
+        "phoneNumber": phone,
+        "status": status,
+        "input": "*".join(inputs),
+        "hopsCount": str(len(inputs) + 1),
+    }

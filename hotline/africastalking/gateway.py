@@ -1,12 +1,23 @@
 """The Africa's Talking SMS gateway: the official `africastalking` SDK, at the edge.
 
-Wire format (FACTS.md): POST `{base}/version1/messaging` with `username`, `to`, `message`,
-`from`, `bulkSMSMode=1`; header `apiKey`. Success is a 2xx with
-`{"SMSMessageData": {"Message": …, "Recipients": [{"statusCode", "number", "status", "cost",
-"messageId"}]}}`; a 2xx can still carry a failure for every recipient. A wrong key is HTTP 401
-`text/plain`; the SDK raises `AfricasTalkingException` on any non-2xx and lets `requests`
-errors through. The SDK has no host setting: its base URL lives in the service's `_baseUrl`,
-so a small subclass points it at `AT_API_URL` (or the local simulator).
+Wire format: POST `{base}/version1/messaging` with `username`, `to` (comma-separated E.164),
+`message`, `from` (sender ID), `bulkSMSMode=1`, `enqueue=1` (optional); headers `apiKey` and
+`Accept: application/json`. Success is a 2xx (201 in practice) with
+`{"SMSMessageData": {"Message": "Sent to 1/1 Total Cost: KES 0.8000", "Recipients": [{"statusCode":
+101, "number": "+2547…", "status": "Success", "cost": "KES 0.8000", "messageId": "ATXid_…",
+"messageParts": 1}]}}`; a 2xx can still carry a failure for every recipient (`statuses`), and a bad
+sender ID is a 201 with `"Message": "InvalidSenderId"` and no recipients. A recipient with
+`status: "Success"` and a `messageId` but no `statusCode` (as some AT answers are) was sent.
+A wrong key is HTTP 401 `text/plain`; the SDK raises `AfricasTalkingException` on any non-2xx and
+lets `requests` errors through.
+
+A reply to an SMS that came with a `linkId` (premium, on-demand short codes) is a premium send: the
+same path on AT's `content.` host, `from` = the short code the SMS came to, `bulkSMSMode=0` and the
+`linkId` passed back (the SDK's `send_premium(..., link_id=...)`); AT refuses a premium reply
+without it (failureReason InvalidLinkId).
+
+The SDK has no host setting: its base URLs live in the service's `_baseUrl` and `_contentUrl`, so
+a small subclass points them at `AT_API_URL` (or the local simulator, which serves both).
 """
 
 from __future__ import annotations
@@ -17,32 +28,18 @@ import requests
 from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 
+from hotline.africastalking.statuses import (
+    ACCEPTED,
+    AT_OWN_FAILURE,
+    CODES_BY_NAME,
+    RETRY_LATER,
+    UNDELIVERABLE,
+)
 from hotline.core.config import Config
 from hotline.core.numbers import bounded_int
 
-# Per-recipient status codes (FACTS.md): their names, and what they mean for us.
-STATUS_NAMES = {
-    100: "Processed",
-    101: "Sent",
-    102: "Queued",
-    401: "RiskHold",
-    402: "InvalidSenderId",
-    403: "InvalidPhoneNumber",
-    404: "UnsupportedNumberType",
-    405: "InsufficientBalance",
-    406: "UserInBlacklist",
-    407: "CouldNotRoute",
-    409: "DoNotDisturbRejection",
-    500: "InternalServerError",
-    501: "GatewayError",
-    502: "RejectedByGateway",
-}
-ACCEPTED = {100, 101, 102}  # Processed, Sent, Queued
-# Worth trying again later: the account, the route or AT itself.
-RETRY_LATER = {401, 402, 405, 407, 500, 501, 502}
-# Will never reach this number: record and act on it.
-UNDELIVERABLE = {403, 404, 406, 409}
-
+# AT's own hosts: a premium reply goes to `content.` where everything else goes to `api.`.
+LIVE_API, SANDBOX_API = "https://api.africastalking.com", "https://api.sandbox.africastalking.com"
 
 class GatewayError(Exception):
     """AT could not take the message now (network, 5xx, 401 key, bad sender id): try again later.
@@ -92,8 +89,16 @@ class RecipientResult:
         return self.status_code in UNDELIVERABLE
 
 
+@dataclass(frozen=True)
+class ReplyTo:
+    """What a premium reply passes back to AT: the short code the SMS came to and its `linkId`."""
+
+    short_code: str
+    link_id: str
+
+
 class _PointedSmsService(SMSService):
-    """The SDK's SMS service with its base URL set from our configuration."""
+    """The SDK's SMS service with its base URLs set from our configuration."""
 
     def __init__(self, username: str, api_key: str, base_url: str):
         self._pointed_at = base_url
@@ -102,6 +107,14 @@ class _PointedSmsService(SMSService):
     def _init_service(self):
         super()._init_service()
         self._baseUrl = self._pointed_at + "/version1"
+        self._contentUrl = content_url(self._pointed_at) + "/version1"
+
+
+def content_url(base_url: str) -> str:
+    """Where premium SMS go: AT's `content.` host beside its `api.` host; any other host serves both."""
+    if base_url in (LIVE_API, SANDBOX_API):
+        return base_url.replace("://api.", "://content.", 1)
+    return base_url
 
 
 class SmsGateway:
@@ -114,15 +127,23 @@ class SmsGateway:
         self.sender_id = config.at_sender_id
         self.timeout = config.at_timeout
 
-    def send(self, message: str, recipients: list[str], enqueue: bool = False) -> list[RecipientResult]:
+    def send(
+        self, message: str, recipients: list[str], enqueue: bool = False, reply_to: ReplyTo | None = None
+    ) -> list[RecipientResult]:
         """Send one message to E.164 `recipients`; GatewayError when AT did not take the request.
 
-        `enqueue` asks AT to queue a bulk send and answer at once (status 102 Queued).
+        `enqueue` asks AT to queue a bulk send and answer at once (status 102 Queued); `reply_to`
+        makes it the premium reply to an incoming SMS (its short code and linkId).
         """
         try:
-            response = self.service.send(
-                message, recipients, sender_id=self.sender_id, enqueue=enqueue, timeout=self.timeout
-            )
+            if reply_to is not None:
+                response = self.service.send_premium(
+                    message, reply_to.short_code, recipients, link_id=reply_to.link_id, timeout=self.timeout
+                )
+            else:
+                response = self.service.send(
+                    message, recipients, sender_id=self.sender_id, enqueue=enqueue, timeout=self.timeout
+                )
         except AfricasTalkingException as exc:
             raise GatewayError(f"AT refused the request: {str(exc)[:120]}") from None
         except requests.RequestException as exc:
@@ -150,12 +171,14 @@ def parse_response(response) -> list[RecipientResult]:
 
 
 def _recipient(entry: dict) -> RecipientResult:
-    code = bounded_int(_text(entry.get("statusCode")), 100, 599) or 500  # junk is AT's own failure
+    status = _text(entry.get("status"))[:40]
+    # No readable code: the status name stands for it ("Success" is 101); else it is AT's own failure.
+    code = bounded_int(_text(entry.get("statusCode")), 100, 599) or CODES_BY_NAME.get(status, AT_OWN_FAILURE)
     message_id = _text(entry.get("messageId"))
     return RecipientResult(
         number=_text(entry.get("number")),
         status_code=code,
-        status=_text(entry.get("status"))[:40],
+        status=status,
         message_id=message_id if 0 < len(message_id) <= 80 and message_id != "None" else None,
         cost=_text(entry.get("cost"))[:24] or None,
     )

@@ -148,12 +148,19 @@ class OutboundSms(Base):
     last_error: Mapped[str | None] = mapped_column(String(120))
     # When the still-unsent SMS raised its alarm (once per SMS).
     alarmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A reply to an SMS that came to a premium short code passes AT's link id back (AT refuses it
+    # otherwise): the short code and the link id live here, on the reply, and nowhere else; never on
+    # the inbound row, whose tip they would tie to the session, so to the phone, at AT.
+    at_short_code: Mapped[str | None] = mapped_column(String(20))
+    at_link_id: Mapped[str | None] = mapped_column(String(100))
     at_message_id: Mapped[str | None] = mapped_column(String(80), unique=True)
     at_status_code: Mapped[int | None] = mapped_column(Integer)
     at_status: Mapped[str | None] = mapped_column(String(40))
     cost: Mapped[str | None] = mapped_column(String(24))
     delivery_status: Mapped[str | None] = mapped_column(String(24))
     failure_reason: Mapped[str | None] = mapped_column(String(40))
+    network_code: Mapped[str | None] = mapped_column(String(8))  # from the delivery report
+    retry_count: Mapped[int | None] = mapped_column(Integer)  # AT's delivery retries, from the report
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -192,6 +199,7 @@ class InboundSms(Base):
     keyword: Mapped[str] = mapped_column(String(16))
     tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # when the phone sent it
 
 
 class UssdSessionEnd(Base):
@@ -452,13 +460,14 @@ class CampaignRecipient(Base):
     delivery_status: Mapped[str | None] = mapped_column(String(16))
     failure_reason: Mapped[str | None] = mapped_column(String(40))
     network_code: Mapped[str | None] = mapped_column(String(8))
+    retry_count: Mapped[int | None] = mapped_column(Integer)  # AT's delivery retries, from the report
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class UnmatchedDeliveryReport(Base):
-    """A delivery report whose messageId no SMS of ours had when it was applied.
+    """A delivery report whose message id no SMS of ours had when it was applied.
 
-    Kept for reconciliation: a send recorded later picks it up by messageId, and a batch whose answer
+    Kept for reconciliation: a send recorded later picks it up by message id, and a batch whose answer
     was lost finds its recipients' reports by `phone_key` (`hotline.privacy.delivery_key` of the
     number: no plaintext number, and not the reporter key).
     """
@@ -473,3 +482,4 @@ class UnmatchedDeliveryReport(Base):
     network_code: Mapped[str | None] = mapped_column(String(8))
     phone_key: Mapped[str | None] = mapped_column(String(64), index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    retry_count: Mapped[int | None] = mapped_column(Integer)

@@ -1,8 +1,7 @@
 """Delivery reports: the webhook checks and buffers them in Redis, a worker applies them in batches.
 
-AT posts one report per status change of one SMS (FACTS.md): `id` (the messageId), `status`,
-`phoneNumber`, `networkCode`, `failureReason` (with Rejected or Failed), `retryCount`. They arrive
-out of order and sometimes twice. So:
+AT posts one report per status change of one SMS, read into a `DeliveryReport` by the adapter
+(`hotline.africastalking.sms_forms`). They arrive out of order and sometimes twice. So:
 
 - the webhook does one RPUSH of a compact line (no number in it: only its delivery key,
   `privacy.delivery_key`, which is not the reporter key and is stored next to no number), and
@@ -15,9 +14,10 @@ out of order and sometimes twice. So:
 - `take` moves a batch from the buffer to a per-batch "applying" list in one Lua call, and `done`
   drops that list once the database has the batch: a worker that dies in between leaves the list,
   which `stale` hands to the next worker (applying twice changes nothing);
-- `apply` folds a batch to one report per messageId, updates campaign recipients and service SMS
-  with one set-based UPDATE per table (`hotline.bulk`) that never overwrites a final state, and
-  keeps reports for unknown ids in `unmatched_delivery_report` for reconciliation.
+- `apply` folds a batch to one report per message id, updates campaign recipients and service SMS
+  (status, failure reason, network and AT's retry count, for both alike) with one set-based UPDATE
+  per table (`hotline.bulk`) that never overwrites a final state, and keeps reports for unknown ids
+  in `unmatched_delivery_report` for reconciliation.
 """
 
 from __future__ import annotations
@@ -26,26 +26,22 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 
 import redis
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hotline.africastalking.forms import network_code
+from hotline.africastalking.sms_forms import DeliveryReport
+from hotline.africastalking.statuses import FINAL
 from hotline.contacts import service as contacts
 from hotline.core import bulk
-from hotline.core.errors import BadRequest, InvalidPhoneNumber
 from hotline.core.models import CampaignRecipient, OutboundSms, UnmatchedDeliveryReport
 from hotline.core.privacy import delivery_key, normalise_phone
 from hotline.core.queues import enqueue
 
 log = logging.getLogger(__name__)
-
-STATUSES = ("Sent", "Submitted", "Buffered", "Rejected", "Success", "Failed", "AbsentSubscriber", "Expired")
-FINAL = frozenset({"Success", "Failed", "Rejected", "Expired"})
-BLACKLISTED = "UserInBlackList"
 
 BUFFER = "sms:delivery:buffer"
 APPLYING = "sms:delivery:applying"  # sorted set: applying-list key -> when it was taken
@@ -69,38 +65,21 @@ return items
 """
 
 
-@dataclass(frozen=True)
-class DeliveryReport:
-    """One delivery report as we keep it: no phone number, only its delivery key."""
+def encode(report: DeliveryReport) -> str:
+    """One tab-separated line for the buffer."""
+    fields = (report.message_id, report.status, report.failure_reason, report.network_code, report.phone_key)
+    retries = "" if report.retry_count is None else str(report.retry_count)
+    return "\t".join(value or "" for value in fields) + f"\t{report.received_at:.3f}\t{retries}"
 
-    message_id: str
-    status: str
-    failure_reason: str | None = None
-    network_code: str | None = None
-    phone_key: str | None = None
-    received_at: float = 0.0  # epoch seconds
 
-    @property
-    def final(self) -> bool:
-        """Success, Failed, Rejected and Expired are final; the rest may still change."""
-        return self.status in FINAL
-
-    def encode(self) -> str:
-        """One tab-separated line for the buffer."""
-        fields = (self.message_id, self.status, self.failure_reason, self.network_code, self.phone_key)
-        return "\t".join(value or "" for value in fields) + f"\t{self.received_at:.3f}"
-
-    @classmethod
-    def decode(cls, line: bytes | str) -> DeliveryReport:
-        """The report `encode` wrote."""
-        text = line.decode() if isinstance(line, bytes) else line
-        message_id, status, reason, network, key, received = text.split("\t")
-        return cls(message_id, status, reason or None, network or None, key or None, float(received))
-
-    @property
-    def received(self) -> datetime:
-        """When the webhook took it, as an aware datetime."""
-        return datetime.fromtimestamp(self.received_at, UTC)
+def decode(line: bytes | str) -> DeliveryReport:
+    """The report `encode` wrote (also a line buffered before the retry count was kept)."""
+    text = line.decode() if isinstance(line, bytes) else line
+    message_id, status, reason, network, key, received, *rest = text.split("\t")
+    retries = int(rest[0]) if rest and rest[0] else None
+    return DeliveryReport(
+        message_id, status, reason or None, network or None, key or None, float(received), retries
+    )
 
 
 def phone_key(phone: str, phone_hash_key: str) -> str:
@@ -109,26 +88,9 @@ def phone_key(phone: str, phone_hash_key: str) -> str:
     return delivery_key(normalise_phone(phone), phone_hash_key)
 
 
-def parse(form, phone_hash_key: str) -> DeliveryReport:
-    """A DeliveryReport from AT's form fields, or BadRequest with a short reason."""
-    message_id, status = form.get("id", "").strip(), form.get("status", "").strip()
-    if not message_id or len(message_id) > 80 or "\t" in message_id:
-        raise BadRequest("missing or overlong field id")
-    if status not in STATUSES:
-        raise BadRequest("unknown status")
-    phone = form.get("phoneNumber", "").strip()
-    try:
-        key = phone_key(phone, phone_hash_key) if phone else None
-    except InvalidPhoneNumber:
-        raise BadRequest("phoneNumber is not a phone number") from None
-    reason = form.get("failureReason", "").strip()[:40].replace("\t", " ") or None
-    network = network_code(form.get("networkCode"))  # `retryCount` is not used: AT's count, not ours
-    return DeliveryReport(message_id, status, reason, network, key, time.time())
-
-
 def buffer(client: redis.Redis, queues, report: DeliveryReport) -> None:
     """Buffer one report; queue the applying job when the buffer was empty. RedisError: not buffered."""
-    if client.rpush(BUFFER, report.encode()) == 1:
+    if client.rpush(BUFFER, encode(report)) == 1:
         queue_apply(queues)
 
 
@@ -155,7 +117,7 @@ def take(client: redis.Redis, count: int) -> tuple[str, list[DeliveryReport]]:
     """Move up to `count` buffered reports to an applying list; returns its key and the reports."""
     key = f"{APPLYING}:{uuid.uuid4().hex}"
     lines = client.eval(_TAKE, 3, BUFFER, key, APPLYING, count, time.time())
-    return key, [DeliveryReport.decode(line) for line in lines]
+    return key, [decode(line) for line in lines]
 
 
 def done(client: redis.Redis, key: str) -> None:
@@ -172,7 +134,7 @@ def stale(client: redis.Redis, older_than: float) -> list[tuple[str, list[Delive
     found = []
     for key in keys:
         key = key.decode() if isinstance(key, bytes) else key
-        found.append((key, [DeliveryReport.decode(line) for line in client.lrange(key, 0, -1)]))
+        found.append((key, [decode(line) for line in client.lrange(key, 0, -1)]))
     return found
 
 
@@ -193,7 +155,7 @@ class Applied:
 
 
 def fold(reports: list[DeliveryReport]) -> dict[str, DeliveryReport]:
-    """One report per messageId: the first final one, else the latest."""
+    """One report per message id: the first final one, else the latest."""
     standing: dict[str, DeliveryReport] = {}
     for report in reports:
         before = standing.get(report.message_id)
@@ -225,11 +187,12 @@ def apply(session: Session, reports: list[DeliveryReport]) -> Applied:
 
 
 def _settled(report: DeliveryReport) -> dict:
-    failed = report.final and report.status != "Success"
     return {
         "delivery_status": report.status,
-        "failure_reason": (report.failure_reason or report.status) if failed else None,
-        "delivered_at": report.received if report.status == "Success" else None,
+        "failure_reason": (report.failure_reason or report.status) if report.failed else None,
+        "delivered_at": report.received if report.delivered else None,
+        "network_code": report.network_code,
+        "retry_count": report.retry_count,
     }
 
 
@@ -255,8 +218,8 @@ def _campaign_changes(session, standing: dict[str, DeliveryReport]):
         if status in FINAL:
             final += 1
             continue
-        changes.append({"id": row_id, "network_code": report.network_code, **_settled(report)})
-        if report.failure_reason == BLACKLISTED:
+        changes.append({"id": row_id, **_settled(report)})
+        if report.blacklisted:
             blacklisted.append(contact_id)
     return changes, final, blacklisted
 
@@ -288,6 +251,7 @@ def keep_unmatched(session: Session, reports: list[DeliveryReport]) -> None:
             "network_code": r.network_code,
             "phone_key": r.phone_key,
             "received_at": r.received,
+            "retry_count": r.retry_count,
         }
         for r in reports
     ]
@@ -315,5 +279,11 @@ def as_report(row: UnmatchedDeliveryReport) -> DeliveryReport:
     """A kept report as a DeliveryReport again."""
     received = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=UTC)
     return DeliveryReport(
-        row.message_id, row.status, row.failure_reason, row.network_code, row.phone_key, received.timestamp()
+        row.message_id,
+        row.status,
+        row.failure_reason,
+        row.network_code,
+        row.phone_key,
+        received.timestamp(),
+        row.retry_count,
     )

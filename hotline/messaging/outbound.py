@@ -26,7 +26,7 @@ from rq.job import JobStatus
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from hotline.africastalking.gateway import RecipientResult
+from hotline.africastalking.gateway import RecipientResult, ReplyTo
 from hotline.core.config import Config
 from hotline.core.models import OutboundSms, UnmatchedDeliveryReport, utcnow
 from hotline.core.privacy import decrypt_contact
@@ -76,6 +76,7 @@ class Attempt:
     recipient: str = ""
     next_at: datetime | None = None  # when to look again, if a new job is needed for it
     attempts: int = 0  # attempts made so far, with next_at: names the job for it
+    reply_to: ReplyTo | None = None  # a premium reply: what AT needs passed back
 
 
 def begin_attempt(session: Session, config: Config, outbound_id: int, now: datetime) -> Attempt:
@@ -104,7 +105,14 @@ def begin_attempt(session: Session, config: Config, outbound_id: int, now: datet
     ).rowcount
     if not claimed:
         return Attempt("sending")  # another job took it first
-    return Attempt("sending", row.attempts + 1, row.message, recipient)
+    return Attempt("sending", row.attempts + 1, row.message, recipient, reply_to=reply_to_of(row))
+
+
+def reply_to_of(row: OutboundSms) -> ReplyTo | None:
+    """What a premium reply passes back to AT, or None for any other SMS."""
+    if row.at_link_id and row.at_short_code:
+        return ReplyTo(short_code=row.at_short_code, link_id=row.at_link_id)
+    return None
 
 
 def recipient_of(row: OutboundSms, config: Config) -> str | None:
@@ -132,7 +140,7 @@ def finish_attempt(
     if result is not None:
         record_result(row, result, now)
         if row.at_message_id:
-            # A delivery report can beat us to recording the messageId: it was kept as unmatched.
+            # A delivery report can beat us to recording the message id: it was kept as unmatched.
             session.flush()
             delivery_reports.claim_unmatched(session, [row.at_message_id])
     elif maybe_sent:
@@ -150,9 +158,10 @@ def record_result(row: OutboundSms, result: RecipientResult, now: datetime | Non
     row.at_status_code, row.at_status, row.cost = result.status_code, result.status, result.cost
     if result.accepted:
         row.state, row.at_message_id, row.sent_at = "sent", result.message_id, now
-        row.next_attempt_at = None
+        row.next_attempt_at, row.at_link_id = None, None  # the link id served its one reply
     elif result.undeliverable:
         row.state, row.failure_reason, row.next_attempt_at = "failed", result.status, None
+        row.at_link_id = None
     else:
         _later(row, f"AT status {result.status_code} {result.status}", now)
 
@@ -184,7 +193,7 @@ def settle(session: Session, config: Config, row: OutboundSms, now: datetime) ->
         )
         if message_id is not None:
             row.state, row.at_message_id, row.sent_at = "sent", message_id, started
-            row.next_attempt_at, row.last_error = None, None
+            row.next_attempt_at, row.last_error, row.at_link_id = None, None, None
             session.flush()
             delivery_reports.claim_unmatched(session, [message_id])
             log.info("sms %s settled as sent from a delivery report", row.id)

@@ -3,11 +3,13 @@
 `STOP`/`ACHA` leaves awareness SMS and `START`/`JOIN`/`ANZA`/`JIUNGE` joins them (in the
 keyword's language), each confirmed by one SMS. `TIP`/`RIPOTI` makes a tip (channel sms, county
 unknown, so the national secretariat triages it), `STATUS`/`HALI` follows one up, `ACK`/`POKEA`
-lets a registered focal point acknowledge one, `HELP`/`MSAADA` and anything unknown get the
-keyword list. The sender's number is used only to reply (encrypted in the outbound row), to
+lets a registered focal point acknowledge one, `HELP`/`MSAADA`, an empty SMS and anything
+unknown get the keyword list. The sender's number is used only to reply (encrypted in the outbound row), to
 compute the reporter key, to count the SMS for campaign effect (`hotline.engagement`, under a
 pseudonym of its own and by day) and, for the awareness keywords, as the campaign contact's number.
-The inbound row keeps nothing of the sender.
+The inbound row keeps nothing of the sender: AT's id, the keyword, and when it was sent and
+received. A reply to an SMS on a premium short code passes AT's link id back; it is kept on the
+reply's outbound row only, which needs it to be sent (`hotline.core.models.OutboundSms`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from flows.engine import clean_text
+from hotline.africastalking.sms_forms import IncomingSms
 from hotline.agencies import register as agencies
 from hotline.agencies.verdicts import register_text, verdict_text
 from hotline.contacts import service as contacts
@@ -33,16 +36,6 @@ from hotline.tips import submission as tips
 from hotline.tips.reference import display
 
 
-@dataclass(frozen=True)
-class IncomingSms:
-    """One SMS from a phone to our short code."""
-
-    at_id: str
-    phone: str  # E.164; never stored in plaintext, never logged
-    to: str
-    text: str
-
-
 @dataclass
 class Outcome:
     """What handling an SMS decided: SMS to send, a tip to route."""
@@ -55,7 +48,7 @@ def handle(ext: Extensions, sms: IncomingSms) -> Outcome:
     """Act on an incoming SMS once (a repeated AT id does nothing) and queue the replies."""
     key = reporter_key(sms.phone, ext.config.phone_hash_key)
     word, _, rest = sms.text.strip().partition(" ")
-    command, language = KEYWORDS.get(word.upper(), ("unknown", None))
+    command, language = KEYWORDS.get(word.upper(), ("unknown", None)) if word else ("help", None)
     rest = clean_text(rest)
     now = utcnow()
     for _attempt in range(3):
@@ -63,7 +56,8 @@ def handle(ext: Extensions, sms: IncomingSms) -> Outcome:
             with ext.session_scope() as session:
                 if session.get(InboundSms, sms.at_id):
                     return Outcome(send=[])  # AT delivered it again: it was acted on
-                session.add(InboundSms(at_id=sms.at_id, keyword=command, received_at=now))
+                inbound = InboundSms(at_id=sms.at_id, keyword=command, received_at=now, sent_at=sms.sent_at)
+                session.add(inbound)
                 session.flush()
                 if command != "stop":  # an opt-out is counted apart, not as engagement
                     engagement.record(session, _engagement_key(ext, sms), "sms", now)
@@ -83,9 +77,9 @@ def handle(ext: Extensions, sms: IncomingSms) -> Outcome:
 def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
     def answer(text_key: str, **values) -> Outcome:
         token = encrypt_contact(sms.phone, ext.config.contact_key)
-        row = outbound.prepare(
-            session, f"reply:{sms.at_id}", "reply", reply(language, text_key, **values), to_token=token
-        )
+        premium = {"at_short_code": sms.to, "at_link_id": sms.link_id} if sms.link_id and sms.to else {}
+        message = reply(language, text_key, **values)
+        row = outbound.prepare(session, f"reply:{sms.at_id}", "reply", message, to_token=token, **premium)
         return Outcome(send=[row.id])
 
     if command == "help" or command == "unknown":

@@ -10,6 +10,8 @@ import requests
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from hotline.africastalking.forms import session_ended_form, ussd_form
+from hotline.africastalking.statuses import SESSION_FAILED, SESSION_INCOMPLETE, SESSION_SUCCESS
 from hotline.core.errors import InvalidPhoneNumber
 from hotline.core.extensions import current
 from hotline.core.models import UssdSessionEnd
@@ -33,7 +35,7 @@ def ussd_group():
     help="Base URL of the running service (env HOTLINE_URL).",
 )
 @click.option("--token", default=None, help="WEBHOOK_TOKEN (default: the configured one).")
-@click.option("--network", default="63902", show_default=True, help="networkCode (63902 Safaricom).")
+@click.option("--network", default="63902", show_default=True, help="Mobile network code (63902 Safaricom).")
 @click.option(
     "--input",
     "-i",
@@ -56,20 +58,12 @@ def dial_command(phone, url, token, network, inputs):
     scripted = list(inputs)
     typed: list[str] = []
     click.echo(f"Dialling {config.ussd_service_code} from {phone}. Ctrl-D hangs up.\n")
-    status = "Incomplete"
+    status = SESSION_INCOMPLETE
     try:
         status = _dial(endpoint, config, session_id, phone, network, scripted, inputs, typed, url)
     finally:
         # As AT does when a session ends: the end-of-session notification (dials count for campaigns).
-        event = {
-            "sessionId": session_id,
-            "serviceCode": config.ussd_service_code,
-            "networkCode": network,
-            "phoneNumber": phone,
-            "status": status,
-            "input": "*".join(typed),
-            "hopsCount": str(len(typed) + 1),
-        }
+        event = session_ended_form(session_id, config.ussd_service_code, phone, network, status, typed)
         try:
             requests.post(events, data=event, timeout=15)
         except requests.RequestException:
@@ -79,13 +73,7 @@ def dial_command(phone, url, token, network, inputs):
 def _dial(endpoint, config, session_id, phone, network, scripted, inputs, typed, url) -> str:
     """The screens of one session; returns AT's end status (Success when the service ended it)."""
     while True:
-        form = {
-            "sessionId": session_id,
-            "serviceCode": config.ussd_service_code,
-            "phoneNumber": phone,
-            "networkCode": network,
-            "text": "*".join(typed),
-        }
+        form = ussd_form(session_id, config.ussd_service_code, phone, network, typed)
         try:
             response = requests.post(endpoint, data=form, timeout=15)
         except requests.RequestException as exc:
@@ -96,19 +84,19 @@ def _dial(endpoint, config, session_id, phone, network, scripted, inputs, typed,
         _show(body[4:] if body[:4] in ("CON ", "END ") else body)
         if not body.startswith("CON "):
             click.echo("[session ended]")
-            return "Success" if response.status_code == 200 else "Failed"
+            return SESSION_SUCCESS if response.status_code == 200 else SESSION_FAILED
         if scripted:
             answer = scripted.pop(0)
             click.echo(f"> {answer}")
         elif inputs:
             click.echo("[no more scripted answers: hanging up]")
-            return "Incomplete"
+            return SESSION_INCOMPLETE
         else:
             try:
                 answer = click.prompt(">", default="", show_default=False, prompt_suffix=" ")
             except click.Abort:
                 click.echo("\n[hung up]")
-                return "Incomplete"
+                return SESSION_INCOMPLETE
             if not sys.stdin.isatty():
                 click.echo(answer)  # piped answers: show them as if typed
         typed.append(answer)
