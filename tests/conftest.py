@@ -220,6 +220,12 @@ def emptied_tables() -> list:
 
 
 @pytest.fixture
+def stack_settings():
+    """Config fields a test's hotline-and-simulator stack runs with (override by parametrizing)."""
+    return {}
+
+
+@pytest.fixture
 def make_app(config, redis_server):
     """Build apps with config overrides; each test starts with empty tables and an empty Redis."""
     if not redis_server.running:

@@ -85,6 +85,17 @@ def test_a_bad_contact_key_is_named(tmp_path):
         from_env(tmp_path, {"HOTLINE_ENV": "development", "CONTACT_KEY": "short"})
 
 
+@pytest.mark.parametrize(("value", "premium"), [(None, False), ("yes", True), ("True", True), ("0", False)])
+def test_premium_replies_are_off_unless_the_environment_says_yes(tmp_path, value, premium):
+    env = {"HOTLINE_ENV": "development"} | ({"AT_PREMIUM_REPLIES": value} if value else {})
+    assert from_env(tmp_path, env).at_premium_replies is premium
+
+
+def test_a_premium_replies_setting_that_is_not_yes_or_no_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="AT_PREMIUM_REPLIES must be yes or no, not 'maybe'"):
+        from_env(tmp_path, {"HOTLINE_ENV": "development", "AT_PREMIUM_REPLIES": "maybe"})
+
+
 @pytest.mark.parametrize(("value", "concurrency"), [(None, 4), ("8", 8), ("0", 1)])
 def test_campaign_concurrency_comes_from_the_environment_and_is_at_least_one(tmp_path, value, concurrency):
     env = {"HOTLINE_ENV": "development"} | ({"CAMPAIGN_CONCURRENCY": value} if value else {})

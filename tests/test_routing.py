@@ -26,7 +26,7 @@ FOCAL_A, FOCAL_B, NATIONAL = "+254700000101", "+254700000102", "+254700000190"
 
 
 @pytest.fixture
-def stack(make_app):
+def stack(make_app, stack_settings):
     """The hotline and the AT simulator, each on a real port, talking to each other over HTTP."""
     web, sim_socket = listening_socket(), listening_socket()
     sim_url = f"http://127.0.0.1:{sim_socket.getsockname()[1]}"
@@ -40,7 +40,7 @@ def stack(make_app):
             "SIM_INTERMEDIATE_RATE": "0",
         }
     )
-    app = make_app(at_api_url=sim_url, at_timeout=AT_TIMEOUT)
+    app = make_app(at_api_url=sim_url, at_timeout=AT_TIMEOUT, **stack_settings)
     servers = [serve(sim, sim_socket), serve(app, web)]
     ext = app.extensions["hotline"]
     with ext.session_scope() as session:

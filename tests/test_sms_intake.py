@@ -208,6 +208,7 @@ def test_a_premium_sms_reply_keeps_the_link_id_on_the_reply_only(ext, client):
 stack = test_routing.stack  # the hotline and the AT simulator on real ports
 
 
+@pytest.mark.parametrize("stack_settings", [{"at_premium_replies": True}])
 def test_a_reply_to_a_premium_sms_passes_its_link_id_back_to_at_through_the_sdk(stack):
     body = {"from": PHONE, "to": "21606", "text": "HELP", "linkId": "SampleLinkId123", "id": "ATXid_prem"}
     response = requests.post(f"{stack.sim_url}/api/inbound", json=body, timeout=5)
@@ -217,4 +218,15 @@ def test_a_reply_to_a_premium_sms_passes_its_link_id_back_to_at_through_the_sdk(
     assert [(m["from"], m["linkId"]) for m in messages] == [("21606", "SampleLinkId123")]
     [row] = stack.sms()
     # Sent: the link id served its one reply and is not kept.
+    assert (row.state, row.at_link_id, row.at_message_id) == ("sent", None, messages[0]["id"])
+
+
+def test_on_a_two_way_short_code_a_reply_is_an_ordinary_send_though_the_sms_came_with_a_link_id(stack):
+    body = {"from": PHONE, "to": "21606", "text": "HELP", "linkId": "SampleLinkId123", "id": "ATXid_twoway"}
+    response = requests.post(f"{stack.sim_url}/api/inbound", json=body, timeout=5)
+    assert response.json()["status"] == 200
+    stack.work()
+    messages = requests.get(f"{stack.sim_url}/api/messages", params={"phone": PHONE}, timeout=5).json()
+    assert [m.get("linkId") for m in messages] == [None]
+    [row] = stack.sms()
     assert (row.state, row.at_link_id, row.at_message_id) == ("sent", None, messages[0]["id"])

@@ -51,6 +51,7 @@ class Config:
     at_api_key: str | None = None
     at_api_url: str | None = None
     at_sender_id: str | None = None
+    at_premium_replies: bool = False  # the SMS short code is premium (on-demand): replies pass linkId back
     ussd_service_code: str = DEFAULT_SERVICE_CODE
     webhook_token: str | None = None
     secret_key: str = ""
@@ -175,6 +176,7 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         at_api_key=get("AT_API_KEY"),
         at_api_url=get("AT_API_URL"),
         at_sender_id=get("AT_SENDER_ID"),
+        at_premium_replies=_yes_no("AT_PREMIUM_REPLIES", get("AT_PREMIUM_REPLIES")),
         ussd_service_code=get("USSD_SERVICE_CODE") or DEFAULT_SERVICE_CODE,
         webhook_token=get("WEBHOOK_TOKEN"),
         secret_key=get("SECRET_KEY") or "",
@@ -226,6 +228,13 @@ def _price(text: str | None) -> str:
     except ValueError:
         raise ConfigError(f"SMS_PRICE_KES must be a price in KES, like 0.80, not {text!r}") from None
     return text or "0.80"
+
+
+def _yes_no(name: str, text: str | None) -> bool:
+    value = (text or "no").strip().lower()
+    if value not in ("yes", "no", "true", "false", "1", "0"):
+        raise ConfigError(f"{name} must be yes or no, not {text!r}")
+    return value in ("yes", "true", "1")
 
 
 def _seconds(name: str, text: str | None, default: int) -> int:

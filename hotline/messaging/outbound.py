@@ -105,11 +105,17 @@ def begin_attempt(session: Session, config: Config, outbound_id: int, now: datet
     ).rowcount
     if not claimed:
         return Attempt("sending")  # another job took it first
-    return Attempt("sending", row.attempts + 1, row.message, recipient, reply_to=reply_to_of(row))
+    reply_to = reply_to_of(row) if config.at_premium_replies else None
+    return Attempt("sending", row.attempts + 1, row.message, recipient, reply_to=reply_to)
 
 
 def reply_to_of(row: OutboundSms) -> ReplyTo | None:
-    """What a premium reply passes back to AT, or None for any other SMS."""
+    """What a premium reply passes back to AT, or None for any other SMS.
+
+    Two-way short codes send a `linkId` with every SMS too; only a premium (on-demand) short code
+    needs it back, and AT's premium send refuses any other, so the caller asks only when
+    AT_PREMIUM_REPLIES says the short code is premium.
+    """
     if row.at_link_id and row.at_short_code:
         return ReplyTo(short_code=row.at_short_code, link_id=row.at_link_id)
     return None
