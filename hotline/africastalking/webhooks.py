@@ -27,6 +27,19 @@ def init_app(app) -> None:
     app.after_request(close_when_body_unread)
 
 
+def require_token(blueprint) -> None:
+    """Every callback of `blueprint` is refused with a 403 unless it carries the webhook token."""
+    blueprint.before_request(_refuse_without_token)
+
+
+def _refuse_without_token() -> Response | None:
+    if token_ok():
+        return None
+    if request.path == "/ussd":  # AT shows a USSD answer on the phone: it must still be an END
+        return ussd_response("Forbidden.", end=True, status=403)
+    return plain("forbidden", 403)
+
+
 def token_ok() -> bool:
     """True when no token is configured or the request carries the right one (`?token=`)."""
     expected = current().config.webhook_token

@@ -15,7 +15,7 @@ from flask import Blueprint, request
 
 from hotline.africastalking.forms import form_of
 from hotline.africastalking.sms_forms import parse_delivery_report, parse_incoming_sms, parse_opt_out
-from hotline.africastalking.webhooks import plain, token_ok
+from hotline.africastalking.webhooks import plain, require_token
 from hotline.contacts import service as contacts
 from hotline.core.errors import BadRequest
 from hotline.core.extensions import current
@@ -24,13 +24,12 @@ from hotline.sms.intake import handle
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sms", __name__)
+require_token(bp)
 
 
 @bp.post("/sms/inbound")
 def inbound():
     """An SMS to our short code."""
-    if not token_ok():
-        return plain("forbidden", 403)
     try:
         sms = parse_incoming_sms(form_of(request))
     except BadRequest as exc:
@@ -42,8 +41,6 @@ def inbound():
 @bp.post("/sms/opt-out")
 def opt_out():
     """AT's bulk opt-out: the number leaves awareness SMS (idempotent; no SMS is sent)."""
-    if not token_ok():
-        return plain("forbidden", 403)
     try:
         left = parse_opt_out(form_of(request))
     except BadRequest as exc:
@@ -58,8 +55,6 @@ def opt_out():
 @bp.post("/sms/delivery")
 def delivery_report():
     """A delivery report: checked and buffered for the applying job (written through if Redis is down)."""
-    if not token_ok():
-        return plain("forbidden", 403)
     ext = current()
     try:
         report = parse_delivery_report(form_of(request), ext.config.phone_hash_key)

@@ -16,7 +16,7 @@ from flask import Blueprint, request
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hotline.africastalking.forms import form_of, parse_session_ended, parse_ussd, ussd_response
-from hotline.africastalking.webhooks import plain, token_ok
+from hotline.africastalking.webhooks import plain, require_token
 from hotline.core import engagement
 from hotline.core.errors import BadRequest
 from hotline.core.extensions import current
@@ -27,13 +27,12 @@ from hotline.ussd.sessions import SessionStore
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
+require_token(bp)
 
 
 @bp.post("/ussd")
 def ussd_screen():
     """One USSD screen: `CON …` or `END …`."""
-    if not token_ok():
-        return ussd_response("Forbidden.", end=True, status=403)
     try:
         inbound = parse_ussd(form_of(request))
     except BadRequest as exc:
@@ -50,8 +49,6 @@ def ussd_screen():
 def ussd_session_ended():
     """AT's end-of-session notification, kept for the drop-off funnel (idempotent); the dial counts
     for campaign effect apart (`hotline.engagement`), so the row keeps nothing of the caller."""
-    if not token_ok():
-        return plain("forbidden", 403)
     try:
         event = parse_session_ended(form_of(request))
     except BadRequest as exc:
