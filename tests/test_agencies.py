@@ -291,6 +291,7 @@ def test_list_shows_the_snapshot_date_and_flags_an_old_one(app, tmp_path):
     ("taken", "shown"),
     [
         (None, "no date recorded: import the register with --snapshot-date"),
+        (date(2026, 11, 23), "2026-11-23 (in the future: check the --snapshot-date it was imported with)"),
         (TODAY, "2026-11-22 (today)"),
         (date(2026, 11, 21), "2026-11-21 (1 day old)"),
         (date(2026, 10, 23), "2026-10-23 (30 days old)"),

@@ -377,6 +377,8 @@ def describe_snapshot(taken: date | None, today: date) -> str:
     if taken is None:
         return "no date recorded: import the register with --snapshot-date"
     age = (today - taken).days
+    if age < 0:
+        return f"{taken.isoformat()} (in the future: check the --snapshot-date it was imported with)"
     days = "today" if age == 0 else f"{age} day{'' if age == 1 else 's'} old"
     if age > STALE_AFTER_DAYS:
         days += f", older than {STALE_AFTER_DAYS} days: import a fresh register"
