@@ -288,9 +288,16 @@ def pause_command(campaign):
 def resume_command(campaign):
     """Go on sending a paused campaign."""
     name = _run(lambda session: _act(session, campaign, service.resume))
-    campaign_id = _run(lambda session: service.find(session, name).id)
+    campaign_id, due = _run(lambda session: _due(service.find(session, name)))
     queue_dispatch(current(), campaign_id)
-    click.echo(f"Resumed {name!r}.")
+    message = f"Resumed {name!r}."
+    if due > utcnow():
+        message += f" Sending starts {local_time(due)}: its start time or the allowed sending hours."
+    click.echo(message)
+
+
+def _due(campaign: Campaign) -> tuple[int, datetime]:
+    return campaign.id, as_utc(campaign.next_send_at)
 
 
 @campaigns_group.command("cancel")

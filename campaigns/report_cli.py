@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from campaigns import render, report, service
@@ -14,9 +15,9 @@ from hotline.core.extensions import current
 
 
 def default_path(name: str) -> Path:
-    """Where the HTML report goes by default: campaign-<name>-report.html here."""
+    """Where the HTML report goes by default: reports/campaign-<name>-report.html in the instance folder."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "campaign"
-    return Path.cwd() / f"campaign-{safe}-report.html"
+    return Path(current_app.instance_path) / "reports" / f"campaign-{safe}-report.html"
 
 
 @click.command("report")
@@ -32,7 +33,7 @@ def default_path(name: str) -> Path:
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write here (html default: campaign-<name>-report.html in this directory).",
+    help="Write here (html default: instance/reports/campaign-<name>-report.html).",
 )
 @click.option(
     "--window-days",
@@ -52,8 +53,12 @@ def report_command(name_or_id, fmt, output, window_days):
     text = {"table": render.table, "csv": render.csv_text, "html": render.html}[fmt](built)
     if fmt == "html" and output is None:
         output = default_path(built.name)
+        output.parent.mkdir(parents=True, exist_ok=True)
     if output is None:
         click.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {output}")
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:  # a folder that does not exist, no permission: say so, no traceback
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(f"wrote the {fmt} report to {output.resolve()}")

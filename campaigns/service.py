@@ -141,9 +141,14 @@ def start(session: Session, campaign: Campaign, now: datetime | None = None) -> 
         raise CampaignError(f"campaign {campaign.name!r} has nobody in its audience: nothing was sent")
     campaign.audience_size, campaign.held_out = size, held_out
     campaign.state = "sending"
-    start_at = as_utc(campaign.start_at) if campaign.start_at else now
-    campaign.next_send_at = next_opening(max(start_at, now), campaign.hours_from, campaign.hours_until)
+    campaign.next_send_at = first_due(campaign, now)
     return size, held_out
+
+
+def first_due(campaign: Campaign, now: datetime) -> datetime:
+    """When a campaign may send, from `now`: not before its start time, and inside its hours."""
+    start_at = as_utc(campaign.start_at) if campaign.start_at else now
+    return next_opening(max(start_at, now), campaign.hours_from, campaign.hours_until)
 
 
 def pause(session: Session, campaign: Campaign) -> None:
@@ -158,7 +163,7 @@ def resume(session: Session, campaign: Campaign, now: datetime | None = None) ->
     if campaign.state != "paused":
         raise CampaignError(f"campaign {campaign.name!r} is {campaign.state}; only a paused one can resume")
     campaign.state = "sending"
-    campaign.next_send_at = now or utcnow()
+    campaign.next_send_at = first_due(campaign, now or utcnow())  # a pause does not skip its start time
 
 
 def cancel(session: Session, campaign: Campaign, now: datetime | None = None) -> int:

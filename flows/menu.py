@@ -1,5 +1,5 @@
-"""The hotline's USSD menu (SPEC.md numbering), the anonymous tip journey and the other journeys,
-as data."""
+"""The hotline's USSD menu (the numbering README.md shows), the anonymous tip journey and the other
+journeys, as data."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from hotline.core.config import Config, from_env
 from hotline.core.errors import ConfigError
 from hotline.core.extensions import Extensions
 
-COOKIELESS_BLUEPRINTS = ("webhooks", "sms", "health")
+COOKIELESS_BLUEPRINTS = ("webhooks", "sms", "health", "home")
 
 
 class NoSessionForWebhooks(SecureCookieSessionInterface):
@@ -61,11 +61,12 @@ def create_app(config: Config | None = None) -> Flask:
     # importing any part of `hotline` must not load every feature, campaigns and the workers.
     import campaigns
     import workers
-    from hotline import africastalking, agencies, contacts, core, health, seed, sms, tips, ussd
+    from hotline import africastalking, agencies, contacts, core, health, home, seed, sms, tips, ussd
 
     for feature in (core, africastalking, ussd, sms, tips, agencies, contacts, campaigns, workers):
         feature.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(home.bp)
     app.cli.add_command(seed.seed_command)
     app.session_interface = NoSessionForWebhooks(frozenset(
         rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.split(".")[0] in COOKIELESS_BLUEPRINTS

@@ -69,15 +69,34 @@ def seed_command(demo):
         changed = seed_counties(session)
     click.echo(f"counties: 47 present, {changed} added or corrected")
     if demo:
-        key = reporter_key(DEMO_PHONE, ext.config.phone_hash_key)
-        for number, fields in enumerate(DEMO_TIPS, 1):
-            new = tips.NewTip(channel="ussd", source_id=f"demo:{number}", reporter_key=key, **fields)
-            tip = tips.submit_tip(ext.session_scope, new)
-            click.echo(f"demo tip {tip.reference} ({new.kind})")
+        # Focal points first: the demo tips are routed as soon as a worker takes their jobs.
         report = import_file(focal_points.DEMO_FILE, focal_points.SPEC, ext.session_scope)
         click.echo(f"demo focal points: {report.counts}")
+        seed_demo_tips(ext)
         report = import_file(agencies.DEMO_FILE, agencies.SPEC, ext.session_scope)
         click.echo(f"demo agencies: {len(report.checked.rows)} in the register (`flask agencies list`)")
         spec = contacts_cli.spec_for(ext.config.phone_hash_key)
         report = import_file(contacts_cli.DEMO_FILE, spec, ext.session_scope)
         click.echo(f"demo contacts: {report.counts}")
+
+
+def seed_demo_tips(ext) -> None:
+    """Submit the demo tips and queue their routing at once, as the USSD path does for a real one."""
+    key = reporter_key(DEMO_PHONE, ext.config.phone_hash_key)
+    unrouted = []
+    for number, fields in enumerate(DEMO_TIPS, 1):
+        new = tips.NewTip(channel="ussd", source_id=f"demo:{number}", reporter_key=key, **fields)
+        tip = tips.submit_tip(ext.session_scope, new)
+        click.echo(f"demo tip {tip.reference} ({new.kind})")
+        if tip.routing_started_at is None:  # seeded before and already routed: nothing to queue
+            unrouted.append(tip.id)
+    queued = sum(tips.queue_routing(ext.queues, tip_id, ext.session_scope) for tip_id in unrouted)
+    if not unrouted:
+        click.echo("demo tips: routed already")
+    elif queued < len(unrouted):
+        click.echo(
+            f"demo tips: Redis is down, {len(unrouted) - queued} not queued for routing yet; "
+            "a worker's sweep queues them once Redis is back"
+        )
+    else:
+        click.echo(f"demo tips: {queued} queued for routing (the worker sends them to the focal points)")

@@ -4,9 +4,10 @@ Real database; files written to tmp_path; the demo register is the lookup fixtur
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from hotline.agencies import register as agencies
@@ -273,7 +274,32 @@ def test_list_and_seed_demo(app, ext):
         # the second run changed nothing
         assert session.scalar(select(func.count(AgencyStatusChange.id))) == 12
     listing = run(app, "list")
-    assert "NEA/DEMO/012" in listing.output and "register snapshot: 0 days old" in listing.output
+    assert "NEA/DEMO/012" in listing.output
+    assert f"register snapshot: {date.today().isoformat()} (today)" in listing.output
+
+
+def test_list_shows_the_snapshot_date_and_flags_an_old_one(app, tmp_path):
+    register = tmp_path / "register.csv"
+    register.write_bytes(agencies.DEMO_FILE.read_bytes())
+    with time_machine.travel(datetime(2026, 11, 22, 9, tzinfo=UTC), tick=False):
+        assert run(app, "import", str(register), "--snapshot-date", "2026-10-22").exit_code == 0
+        first = run(app, "list").output.splitlines()[0]
+    assert first == "register snapshot: 2026-10-22 (31 days old, older than 30 days: import a fresh register)"
+
+
+@pytest.mark.parametrize(
+    ("taken", "shown"),
+    [
+        (None, "no date recorded: import the register with --snapshot-date"),
+        (date(2026, 11, 23), "2026-11-23 (in the future: check the --snapshot-date it was imported with)"),
+        (TODAY, "2026-11-22 (today)"),
+        (date(2026, 11, 21), "2026-11-21 (1 day old)"),
+        (date(2026, 10, 23), "2026-10-23 (30 days old)"),
+        (date(2026, 10, 22), "2026-10-22 (31 days old, older than 30 days: import a fresh register)"),
+    ],
+)
+def test_describe_snapshot(taken, shown):
+    assert agencies.describe_snapshot(taken, TODAY) == shown
 
 
 @pytest.mark.parametrize("command", [[], ["import"], ["stats"], ["list"]])

@@ -334,16 +334,31 @@ def test_cli_formats(app, ext, campaign_id, tmp_path, monkeypatch):
     with time_machine.travel(NOW, tick=False):
         result = runner.invoke(report_command, [str(campaign_id), "--format", "csv", "--window-days", "1"])
     assert result.exit_code == 0 and result.output == render.csv_text(build(ext, campaign_id, window_days=1))
+    # HTML goes to the instance folder's reports/ (made if missing), wherever the command is run from.
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "instance"))
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(report_command, ["june", "--format", "html"])
     assert result.exit_code == 0, result.output
-    page = tmp_path / "campaign-june-report.html"
-    assert str(page) in result.output and "<svg" in page.read_text(encoding="utf-8")
+    page = tmp_path / "instance" / "reports" / "campaign-june-report.html"
+    assert result.output == f"wrote the html report to {page}\n"
+    assert "<svg" in page.read_text(encoding="utf-8")
+    assert list(tmp_path.iterdir()) == [tmp_path / "instance"]
     out = tmp_path / "r.csv"
     with time_machine.travel(NOW, tick=False):
         result = runner.invoke(report_command, ["june", "--format", "csv", "--output", str(out)])
-    assert result.exit_code == 0
+    assert result.exit_code == 0 and result.output == f"wrote the csv report to {out}\n"
     assert out.read_text(encoding="utf-8") == render.csv_text(build(ext, campaign_id))
+    result = runner.invoke(report_command, ["june", "--format", "html", "--output", "r.html"])
+    assert result.exit_code == 0 and result.output == f"wrote the html report to {tmp_path / 'r.html'}\n"
+    assert "<svg" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_cli_output_that_cannot_be_written_is_a_clear_error(app, campaign_id, tmp_path):
+    out = tmp_path / "no-such-folder" / "r.html"
+    result = app.test_cli_runner().invoke(report_command, ["june", "--format", "html", "--output", str(out)])
+    assert result.exit_code == 1
+    assert f"Error: cannot write {out}: No such file or directory" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_cli_unknown_campaign(app, campaign_id):

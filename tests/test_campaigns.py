@@ -412,6 +412,24 @@ def test_pause_resume_and_cancel_take_effect_within_a_batch(stack, make_app):
     assert stack.flask("campaigns", "resume", "pr", ok=False).exit_code != 0
 
 
+def test_resuming_a_paused_campaign_keeps_its_start_time(stack):
+    stack.add_contacts(5)
+    with time_machine.travel(IN_HOURS, tick=True):
+        stack.create("later", "--start", "2026-12-01T09:00")
+        stack.flask("campaigns", "send", "later", "--yes", "--no-wait")
+        stack.flask("campaigns", "pause", "later")
+        resumed = stack.flask("campaigns", "resume", "later").output
+        assert resumed == "Resumed 'later'. Sending starts 2026-12-01 09:00 EAT: its start time or the " \
+            "allowed sending hours.\n"
+        due = as_utc(stack.campaign("later").next_send_at)
+        assert due == datetime(2026, 12, 1, 9, 0, tzinfo=NAIROBI)
+        assert stack.dispatch("later") == "waiting" and stack.messages() == []
+        stack.create("now")
+        stack.flask("campaigns", "send", "now", "--yes", "--no-wait")
+        stack.flask("campaigns", "pause", "now")
+        assert stack.flask("campaigns", "resume", "now").output == "Resumed 'now'.\n"
+
+
 def test_campaign_commands_refuse_bad_input_with_clear_errors(stack):
     bad = [
         (["create", "x", "--message", "fr=Bonjour"], "unknown language"),

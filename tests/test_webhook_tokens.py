@@ -21,6 +21,7 @@ TOKEN = "the-right-token-0123456789-0123456789"
 # Routes that are not AT's callbacks, by endpoint, with why they take no token.
 NOT_WEBHOOKS = {
     "health.healthz": "the load balancer's probe: reads only, and must answer without secrets",
+    "home.index": "the page naming the endpoints: reads nothing stored, shows no secret",
     "static": "Flask's static files: none are served, and they would change nothing",
 }
 

@@ -35,7 +35,7 @@ from tally import Tally
 
 SERVICE_CODE = "*384*1234#"
 NETWORK_CODE = "63902"
-# A full anonymous tip (SPEC.md numbering): report, forced labour, the 2nd county, a place,
+# A full anonymous tip (the menu numbering README.md shows): report, forced labour, the 2nd county, a place,
 # skip the description, not in danger, no children, no call-back, send.
 TIP_INPUTS = ("", "1", "1", "2", "Market street", "99", "2", "2", "2", "1")
 REQUESTS_PER_SESSION = len(TIP_INPUTS)

@@ -357,12 +357,11 @@ def list_command():
     """Print the register as last imported, and the date of the snapshot."""
     with current().session_scope() as session:
         agencies = list(session.scalars(select(Agency).order_by(Agency.name_key, Agency.id)))
-        age = snapshot_age_days(session, date.today())
+        taken = snapshot_date(session)
     if not agencies:
         click.echo("no agencies yet: add them with `flask agencies import FILE`")
         return
-    stale = " (older than 30 days: import a fresh register)" if (age or 0) > STALE_AFTER_DAYS else ""
-    click.echo(f"register snapshot: {age} days old{stale}")
+    click.echo(f"register snapshot: {describe_snapshot(taken, date.today())}")
     _table(
         [("registration", "status", "expiry", "type", "name")]
         + [
@@ -370,6 +369,19 @@ def list_command():
             for a in agencies
         ]
     )
+
+
+def describe_snapshot(taken: date | None, today: date) -> str:
+    """The register's date and age as `flask agencies list` shows it, flagged when stale."""
+    if taken is None:
+        return "no date recorded: import the register with --snapshot-date"
+    age = (today - taken).days
+    if age < 0:
+        return f"{taken.isoformat()} (in the future: check the --snapshot-date it was imported with)"
+    days = "today" if age == 0 else f"{age} day{'' if age == 1 else 's'} old"
+    if age > STALE_AFTER_DAYS:
+        days += f", older than {STALE_AFTER_DAYS} days: import a fresh register"
+    return f"{taken.isoformat()} ({days})"
 
 
 def _table(rows: list[tuple]) -> None:

@@ -1,11 +1,11 @@
 """`flask contacts import FILE` and `flask contacts stats`: the consented audience of awareness SMS.
 
-`contacts.csv` (SPEC.md): `phone,county_code,language,consent_source,consented_at`. Rows are keyed
-by the phone's E.164 form. An import adds new contacts and updates changed ones, but never clears
-an opt-out (only the person can join again: those rows, and numbers that opted out before ever
-joining, found by their suppression key, are counted as "kept opted out") and never
-overrides the consent or language a person gave themselves by SMS or USSD (an unknown county is
-filled in). It looks existing phones up in chunks and inserts in bulk, for files of 100,000+ rows.
+`contacts.csv` (README.md, Commands): `phone,county_code,language,consent_source,consented_at`. Rows
+are keyed by the phone's E.164 form. An import adds new contacts and updates changed ones, but never
+clears an opt-out (only the person can join again: those rows, and numbers that opted out before
+ever joining, found by their suppression key, are counted as "kept opted out") and never overrides
+the consent or language a person gave themselves by SMS or USSD (an unknown county is filled in). It
+looks existing phones up in chunks and inserts in bulk, for files of 100,000+ rows.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Configuration, read once from the environment into one object that is passed on.
 
-SPEC.md lists the variables. `HOTLINE_ENV` chooses the mode: `development` (`make run` writes
-it to `.env`), `testing`, or `production` (the default, so a deployment that forgets to say
-what it is gets the strict checks). `testing` relaxes the checks like `development`, so only the
-test suite may ask for it: tests/conftest.py sets TEST_SUITE_MARKER, which nothing else sets.
+README.md (Configuration) lists the variables. `HOTLINE_ENV` chooses the mode: `development`
+(`make run` writes it to `.env`), `testing`, or `production` (the default, so a deployment that
+forgets to say what it is gets the strict checks). `testing` relaxes the checks like
+`development`, so only the test suite may ask for it: tests/conftest.py sets TEST_SUITE_MARKER,
+which nothing else sets.
 """
 
 from __future__ import annotations
