@@ -1,6 +1,6 @@
 """Allowed sending hours, in Kenya's time (Africa/Nairobi, EAT, UTC+3 all year).
 
-Promotional SMS may go out 08:00-18:00 EAT (Safaricom's rule, FACTS.md). A campaign keeps its
+Promotional SMS may go out 08:00-18:00 EAT (Safaricom's rule for promotional SMS). A campaign keeps its
 window as minutes after local midnight, `from <= t < until`; a window that wraps midnight
 (22:00-06:00) is allowed too, and 00:00-24:00 means any time.
 """

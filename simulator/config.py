@@ -20,7 +20,7 @@ from simulator.failures import Failure, parse_table
 DEFAULT_HOTLINE_URL = "http://127.0.0.1:5000"
 DEFAULT_SERVICE_CODE = "*384*1234#"
 DEFAULT_SHORT_CODE = "21606"
-# AT gives the service 10 s to answer a USSD screen before it ends the session (FACTS.md).
+# AT gives the service 10 s to answer a USSD screen before it ends the session.
 DEFAULT_USSD_TIMEOUT = 10.0
 DEFAULT_DELIVERY_DELAY = 1.0
 DEFAULT_DUPLICATE_RATE = 0.1

@@ -1,6 +1,6 @@
 """Delivery reports: the simulated network tells the hotline, later, what became of each SMS.
 
-Wire format (FACTS.md): a form-encoded POST to `{HOTLINE_URL}/sms/delivery` (plus `?token=` when
+Wire format (as AT sends it): a form-encoded POST to `{HOTLINE_URL}/sms/delivery` (plus `?token=` when
 WEBHOOK_TOKEN is set) with `id` (the messageId), `status`, `phoneNumber`, `networkCode`,
 `failureReason` (only with Failed or Rejected) and `retryCount` ("0").
 

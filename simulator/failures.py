@@ -4,7 +4,7 @@ A failure is given per number, in `SIM_FAILURES` (`+254700000406=406,+2547000004
 or as JSON through `PUT /api/failures` (`{"+254700000406": 406, "+254700000410": "AbsentSubscriber"}`,
 which replaces the table; `GET` shows it in the same shape, `DELETE` clears it). A value is either
 
-- one of AT's per-recipient failure codes (FACTS.md): the send's answer carries that `statusCode` and
+- one of AT's per-recipient failure codes: the send's answer carries that `statusCode` and
   status name for the number, with cost "0" and messageId "None", and nothing is delivered; or
 - a delivery report status, `Failed`, `Rejected`, `AbsentSubscriber` or `Expired`, with
   `:failureReason` for Failed and Rejected (default DeliveryFailure): the send is accepted (101) and

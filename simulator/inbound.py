@@ -3,7 +3,7 @@
 Request JSON `{"from": "+2547…", "text": "…", "to"?: short code (SIM_SHORT_CODE, default 21606),
 "id"?: reuse an id to resend the same SMS as AT does when it retries, "linkId"?}`. The simulator
 posts to `{HOTLINE_URL}/sms/inbound` (plus `?token=` when WEBHOOK_TOKEN is set), form-encoded with
-AT's fields (FACTS.md): `date` (`YYYY-MM-DD HH:MM:SS`, UTC), `from`, `to`, `text`, `id`, `linkId`,
+AT's fields: `date` (`YYYY-MM-DD HH:MM:SS`, UTC), `from`, `to`, `text`, `id`, `linkId`,
 `networkCode`; and answers `{"status", "body", "id"}` with the hotline's answer, or 502 `{"error"}`
 when the hotline cannot be reached.
 """

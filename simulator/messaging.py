@@ -1,6 +1,6 @@
 """AT's SMS API, `POST /version1/messaging`, answered the way AT answers it.
 
-Request (FACTS.md): form fields `username`, `to` (comma-separated E.164), `message`, optional
+Request (as AT documents it): form fields `username`, `to` (comma-separated E.164), `message`, optional
 `from`, `bulkSMSMode`, `enqueue`; header `apiKey`. A premium reply (the SDK's `send_premium`, on
 AT's `content.` host, which this one plays too) has `from` = the short code, `bulkSMSMode=0` and the
 `linkId` of the SMS it answers, kept with the message (`/api/messages` shows it as `linkId`). A

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from hotline.agencies import cli as agencies_cli
 from hotline.agencies import register as agencies
 from hotline.agencies.lookup import MAX_QUERY, MIN_SCORE, lookup, name_key, registration_key
 from hotline.core.csv_import import RowError, import_file
@@ -299,7 +300,7 @@ def test_list_shows_the_snapshot_date_and_flags_an_old_one(app, tmp_path):
     ],
 )
 def test_describe_snapshot(taken, shown):
-    assert agencies.describe_snapshot(taken, TODAY) == shown
+    assert agencies_cli.describe_snapshot(taken, TODAY) == shown
 
 
 @pytest.mark.parametrize("command", [[], ["import"], ["stats"], ["list"]])

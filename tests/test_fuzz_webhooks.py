@@ -24,7 +24,7 @@ TOKEN = "fuzz-token-0123456789-0123456789-0123"
 # Rules of the app that are not AT callbacks, by endpoint name.
 NOT_WEBHOOKS = {"static", "health.healthz", "home.index"}
 
-# What AT posts to each webhook (FACTS.md).
+# What AT posts to each webhook (hotline/africastalking documents each form).
 FIELDS = {
     "/ussd": ("sessionId", "serviceCode", "phoneNumber", "networkCode", "text"),
     "/ussd/events": (

@@ -1,6 +1,8 @@
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
-from hotline.core.time import NAIROBI, as_utc
+import time_machine
+
+from hotline.core.time import NAIROBI, as_utc, kenya_today
 
 
 def test_as_utc_marks_naive_times_as_utc_and_leaves_aware_times_and_none_alone():
@@ -17,3 +19,10 @@ def test_nairobi_is_utc_plus_three_all_year():
         moment = datetime(2026, month, 1, 12, tzinfo=UTC)
         assert moment.astimezone(NAIROBI).utcoffset() == timedelta(hours=3)
         assert moment.astimezone(NAIROBI).tzname() == "EAT"
+
+
+def test_kenya_today_turns_at_midnight_in_nairobi_not_at_midnight_utc():
+    with time_machine.travel(datetime(2026, 11, 28, 20, 59, tzinfo=UTC), tick=False):
+        assert kenya_today() == date(2026, 11, 28)
+    with time_machine.travel(datetime(2026, 11, 28, 21, 0, tzinfo=UTC), tick=False):
+        assert kenya_today() == date(2026, 11, 29)

@@ -21,7 +21,7 @@ from driver import TIMEOUT, Call, Target  # noqa: E402
 from tally import Tally  # noqa: E402
 
 NETWORK_CODE = "63902"
-# FACTS.md's failure reasons; UserInBlackList also opts the contact out.
+# AT's failure reasons (hotline/africastalking/statuses.py); UserInBlackList also opts the contact out.
 REASONS = ("InsufficientCredit", "UserIsInactive", "UserInBlackList", "UserAccountSuspended",
            "NotNetworkSubcriber", "UserDoesNotExist", "DeliveryFailure", "DoNotDisturbRejection",
            "InvalidLinkId", "UserNotSubscribedToProduct")

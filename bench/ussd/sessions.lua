@@ -26,7 +26,7 @@ local function now_ms()
   return tonumber(timespec.tv_sec) * 1000 + tonumber(timespec.tv_nsec) / 1e6
 end
 
--- A full anonymous tip (SPEC.md numbering): report, forced labour, the 2nd county, a place,
+-- A full anonymous tip (the main menu's numbering, README "Dial it"): report, forced labour, the 2nd county, a place,
 -- skip the description, not in danger, no children, no call-back, send.
 local INPUTS = { "", "1", "1", "2", "Market street", "99", "2", "2", "2", "1" }
 local SESSIONS_PER_THREAD = 1000000 -- a thread's share of sessionIds and phone numbers

@@ -4,6 +4,6 @@ and `flask agencies`."""
 
 def init_app(app) -> None:
     """`flask agencies`."""
-    from hotline.agencies import register
+    from hotline.agencies import cli
 
-    app.cli.add_command(register.agencies_group)
+    app.cli.add_command(cli.agencies_group)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 # Kenya keeps East Africa Time, UTC+3, all year (no daylight saving): a fixed offset needs no tz data.
 NAIROBI = timezone(timedelta(hours=3), "EAT")
@@ -19,3 +19,8 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+def kenya_today() -> date:
+    """Today's date in Kenya (the server's own clock may keep another time zone)."""
+    return utcnow().astimezone(NAIROBI).date()
