@@ -18,12 +18,14 @@ from flask import Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from hotline.africastalking.forms import ussd_response
+from hotline.core.errors import BadRequest
 from hotline.core.extensions import current
 
 
 def init_app(app) -> None:
     """Answer Flask's own errors the way AT expects, and close connections with unread bodies."""
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(BadRequest, bad_request)
     app.after_request(close_when_body_unread)
 
 
@@ -38,6 +40,13 @@ def _refuse_without_token() -> Response | None:
     if request.path == "/ussd":  # AT shows a USSD answer on the phone: it must still be an END
         return ussd_response("Forbidden.", end=True, status=403)
     return plain("forbidden", 403)
+
+
+def bad_request(exc: BadRequest) -> Response:
+    """A callback that is not what AT sends: 400 with the reason (on `/ussd`, as an END screen)."""
+    if request.path == "/ussd":
+        return ussd_response(f"Bad request: {exc}.", end=True, status=400)
+    return plain(f"bad request: {exc}", 400)
 
 
 def token_ok() -> bool:

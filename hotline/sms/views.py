@@ -17,7 +17,6 @@ from hotline.africastalking.forms import form_of
 from hotline.africastalking.sms_forms import parse_delivery_report, parse_incoming_sms, parse_opt_out
 from hotline.africastalking.webhooks import plain, require_token
 from hotline.contacts import service as contacts
-from hotline.core.errors import BadRequest
 from hotline.core.extensions import current
 from hotline.messaging import delivery_reports
 from hotline.sms.intake import handle
@@ -30,10 +29,7 @@ require_token(bp)
 @bp.post("/sms/inbound")
 def inbound():
     """An SMS to our short code."""
-    try:
-        sms = parse_incoming_sms(form_of(request))
-    except BadRequest as exc:
-        return plain(f"bad request: {exc}", 400)
+    sms = parse_incoming_sms(form_of(request))
     handle(current(), sms)
     return plain("ok", 200)
 
@@ -41,10 +37,7 @@ def inbound():
 @bp.post("/sms/opt-out")
 def opt_out():
     """AT's bulk opt-out: the number leaves awareness SMS (idempotent; no SMS is sent)."""
-    try:
-        left = parse_opt_out(form_of(request))
-    except BadRequest as exc:
-        return plain(f"bad request: {exc}", 400)
+    left = parse_opt_out(form_of(request))
     ext = current()
     with ext.session_scope() as session:
         # The sender ID is not checked: whichever of ours they left, they asked for no more.
@@ -56,10 +49,7 @@ def opt_out():
 def delivery_report():
     """A delivery report: checked and buffered for the applying job (written through if Redis is down)."""
     ext = current()
-    try:
-        report = parse_delivery_report(form_of(request), ext.config.phone_hash_key)
-    except BadRequest as exc:
-        return plain(f"bad request: {exc}", 400)
+    report = parse_delivery_report(form_of(request), ext.config.phone_hash_key)
     try:
         delivery_reports.buffer(ext.redis, ext.queues, report)
     except redis.RedisError as exc:

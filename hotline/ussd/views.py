@@ -18,7 +18,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hotline.africastalking.forms import form_of, parse_session_ended, parse_ussd, ussd_response
 from hotline.africastalking.webhooks import plain, require_token
 from hotline.core import engagement
-from hotline.core.errors import BadRequest
 from hotline.core.extensions import current
 from hotline.core.models import UssdSessionEnd
 from hotline.core.privacy import engagement_key, reporter_key
@@ -33,10 +32,7 @@ require_token(bp)
 @bp.post("/ussd")
 def ussd_screen():
     """One USSD screen: `CON …` or `END …`."""
-    try:
-        inbound = parse_ussd(form_of(request))
-    except BadRequest as exc:
-        return ussd_response(f"Bad request: {exc}.", end=True, status=400)
+    inbound = parse_ussd(form_of(request))
     try:
         reply = ussd.answer(current(), inbound)
     except Exception:  # never a 500 to AT: end the session politely, answers kept in the draft
@@ -49,10 +45,7 @@ def ussd_screen():
 def ussd_session_ended():
     """AT's end-of-session notification, kept for the drop-off funnel (idempotent); the dial counts
     for campaign effect apart (`hotline.engagement`), so the row keeps nothing of the caller."""
-    try:
-        event = parse_session_ended(form_of(request))
-    except BadRequest as exc:
-        return plain(f"bad request: {exc}", 400)
+    event = parse_session_ended(form_of(request))
     ext = current()
     screen = language = key = None
     if event.phone:
