@@ -13,7 +13,7 @@ help:
 	@echo "make test   set up the same and run the whole test suite (PostgreSQL too if TEST_DATABASE_URL is set)"
 	@echo "make dial   play a phone against the running service (flask ussd dial)"
 	@echo "make bench  run the benchmarks in bench/"
-	@echo "make lint   ruff, and the import contracts (lint-imports, pyproject.toml)"
+	@echo "make lint   ruff and the import contracts (lint-imports; contracts in pyproject.toml)"
 	@echo "make mutation  mutation-test the guard modules (slow: not part of make test)"
 
 $(STAMP): requirements.txt requirements-dev.txt
