@@ -11,7 +11,7 @@ sender ID is a 201 with `"Message": "InvalidSenderId"` and no recipients. A reci
 A wrong key is HTTP 401 `text/plain`; the SDK raises `AfricasTalkingException` on any non-2xx and
 lets `requests` errors through.
 
-A reply to an SMS that came with a `linkId` (premium, on-demand short codes) is a premium send: the
+On a premium (on-demand) short code (AT_PREMIUM_REPLIES=yes), a reply to an SMS is a premium send: the
 same path on AT's `content.` host, `from` = the short code the SMS came to, `bulkSMSMode=0` and the
 `linkId` passed back (the SDK's `send_premium(..., link_id=...)`); AT refuses a premium reply
 without it (failureReason InvalidLinkId).

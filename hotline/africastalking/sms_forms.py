@@ -4,8 +4,8 @@ All three are form-encoded POSTs; AT retries a callback until it gets a 200.
 
 Incoming SMS (to `/sms/inbound`): `from` (the sender, E.164), `to` (our short code), `text`, `id`
 (AT's id of the SMS: a retry carries the same one), `date` (when the phone sent it, UTC, as
-`2017-05-03 06:04:45` or ISO `2017-05-03T06:04:45Z`), `linkId` (on premium, on-demand short codes:
-the session a reply must quote, see `gateway`), `networkCode`, `cost`. `text` is always present,
+`2017-05-03 06:04:45` or ISO `2017-05-03T06:04:45Z`), `linkId` (two-way short codes send it too;
+a premium one needs it quoted in the reply, see `gateway`), `networkCode`, `cost`. `text` is always present,
 empty when the phone sent an empty SMS; a form without it is no SMS from AT (400). An unreadable
 `date` is unknown (None) rather than a 400: AT would retry the same form for ever.
 
