@@ -310,7 +310,7 @@ def print_measurement(result: dict) -> None:
 def time_report(stack: CampaignStack, name: str, runs: int) -> dict:
     """Median and worst time of `campaigns.report.build` on campaign `name`."""
     # 1% of the contacts dialled, 0.3% sent an SMS, inside the attribution window; sealed as the
-    # service seals them (hotline.engagement), so the report opens every one.
+    # service seals them (hotline.core.engagement), so the report opens every one.
     from hotline.core.config import DEV_PHONE_HASH_KEY
     from hotline.core.privacy import seal_engagement
 

@@ -99,7 +99,7 @@ async def closed_loop(target: Target, posts: Posts, concurrency: int, warmup: fl
 class Mix:
     """The applying phase's reports, in arrival order, and what each recipient must end with."""
 
-    lines: list[str] = field(default_factory=list)  # DeliveryReport.encode() lines
+    lines: list[str] = field(default_factory=list)  # delivery_reports.encode() lines
     final: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (status, reason)
     unknown: set[str] = field(default_factory=set)
     counts: dict[str, int] = field(default_factory=dict)
@@ -109,7 +109,7 @@ def make_mix(message_ids: list[str], seed: int, unknown_share: float = 0.005) ->
     """Reports for `message_ids`: one final each (88% Success, 10% Failed with a reason, 1% Rejected,
     1% Expired), an intermediate first for 20%, a late one after the final for 3%, the final twice
     for 5%; plus reports for unknown ids. Sorted by when AT would post them."""
-    from hotline.messaging.delivery_reports import DeliveryReport  # the bench is run from the repository root
+    from hotline.messaging.delivery_reports import DeliveryReport, encode  # run from the repository root
 
     rng = random.Random(seed)
     mix = Mix()
@@ -149,7 +149,7 @@ def make_mix(message_ids: list[str], seed: int, unknown_share: float = 0.005) ->
         else:
             mix.final[message_id] = (status, reason or (status if status != "Success" else None))
     events.sort(key=lambda event: event[0])
-    mix.lines = [report.encode() for _, report in events]
+    mix.lines = [encode(report) for _, report in events]
     mix.counts["unknown_ids"] = len(unknown)
     mix.counts["reports"] = len(mix.lines)
     return mix

@@ -2,7 +2,7 @@
 
 A private `redis-server` (no persistence) on a free port; a PostgreSQL database created for the run
 (`createdb`, dropped at the end) or the one `--database-url` names (left in place), migrated with
-`hotline.db.upgrade`; and two gunicorn servers with the USSD benchmark's settings: the hotline
+`hotline.core.db.upgrade`; and two gunicorn servers with the USSD benchmark's settings: the hotline
 (`WEBHOOK_TOKEN` set, so reports carry `?token=`) and the bare baseline (`bare.py`).
 """
 
@@ -40,8 +40,8 @@ class Stack(Processes):
             self.database_url = f"{self.pg}/{self.scratch}"
         self.env = env = service_env(self.dir, self.start_redis())
         env.update(DATABASE_URL=self.database_url, WEBHOOK_TOKEN=TOKEN)
-        self.run([sys.executable, "-c", "import sys; from hotline.db import upgrade; upgrade(sys.argv[1])",
-                  self.database_url])
+        migrate = "import sys; from hotline.core.db import upgrade; upgrade(sys.argv[1])"
+        self.run([sys.executable, "-c", migrate, self.database_url])
         self.spawn_gunicorn_pair(BENCH, self.workers, env)
         for name in ("hotline", "bare"):
             self._wait_for_http(name)

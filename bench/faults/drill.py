@@ -114,7 +114,7 @@ def tips_in_database(references: list[str]) -> set[str]:
         "import sys\n"
         "from sqlalchemy import select\n"
         "from hotline import create_app\n"
-        "from hotline.models import Tip\n"
+        "from hotline.core.models import Tip\n"
         "app = create_app()\n"
         "with app.extensions['hotline'].session_scope() as s:\n"
         "    refs = s.scalars(select(Tip.reference)).all()\n"

@@ -75,15 +75,15 @@ def play_one(app, body: bytes, number: int, step: int, flow: bool) -> None:
 
 # The hotline's parts timed by `--parts`: (module, class or "", function, label).
 PARTS = (
-    ("hotline.webhooks", "", "form_of", "AT's form: read and parse"),
-    ("hotline.webhooks", "", "parse_ussd", "AT's form: check (parse_ussd)"),
-    ("hotline.ussd", "", "reporter_key", "reporter key (HMAC)"),
-    ("hotline.ussd_sessions", "SessionStore", "load", "state: Redis GET + JSON decode"),
-    ("hotline.ussd_sessions", "SessionStore", "save", "state: JSON encode + Redis SET"),
-    ("hotline.ussd_sessions", "SessionStore", "_load_backup", "first screen: backup + language query"),
+    ("hotline.ussd.views", "", "form_of", "AT's form: read and parse"),
+    ("hotline.ussd.views", "", "parse_ussd", "AT's form: check (parse_ussd)"),
+    ("hotline.ussd.service", "", "reporter_key", "reporter key (HMAC)"),
+    ("hotline.ussd.sessions", "SessionStore", "load", "state: Redis GET + JSON decode"),
+    ("hotline.ussd.sessions", "SessionStore", "save", "state: JSON encode + Redis SET"),
+    ("hotline.ussd.sessions", "SessionStore", "_load_backup", "first screen: backup + language query"),
     ("flows.engine", "Engine", "feed", "flow engine: feed (with the actions)"),
-    ("hotline.tips", "", "submit_tip", "  of which the last screen's tip insert + commit"),
-    ("hotline.tips", "", "queue_routing", "  of which the last screen's routing job (one script call)"),
+    ("hotline.tips.submission", "", "submit_tip", "  of which the last screen's tip insert + commit"),
+    ("hotline.tips.submission", "", "queue_routing", "  of which the last screen's routing job (one call)"),
     ("flows.engine", "Engine", "render", "flow engine: render"),
 )
 
