@@ -22,7 +22,11 @@ from tests.conftest import ROOT, free_port
 
 # What the script needs of the checkout; linked, not copied (the script itself is copied, so that
 # `cd "$(dirname "$0")/.."` lands in the scratch tree and its .env and instance/ stay there).
-LINKED = (".flaskenv", "Procfile.dev", "hotline", "simulator", "workers", "campaigns", "flows", "migrations")
+# pyproject.toml too: inside `make mutation`, mutmut's code in the flask processes reads its settings there.
+LINKED = (
+    ".flaskenv", "Procfile.dev", "pyproject.toml", "hotline", "simulator", "workers", "campaigns", "flows",
+    "migrations",
+)
 DEADLINE = 60  # seconds for the stack to come up on a busy machine; it takes about 3
 NAIROBI_FOCAL_POINT = "+254700000111"  # the demo focal point of the demo tip in Nairobi City
 
