@@ -97,3 +97,31 @@ def test_a_webhook_without_the_right_token_is_a_403_and_changes_nothing(make_app
     assert _state(ext) == before
     # The same request with the token is let through: the 403s above came from the token alone.
     assert client.open(f"{path}?token={TOKEN}", method=method, data=form).status_code != 403
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/ussd", "END Forbidden."), ("/ussd/events", "forbidden\n"), ("/sms/inbound", "forbidden\n")],
+)
+def test_a_refused_callback_says_forbidden_in_the_form_its_caller_reads_and_closes(make_app, path, body):
+    response = make_app(webhook_token=TOKEN).test_client().post(path, data=FORMS[path])
+    assert (response.status_code, response.get_data(as_text=True), response.mimetype) == (403, body, "text/plain")
+    assert response.headers["Connection"] == "close"  # its body was never read
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/ussd", "END Sorry: method not allowed."), ("/sms/inbound", "405 Method Not Allowed\n")],
+)
+def test_a_wrong_method_is_a_405_with_allow_in_the_form_its_caller_reads(make_app, path, body):
+    response = make_app(webhook_token=TOKEN).test_client().put(f"{path}?token={TOKEN}", data=FORMS[path])
+    assert (response.status_code, response.get_data(as_text=True), response.mimetype) == (405, body, "text/plain")
+    assert response.headers["Allow"] == "POST"
+    assert response.headers["Connection"] == "close"
+
+
+@pytest.mark.parametrize("path", ["/ussd", "/sms/inbound", "/sms/delivery"])
+def test_a_callback_whose_body_was_read_keeps_its_connection(make_app, path):
+    response = make_app(webhook_token=TOKEN).test_client().post(f"{path}?token={TOKEN}", data=FORMS[path])
+    assert response.status_code == 200
+    assert "Connection" not in response.headers
