@@ -105,7 +105,8 @@ def test_a_webhook_without_the_right_token_is_a_403_and_changes_nothing(make_app
 )
 def test_a_refused_callback_says_forbidden_in_the_form_its_caller_reads_and_closes(make_app, path, body):
     response = make_app(webhook_token=TOKEN).test_client().post(path, data=FORMS[path])
-    assert (response.status_code, response.get_data(as_text=True), response.mimetype) == (403, body, "text/plain")
+    answer = (response.status_code, response.get_data(as_text=True), response.mimetype)
+    assert answer == (403, body, "text/plain")
     assert response.headers["Connection"] == "close"  # its body was never read
 
 
@@ -115,7 +116,8 @@ def test_a_refused_callback_says_forbidden_in_the_form_its_caller_reads_and_clos
 )
 def test_a_wrong_method_is_a_405_with_allow_in_the_form_its_caller_reads(make_app, path, body):
     response = make_app(webhook_token=TOKEN).test_client().put(f"{path}?token={TOKEN}", data=FORMS[path])
-    assert (response.status_code, response.get_data(as_text=True), response.mimetype) == (405, body, "text/plain")
+    answer = (response.status_code, response.get_data(as_text=True), response.mimetype)
+    assert answer == (405, body, "text/plain")
     assert response.headers["Allow"] == "POST"
     assert response.headers["Connection"] == "close"
 
