@@ -37,16 +37,12 @@ def require_token(blueprint) -> None:
 def _refuse_without_token() -> Response | None:
     if token_ok():
         return None
-    if request.path == "/ussd":  # AT shows a USSD answer on the phone: it must still be an END
-        return ussd_response("Forbidden.", end=True, status=403)
-    return plain("forbidden", 403)
+    return refusal(403, ussd_text="Forbidden.", text="forbidden")
 
 
 def bad_request(exc: BadRequest) -> Response:
     """A callback that is not what AT sends: 400 with the reason (on `/ussd`, as an END screen)."""
-    if request.path == "/ussd":
-        return ussd_response(f"Bad request: {exc}.", end=True, status=400)
-    return plain(f"bad request: {exc}", 400)
+    return refusal(400, ussd_text=f"Bad request: {exc}.", text=f"bad request: {exc}")
 
 
 def token_ok() -> bool:
@@ -58,6 +54,13 @@ def token_ok() -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
+def refusal(status: int, ussd_text: str, text: str) -> Response:
+    """A callback turned away: on `/ussd` an END screen (AT shows it on the phone), else plain text."""
+    if request.path == "/ussd":
+        return ussd_response(ussd_text, end=True, status=status)
+    return plain(text, status)
+
+
 def plain(message: str, status: int) -> Response:
     """A short plain-text answer."""
     return Response(message + "\n", status=status, mimetype="text/plain")
@@ -65,10 +68,8 @@ def plain(message: str, status: int) -> Response:
 
 def http_error(exc: HTTPException):
     """Errors Flask raises itself (too large, bad method): `/ussd` still answers with END."""
-    if request.path == "/ussd":
-        response = ussd_response(f"Sorry: {exc.name.lower()}.", end=True, status=exc.code or 400)
-    else:
-        response = plain(f"{exc.code} {exc.name}", exc.code or 400)
+    status = exc.code or 400
+    response = refusal(status, ussd_text=f"Sorry: {exc.name.lower()}.", text=f"{exc.code} {exc.name}")
     for name, value in exc.get_headers():  # `Allow` of a 405, for one
         if name.lower() != "content-type":
             response.headers[name] = value
