@@ -61,9 +61,25 @@ def create_app(config: Config | None = None) -> Flask:
     # importing any part of `hotline` must not load every feature, campaigns and the workers.
     import campaigns
     import workers
-    from hotline import africastalking, agencies, contacts, core, health, home, seed, sms, tips, ussd
+    from hotline import (
+        accounts,
+        africastalking,
+        agencies,
+        audit,
+        contacts,
+        core,
+        desk,
+        directory,
+        health,
+        home,
+        seed,
+        sms,
+        tips,
+        ussd,
+    )
 
-    for feature in (core, africastalking, ussd, sms, tips, agencies, contacts, campaigns, workers):
+    features = (core, africastalking, ussd, sms, tips, agencies, contacts, campaigns, workers)
+    for feature in (*features, accounts, desk, directory, audit):
         feature.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)

@@ -39,6 +39,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Largest request body read (MAX_BODY_BYTES): AT's forms are under 20 KB even with a 4,000-character
 # `text` of emoji; anything bigger is a 413, unread.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# Where focal points open a case: the SMS that notifies them ends with `{CONSOLE_URL}/t/<reference>`.
+DEFAULT_CONSOLE_URL = "http://127.0.0.1:5000/console"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,14 @@ class Config:
     urgent_reconcile_seconds: int = 120
     unsent_escalation_seconds: int = 600
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # The console (README: The console): its public address, minutes of inactivity before a signed-in
+    # session ends (CONSOLE_IDLE_MINUTES), failed sign-ins allowed per account and per address in
+    # `signin_window_seconds`, and seconds a revealed call-back number stays on screen.
+    console_url: str = DEFAULT_CONSOLE_URL
+    console_idle_minutes: int = 30
+    signin_attempts: int = 5
+    signin_window_seconds: int = 900
+    reveal_seconds: int = 60
     extra: dict = field(default_factory=dict)
 
     @property
@@ -204,6 +214,10 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         ussd_redis_timeout=_seconds("USSD_REDIS_TIMEOUT_MS", get("USSD_REDIS_TIMEOUT_MS"), 50) / 1000,
         redis_breaker_seconds=_seconds("REDIS_BREAKER_SECONDS", get("REDIS_BREAKER_SECONDS"), 5),
         max_body_bytes=_whole("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), DEFAULT_MAX_BODY_BYTES, "bytes"),
+        console_url=(get("CONSOLE_URL") or DEFAULT_CONSOLE_URL).rstrip("/"),
+        console_idle_minutes=max(1, _whole(
+            "CONSOLE_IDLE_MINUTES", get("CONSOLE_IDLE_MINUTES"), 30, "minutes"
+        )),
     )
     if not config.secret_key and not config.production:
         config = config.replace(secret_key=_dev_secret_key(instance_path))

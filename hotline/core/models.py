@@ -99,8 +99,26 @@ class Tip(Base):
     # A report about a recruitment agency (made from the agency verdict screen).
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
 
+    # Case work (the console). `case_status` is HTCDS's cas_Status: Active, FollowUp, Closed,
+    # ClosedReferred. `folder` is the inbox folder it sits in, kept with every change so that a folder
+    # of 200,000 tips is one index range: new (not acknowledged, not closed), active, followup, closed.
+    # `priority` 0 puts urgent and child cases first (set at submission), 1 the others.
+    case_status: Mapped[str] = mapped_column(String(16), default="Active", server_default="Active")
+    folder: Mapped[str] = mapped_column(String(10), default="new", server_default="new")
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    closure_reason: Mapped[str | None] = mapped_column(String(24))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assigned_focal_point_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"), index=True)
+    agency_flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
     county: Mapped[County | None] = relationship()
-    acknowledged_by: Mapped[FocalPoint | None] = relationship()
+    acknowledged_by: Mapped[FocalPoint | None] = relationship(foreign_keys=[acknowledged_by_id])
+    assigned_focal_point: Mapped[FocalPoint | None] = relationship(foreign_keys=[assigned_focal_point_id])
+
+    __table_args__ = (
+        Index("ix_tip_inbox", "folder", "county_code", "priority", "created_at", "id"),
+    )
 
 
 class FocalPoint(Base):
@@ -483,3 +501,125 @@ class UnmatchedDeliveryReport(Base):
     phone_key: Mapped[str | None] = mapped_column(String(64), index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     retry_count: Mapped[int | None] = mapped_column(Integer)
+
+
+class User(Base):
+    """A console account. A focal point's account and their SMS directory entry are one person,
+    linked by phone (`focal_point_id`).
+
+    roles: focal_point (own county), secretariat (all), campaign_manager, admin (users and the
+    directory, no tip content), auditor (the audit log). The TOTP secret is kept encrypted with
+    CONTACT_KEY; recovery codes only as hashes. `session_token` is part of the signed-in session's
+    id: changing it (deactivation, new password) ends every session of the account.
+    """
+
+    __tablename__ = "console_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    county_code: Mapped[int | None] = mapped_column(Integer)
+    phone: Mapped[str | None] = mapped_column(String(16))
+    focal_point_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"), index=True)
+    totp_secret: Mapped[str | None] = mapped_column(Text)  # Fernet token (CONTACT_KEY)
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a code is used once
+    recovery_codes: Mapped[list | None] = mapped_column(JSON)  # hashes of the unused ones
+    session_token: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    focal_point: Mapped[FocalPoint | None] = relationship()
+
+
+class AuditEvent(Base):
+    """One entry of the append-only audit log: who did what, when, to which tip. Written through
+    `hotline.core.audit.record` only; the app never updates or deletes a row (the migration adds
+    triggers that refuse it)."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("console_user.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(254))  # the e-mail at the time, or "sms:<focal point id>"
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"), index=True)
+    target: Mapped[str | None] = mapped_column(String(254))  # e.g. the user or directory entry acted on
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    ip: Mapped[str | None] = mapped_column(String(45))
+
+
+class CaseEvent(Base):
+    """One entry on a tip's timeline that the console made (or an SMS ACK): acknowledged, assigned,
+    moved, note, status, referral, duplicate, agency_flag, message, reply, reveal. The timeline also
+    reads the tip's SMS, escalations and the reporter's additions from their own tables."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("console_user.id"))
+    focal_point_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"))
+    text: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict | None] = mapped_column(JSON)
+
+    user: Mapped[User | None] = relationship()
+    focal_point: Mapped[FocalPoint | None] = relationship()
+
+
+class ReferralOrganisation(Base):
+    """An organisation a case can be referred to, kept by the secretariat: per county, or national
+    (county_code None). kind: police, dci_atu, children, labour, shelter, ngo, health, other."""
+
+    __tablename__ = "referral_organisation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county_code: Mapped[int | None] = mapped_column(Integer, index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    kind: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(16))
+    email: Mapped[str | None] = mapped_column(String(254))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Referral(Base):
+    """A case referred to an organisation (HTCDS: cas_ReferredOrganisation, cas_OutgoingReferralDate,
+    cas_ReasonForOutgoingReferral, cas_OutgoingReferralDetails)."""
+
+    __tablename__ = "referral"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("referral_organisation.id"), index=True)
+    referred_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(40))  # AdditionalServicesRequired | MigrationOr… | Other
+    details: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("console_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation: Mapped[ReferralOrganisation] = relationship()
+
+
+class CaseMessage(Base):
+    """A message between the case team and the anonymous reporter, read and answered in the USSD
+    follow-up (menu 3). Its content never goes by SMS. out: from the case team (`read_at` when the
+    reporter read it); in: the reporter's answer (`source_id`, the USSD session, makes it idempotent)."""
+
+    __tablename__ = "case_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tip.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # out | in
+    text: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("console_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+    user: Mapped[User | None] = relationship()

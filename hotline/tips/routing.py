@@ -138,6 +138,8 @@ def acknowledge(session: Session, tip: Tip, by: FocalPoint, now: datetime) -> li
     """Mark the tip acknowledged by `by` and tell the other notified focal points."""
     tip.status, tip.acknowledged_at, tip.acknowledged_by_id = "acknowledged", now, by.id
     tip.escalate_at = None
+    if tip.folder == "new":
+        tip.folder = "active"  # the case desk's inbox: out of "new"
     message = to_gsm7(
         f"Report {display(tip.reference)} was acknowledged by {by.name}"
         f"{' (' + by.organisation + ')' if by.organisation else ''}. No action needed from you."

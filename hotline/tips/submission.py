@@ -56,7 +56,9 @@ class NewTip:
     def columns(self) -> dict:
         """The tip table's columns for this tip, but its reference."""
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return {**fields, "urgent": self.danger == "yes"}
+        urgent = self.danger == "yes"
+        # The inbox puts urgent and child cases first (Tip.priority 0).
+        return {**fields, "urgent": urgent, "priority": 0 if urgent or self.children == "yes" else 1}
 
 
 # One compiled Core statement, parameters passed at execution: this runs before the USSD `END`
