@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hotline.core.models import FocalPoint, OutboundSms, Tip, User
+from hotline.core.models import CaseEvent, FocalPoint, OutboundSms, Tip, User
 from hotline.core.viewer import Viewer
 from hotline.tips import inbox
 from hotline.tips.inbox import Filters
@@ -77,7 +77,18 @@ def test_a_focal_point_sees_their_county_and_tips_sent_to_them_only(session):
         OutboundSms(dedupe_key="y", purpose="ack", tip_id=nowhere.id, focal_point_id=officer.id, message="m")
     )
     kakamega = viewer_of(session, "focal_point", KAKAMEGA, officer.id)
+    # Routing sends a Kakamega officer Kakamega's tips only: one of another county was moved since.
+    assert refs(inbox.page(session, kakamega, "new")) == [own.reference]
+    session.add(CaseEvent(tip_id=escalated.id, kind="moved", detail={"from_county": KAKAMEGA}))
     assert refs(inbox.page(session, kakamega, "new")) == [own.reference, escalated.reference]
+    national = FocalPoint(county_code=0, name="Secretariat desk", phone="+254700000190")
+    session.add(national)
+    session.flush()
+    session.add(
+        OutboundSms(dedupe_key="z", purpose="tip", tip_id=nairobi.id, focal_point_id=national.id, message="m")
+    )
+    odd = viewer_of(session, "focal_point", KAKAMEGA, national.id)  # an account linked to a national entry
+    assert refs(inbox.page(session, odd, "new")) == [own.reference, nairobi.reference]
     assert inbox.find(session, kakamega, display(escalated.reference)) is escalated
     assert inbox.find(session, kakamega, nairobi.reference) is None
     assert inbox.find(session, kakamega, nowhere.reference) is None  # an `ack` SMS is no notification

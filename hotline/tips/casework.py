@@ -285,3 +285,9 @@ def reveal(
     number = privacy.decrypt_contact(tip.callback_contact, config.contact_key)
     _event(session, viewer, tip, "reveal", now, text=reason, reason=reason)
     return number
+
+
+def duplicates(session: Session, tip: Tip) -> list[str]:
+    """References of the tips marked duplicates of this one."""
+    query = select(Tip.reference).where(Tip.duplicate_of_id == tip.id).order_by(Tip.id)
+    return list(session.scalars(query))

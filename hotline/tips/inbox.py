@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import false, func, or_, select, tuple_
+from sqlalchemy import false, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
-from hotline.core.counties import by_code
-from hotline.core.models import OutboundSms, Tip
+from hotline.core.counties import NATIONAL, by_code
+from hotline.core.models import CaseEvent, FocalPoint, OutboundSms, Tip
 from hotline.core.time import NAIROBI, as_utc
 from hotline.core.viewer import Viewer
 from hotline.tips import reference
@@ -34,6 +34,7 @@ FOLDER_LABELS = {
 }
 PAGE_SIZE = 25
 SEARCH_MAX = 100  # characters of a text search
+COUNT_CAP = 10_000  # a folder count beyond this shows as "10,000+"
 NOTIFIED_PURPOSES = ("tip", "escalation")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -47,15 +48,20 @@ def notified_elsewhere(session: Session, viewer: Viewer) -> list[int]:
     """Ids of tips outside the viewer's county that were sent to their directory entry by SMS."""
     if viewer.focal_point_id is None:
         return []
-    query = (
-        select(OutboundSms.tip_id)
-        .join(Tip, Tip.id == OutboundSms.tip_id)
-        .where(
-            OutboundSms.focal_point_id == viewer.focal_point_id,
-            OutboundSms.purpose.in_(NOTIFIED_PURPOSES),
-            or_(Tip.county_code.is_(None), Tip.county_code != viewer.county_code),
-        )
-        .distinct()
+    sent = select(OutboundSms.tip_id).where(
+        OutboundSms.focal_point_id == viewer.focal_point_id, OutboundSms.purpose.in_(NOTIFIED_PURPOSES)
+    )
+    entry_county = session.scalar(
+        select(FocalPoint.county_code).where(FocalPoint.id == viewer.focal_point_id)
+    )
+    if entry_county == viewer.county_code and entry_county != NATIONAL:
+        # Routing sends a tip to its own county's focal points and the national secretariat only, so
+        # a county's focal point holds a tip of another county only if it moved after they got it:
+        # the few moved tips are looked at, not the thousands they were sent.
+        moved = select(CaseEvent.tip_id).where(CaseEvent.kind == "moved")
+        sent = sent.where(OutboundSms.tip_id.in_(moved))
+    query = select(Tip.id).where(
+        Tip.id.in_(sent), or_(Tip.county_code.is_(None), Tip.county_code != viewer.county_code)
     )
     return list(session.scalars(query))
 
@@ -63,11 +69,11 @@ def notified_elsewhere(session: Session, viewer: Viewer) -> list[int]:
 def scope(session: Session, viewer: Viewer):
     """The SQL condition of the tips `viewer` may see."""
     if viewer.role == "secretariat":
-        return Tip.id.is_not(None)
+        return true()
     if viewer.role != "focal_point":
         return false()
-    # The few tips sent to them from elsewhere (an escalation) are fetched first, so the county's
-    # condition stays an index range rather than a join on the SMS table.
+    # The few tips sent to them from elsewhere are fetched first, so the county's condition stays
+    # an index range rather than a join on the SMS table.
     elsewhere = notified_elsewhere(session, viewer)
     own = Tip.county_code == viewer.county_code if viewer.county_code is not None else false()
     return or_(own, Tip.id.in_(elsewhere)) if elsewhere else own
@@ -102,12 +108,10 @@ class Filters:
         if self.until:
             found.append(Tip.created_at < kenya_midnight(self.until + timedelta(days=1)))
         if self.text:
-            pattern = "%" + escape_like(self.text.strip()[:SEARCH_MAX].lower()) + "%"
+            # ILIKE on PostgreSQL, which the trigram indexes of migration 0012 serve.
+            pattern = "%" + escape_like(self.text.strip()[:SEARCH_MAX]) + "%"
             found.append(
-                or_(
-                    func.lower(Tip.place).like(pattern, escape="\\"),
-                    func.lower(Tip.description).like(pattern, escape="\\"),
-                )
+                or_(Tip.place.ilike(pattern, escape="\\"), Tip.description.ilike(pattern, escape="\\"))
             )
         return found
 
@@ -179,11 +183,16 @@ def page(
     after: str | None = None,
     before: str | None = None,
     size: int = PAGE_SIZE,
+    visible=None,
 ) -> Page:
-    """A page of `folder` for `viewer`: after the cursor `after`, or before `before`, else the first."""
+    """A page of `folder` for `viewer`: after the cursor `after`, or before `before`, else the first.
+
+    `visible` is the viewer's `scope`, when the caller worked it out already (one request, one scope).
+    """
     if folder not in folders_for(viewer) or not viewer.sees_tips:
         return Page([], None, None)
-    query = select(Tip).where(scope(session, viewer), *folder_condition(folder))
+    visible = scope(session, viewer) if visible is None else visible
+    query = select(Tip).where(visible, *folder_condition(folder))
     query = query.where(*(filters or Filters()).conditions())
     start_after, end_before = parse_cursor(after), parse_cursor(before)
     if end_before is not None:
@@ -206,23 +215,24 @@ def page(
     return Page(tips, next_cursor, previous_cursor)
 
 
-def counts(session: Session, viewer: Viewer, filters: Filters | None = None) -> dict[str, int]:
-    """How many cases each of the viewer's folders holds (a duplicate is not counted apart)."""
+def counts(session: Session, viewer: Viewer, filters: Filters | None = None, visible=None) -> dict[str, int]:
+    """How many cases each of the viewer's folders holds, exact up to COUNT_CAP (COUNT_CAP + 1 means
+    more). A duplicate is not counted apart: it counts with the tip it duplicates."""
     found = dict.fromkeys(folders_for(viewer), 0)
     if not viewer.sees_tips:
         return found
-    where = [scope(session, viewer), *(filters or Filters()).conditions()]
-    query = select(Tip.folder, func.count()).where(*where).group_by(Tip.folder)
-    for folder, number in session.execute(query):
-        found[folder] = found.get(folder, 0) + number
-    # Duplicates are closed: subtracting them (few, by their own index) keeps the count above
-    # an index-only scan.
-    duplicates = select(Tip.folder, func.count()).where(*where, Tip.duplicate_of_id.is_not(None))
-    for folder, number in session.execute(duplicates.group_by(Tip.folder)):
-        found[folder] -= number
-    if viewer.national:
-        triage = select(func.count()).where(*where, *folder_condition(TRIAGE), Tip.duplicate_of_id.is_(None))
-        found[TRIAGE] = session.scalar(triage)
+    visible = scope(session, viewer) if visible is None else visible
+    conditions = (filters or Filters()).conditions()
+    for folder in found:
+        where = [visible, *folder_condition(folder), *conditions]
+        # Counting stops at the cap: a range of the inbox index, however many tips there are.
+        capped = select(Tip.id).where(*where).limit(COUNT_CAP + 1).subquery()
+        found[folder] = session.scalar(select(func.count()).select_from(capped))
+        # Only closed tips are duplicates (reopening one is refused): few, read by their own index.
+        if folder == "closed" and found[folder] <= COUNT_CAP:
+            found[folder] -= session.scalar(
+                select(func.count()).where(*where, Tip.duplicate_of_id.is_not(None))
+            )
     return found
 
 
