@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, Form, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from flows.menu import TIP_KINDS
@@ -15,7 +16,13 @@ from flows.texts import text
 from hotline.tips import casework, inbox
 from hotline.tips.conversation import MESSAGE_MAX_LENGTH
 
-ANSWERS = [("", "Any"), ("yes", "Yes"), ("no", "No"), ("unsure", "Unsure")]
+
+def options(pairs) -> list[SelectChoice]:
+    """A select's options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+ANSWERS = options([("", "Any"), ("yes", "Yes"), ("no", "No"), ("unsure", "Unsure")])
 
 
 def _blank_int(value):
@@ -32,7 +39,7 @@ class FilterForm(Form):
 
     county = SelectField("County", coerce=_blank_int, validate_choice=False)
     kind = SelectField("Kind", validate_choice=False)
-    channel = SelectField("Channel", choices=[("", "Any"), ("ussd", "USSD"), ("sms", "SMS")])
+    channel = SelectField("Channel", choices=options([("", "Any"), ("ussd", "USSD"), ("sms", "SMS")]))
     danger = SelectField("In danger now", choices=ANSWERS)
     children = SelectField("Children", choices=ANSWERS)
     agency = StringField("Agency id", validators=[Optional(), Regexp(r"^\d{1,9}$", message="A number.")])
@@ -42,8 +49,8 @@ class FilterForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.county.choices = [("", "Any")] + inbox.county_choices()
-        self.kind.choices = [("", "Any")] + [(kind, kind_label(kind)) for kind in TIP_KINDS]
+        self.county.choices = options([("", "Any"), *inbox.county_choices()])
+        self.kind.choices = options([("", "Any")] + [(kind, kind_label(kind)) for kind in TIP_KINDS])
 
     def filters(self) -> inbox.Filters:
         """The valid filters (a field that failed its check is left out)."""
@@ -82,7 +89,7 @@ class MoveForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.county.choices = inbox.county_choices()
+        self.county.choices = options(inbox.county_choices())
 
 
 class NoteForm(FlaskForm):
@@ -100,10 +107,10 @@ class NoteForm(FlaskForm):
 class StatusForm(FlaskForm):
     """The case status (HTCDS cas_Status) and, to close, a reason."""
 
-    status = SelectField("Status", choices=list(casework.CASE_STATUSES.items()))
+    status = SelectField("Status", choices=options(casework.CASE_STATUSES.items()))
     reason = SelectField(
         "Reason (to close)",
-        choices=[("", "-")] + list(casework.CLOSURE_REASONS.items()),
+        choices=options([("", "-"), *casework.CLOSURE_REASONS.items()]),
         validators=[Optional()],
     )
 
@@ -113,7 +120,7 @@ class ReferForm(FlaskForm):
 
     organisation = SelectField("Organisation", coerce=int, validators=[InputRequired()])
     referred_on = DateField("Date", validators=[InputRequired("Give the date of the referral.")])
-    reason = SelectField("Reason", choices=list(casework.REFERRAL_REASONS.items()))
+    reason = SelectField("Reason", choices=options(casework.REFERRAL_REASONS.items()))
     details = TextAreaField(
         "Details",
         validators=[

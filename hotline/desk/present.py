@@ -101,8 +101,15 @@ def row(tip: Tip, now: datetime) -> Row:
         danger=tip.danger == "yes",
         children=tip.children == "yes",
         channel=tip.channel.upper(),
-        status=casework.CASE_STATUSES.get(tip.case_status, tip.case_status),
+        status=acknowledgement(tip),
     )
+
+
+def acknowledgement(tip: Tip) -> str:
+    """Where the tip stands on acknowledgement, when no countdown runs."""
+    if tip.folder == "closed":
+        return "Closed"
+    return "Acknowledged" if tip.acknowledged_at is not None else "Not acknowledged"
 
 
 def facts(tip: Tip, now: datetime) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
+from hotline.accounts import two_factor
 from hotline.accounts.access import current_viewer, roles_required
 from hotline.core.extensions import current
 from hotline.core.models import Agency, Tip, User
@@ -104,7 +105,7 @@ ACTIONS = {
 def _tip(reference: str) -> Tip:
     tip = inbox.find(current().sessions(), current_viewer(), reference)
     if tip is None:
-        abort(404)
+        abort(404, "There is no tip with this reference that you can open.")
     return tip
 
 
@@ -113,11 +114,13 @@ def _forms(session, viewer, tip: Tip, given: dict) -> dict[str, FlaskForm]:
     built = {}
     for name, action in ACTIONS.items():
         built[name] = given.get(name) or action.form(prefix=name, formdata=None)
-    built["assign"].focal_point.choices = [
+    built["assign"].focal_point.choices = forms.options(
         (fp.id, f"{fp.name} ({fp.organisation})" if fp.organisation else fp.name)
         for fp in casework.assignable(session, tip)
-    ]
-    built["refer"].organisation.choices = [(o.id, o.name) for o in casework.organisations(session, tip)]
+    )
+    built["refer"].organisation.choices = forms.options(
+        (o.id, o.name) for o in casework.organisations(session, tip)
+    )
     if not given.get("refer"):
         built["refer"].referred_on.data = kenya_today()
     closed = tip.folder == "closed"
@@ -236,8 +239,6 @@ def _do(action: str, form, session, viewer, tip: Tip, now) -> list[int]:
 def _reveal(tip: Tip, form):
     """Check the fresh code, show the number once (no-store), and keep the audit entry either way."""
     ext, viewer, session, now = current(), current_viewer(), current().sessions(), utcnow()
-    from hotline.accounts import two_factor  # TODO(desk): top-level once accounts lands
-
     user = session.get(User, viewer.user_id)
     fresh = two_factor.verify(session, user, form.code.data.strip(), now)
     try:
