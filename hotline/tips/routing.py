@@ -24,13 +24,6 @@ from hotline.core.models import FocalPoint, OutboundSms, Tip, TipUpdate
 from hotline.messaging import outbound
 from hotline.tips.reference import display
 
-STATUS_WORDS = {
-    "received": "received",
-    "routed": "with the county team",
-    "acknowledged": "acknowledged by the county team",
-    "closed": "closed",
-}
-
 
 def focal_points(session: Session, county_code: int) -> list[FocalPoint]:
     """Active focal points of a county (0: the national secretariat), by priority."""
