@@ -26,6 +26,8 @@ SMS_TITLES = {
     "escalation": "SMS escalation",
     "ack": "SMS: acknowledged, no action needed",
     "update": "SMS: the reporter's update forwarded",
+    "answer": "SMS: the reporter answered",
+    "message_waiting": "SMS: a message waits (no content)",
 }
 UPDATE_AUTHORS = {"reporter": "The reporter added", "caller": "Another phone added", "focal_point": "Added"}
 
