@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint mutation dial bench bench-ussd bench-routing bench-agencies bench-delivery bench-campaign redis-server clean help
+.PHONY: run test lint mutation dial bench bench-ussd bench-routing bench-agencies bench-delivery bench-campaign bench-desk redis-server clean help
 
 help:
 	@echo "make run    set up (virtualenv, requirements, Redis, database) and start web, worker, simulator"
@@ -56,7 +56,7 @@ mutation: $(STAMP) redis-server
 dial: $(STAMP)
 	HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/flask ussd dial
 
-bench: bench-ussd bench-routing bench-agencies bench-delivery bench-campaign
+bench: bench-ussd bench-routing bench-agencies bench-delivery bench-campaign bench-desk
 
 bench-ussd: $(STAMP) redis-server
 	@command -v wrk >/dev/null || { echo "bench-ussd needs wrk (Debian/Ubuntu: sudo apt-get install wrk)"; exit 1; }
@@ -73,6 +73,9 @@ bench-delivery: $(STAMP) redis-server
 
 bench-campaign: $(STAMP) redis-server
 	$(BIN)/python bench/campaign/run.py --best-case
+
+bench-desk: $(STAMP) redis-server
+	$(BIN)/python bench/desk/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
