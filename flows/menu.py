@@ -25,6 +25,10 @@ TIP_KINDS = (
     "other",
 )
 
+# The longest message from the case team a reporter reads on one USSD screen, with its options
+# and navigation (`hotline.tips.conversation` refuses longer ones; the validator proves it fits).
+MESSAGE_LENGTH = 90
+
 YES_NO_UNSURE = (
     ("answer.yes", "yes"),
     ("answer.no", "no"),
