@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 
 from hotline.core.counties import all_counties
 from hotline.tips.referrals import KINDS, NATIONAL
@@ -29,7 +30,8 @@ class FocalPointForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.county_code.choices = county_choices(("0", "National CTiP secretariat (0)"))
+        national = ("0", "National CTiP secretariat (0)")
+        self.county_code.choices = [SelectChoice(*choice) for choice in county_choices(national)]
 
     def values(self) -> dict[str, str]:
         """What was typed, as the CSV import would read it."""
@@ -43,14 +45,15 @@ class OrganisationForm(FlaskForm):
 
     county_code = SelectField("County", validate_choice=False)
     name = StringField("Name")
-    kind = SelectField("Kind", choices=list(KINDS.items()), validate_choice=False)
+    kind = SelectField("Kind", choices=[SelectChoice(*item) for item in KINDS.items()], validate_choice=False)
     phone = StringField("Phone (optional)", render_kw={"type": "tel", "autocomplete": "off"})
     email = StringField("E-mail (optional)", render_kw={"type": "email", "autocomplete": "off"})
     active = BooleanField("Active (offered in the referral form)", default=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.county_code.choices = county_choices((NATIONAL, "National (every county)"))
+        national = (NATIONAL, "National (every county)")
+        self.county_code.choices = [SelectChoice(*choice) for choice in county_choices(national)]
 
     def values(self) -> dict[str, str]:
         """What was typed, for `referrals.check_entry`."""
