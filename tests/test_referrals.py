@@ -136,7 +136,7 @@ def test_every_kind_has_a_label():
 
 def test_the_demo_organisations_are_added_once(app, ext):
     result = app.test_cli_runner().invoke(args=["seed", "--demo"])
-    assert "demo referral organisations: 6 added" in result.output, result.output
+    assert "demo referral organisations: 6 in the directory" in result.output, result.output
     with ext.session_scope() as session:
         kakamega = referrals.organisations_for(session, 37)
         assert [o.kind for o in kakamega] == ["children", "police", "dci_atu"]

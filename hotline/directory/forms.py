@@ -30,8 +30,9 @@ class FocalPointForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        national = ("0", "National CTiP secretariat (0)")
-        self.county_code.choices = [SelectChoice(*choice) for choice in county_choices(national)]
+        # No county chosen for you: a forgotten choice is an error, not a national entry.
+        choices = [("", "Choose a county"), *county_choices(("0", "National CTiP secretariat (0)"))]
+        self.county_code.choices = [SelectChoice(*choice) for choice in choices]
 
     def values(self) -> dict[str, str]:
         """What was typed, as the CSV import would read it."""
