@@ -65,9 +65,7 @@ class ConsoleUser(UserMixin):
 
 def load_user(session_token: str) -> ConsoleUser | None:
     """Flask-Login's user loader: the active account holding this session token, or nobody."""
-    user = (
-        current()
-        .sessions()
-        .scalar(select(User).where(User.session_token == session_token, User.active.is_(True)))
+    user = current().sessions().scalar(
+        select(User).where(User.session_token == session_token, User.active.is_(True))
     )
     return ConsoleUser(user) if user is not None else None

@@ -79,13 +79,8 @@ def end_idle_session():
     if seen is not None and now - seen > minutes * 60:
         ext = current()
         db = ext.sessions()
-        audit.record(
-            db,
-            current_user.row(),
-            "idle_timeout",
-            ip=request.remote_addr,
-            detail={"idle_minutes": int((now - seen) // 60)},
-        )
+        audit.record(db, current_user.row(), "idle_timeout", ip=request.remote_addr,
+                     detail={"idle_minutes": int((now - seen) // 60)})
         db.commit()
         logout_user()
         session.clear()

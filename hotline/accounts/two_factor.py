@@ -105,10 +105,8 @@ def new_recovery_codes(user: User) -> list[str]:
     """Ten fresh recovery codes for `user` (replacing any left): returned once, kept as hashes."""
     codes = [
         "-".join(code[i : i + 4] for i in range(0, RECOVERY_LENGTH, 4))
-        for code in (
-            "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
-            for _ in range(RECOVERY_CODES)
-        )
+        for code in ("".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
+                     for _ in range(RECOVERY_CODES))
     ]
     user.recovery_codes = [_recovery_hash(code) for code in codes]
     return codes

@@ -117,18 +117,10 @@ def two_factor_step():
         _signed_in(user, "authenticator")
         return redirect(session.pop(NEXT, None) or landing())
     if not two_factor.is_code(code) and two_factor.use_recovery_code(db, user, code):
-        audit.record(
-            db,
-            user,
-            "recovery_code_used",
-            ip=_address(),
-            detail={"left": two_factor.recovery_codes_left(user)},
-        )
-        flash(
-            f"You used a recovery code: {two_factor.recovery_codes_left(user)} left. "
-            "Make new ones on your account page if you are running out.",
-            "success",
-        )
+        audit.record(db, user, "recovery_code_used", ip=_address(),
+                     detail={"left": two_factor.recovery_codes_left(user)})
+        flash(f"You used a recovery code: {two_factor.recovery_codes_left(user)} left. "
+              "Make new ones on your account page if you are running out.", "success")
         _signed_in(user, "recovery_code")
         return redirect(session.pop(NEXT, None) or landing())
     _second_factor_failed(db, user)
@@ -180,18 +172,14 @@ def setup():
         return locked
     if not two_factor.verify(db, user, form.code.data, utcnow()):
         _second_factor_failed(db, user)
-        return render_template(
-            template,
-            error="That code is not right: check the phone's clock, then type the code the app shows now.",
-            **context,
-        )
+        return render_template(template, error="That code is not right: check the phone's clock, then "
+                               "type the code the app shows now.", **context)
     user.totp_confirmed_at = utcnow()
     codes = two_factor.new_recovery_codes(user)
     audit.record(db, user, "two_factor_enrolled", ip=_address())
     _signed_in(user, "authenticator")
-    return render_template(
-        "console/accounts/recovery_codes.html", codes=codes, continue_url=session.pop(NEXT, None) or landing()
-    )
+    return render_template("console/accounts/recovery_codes.html", codes=codes,
+                           continue_url=session.pop(NEXT, None) or landing())
 
 
 @bp.post("/sign-out")
@@ -219,13 +207,8 @@ def home():
 def account():
     """The user's own account: role, county, recovery codes left."""
     user = current_user.row()
-    return render_template(
-        "console/accounts/account.html",
-        user=user,
-        form=CodeForm(),
-        left=two_factor.recovery_codes_left(user),
-        county_name=name_of(user.county_code),
-    )
+    return render_template("console/accounts/account.html", user=user, form=CodeForm(),
+                           left=two_factor.recovery_codes_left(user), county_name=name_of(user.county_code))
 
 
 @bp.post("/account/recovery-codes")
@@ -238,16 +221,11 @@ def renew_recovery_codes():
     if not (form.validate_on_submit() and two_factor.verify(db, user, form.code.data, utcnow())):
         _second_factor_failed(db, user)
         return render_template(
-            "console/accounts/account.html",
-            user=user,
-            form=form,
-            left=two_factor.recovery_codes_left(user),
-            county_name=name_of(user.county_code),
-            error="That code is not right, or was used already.",
+            "console/accounts/account.html", user=user, form=form, left=two_factor.recovery_codes_left(user),
+            county_name=name_of(user.county_code), error="That code is not right, or was used already.",
         ), 400
     codes = two_factor.new_recovery_codes(user)
     audit.record(db, user, "recovery_codes_renewed", ip=_address())
     db.commit()
-    return render_template(
-        "console/accounts/recovery_codes.html", codes=codes, continue_url=url_for(".account")
-    )
+    return render_template("console/accounts/recovery_codes.html", codes=codes,
+                           continue_url=url_for(".account"))

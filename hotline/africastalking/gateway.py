@@ -41,7 +41,6 @@ from hotline.core.numbers import bounded_int
 # AT's own hosts: a premium reply goes to `content.` where everything else goes to `api.`.
 LIVE_API, SANDBOX_API = "https://api.africastalking.com", "https://api.sandbox.africastalking.com"
 
-
 class GatewayError(Exception):
     """AT could not take the message now (network, 5xx, 401 key, bad sender id): try again later.
 

@@ -48,29 +48,15 @@ AT_OWN_FAILURE = 500  # what an unreadable recipient entry counts as: tried agai
 
 # Delivery report statuses.
 DELIVERY_STATUSES = (
-    "Sent",
-    "Submitted",
-    "Buffered",
-    "Rejected",
-    "Success",
-    "Failed",
-    "AbsentSubscriber",
-    "Expired",
+    "Sent", "Submitted", "Buffered", "Rejected", "Success", "Failed", "AbsentSubscriber", "Expired",
 )
 DELIVERED = "Success"
 FINAL = frozenset({"Success", "Failed", "Rejected", "Expired"})
 # Reported by AT, the message will not arrive (AbsentSubscriber included: the phone was off too long).
 FAILED = frozenset({"Rejected", "Failed", "AbsentSubscriber", "Expired"})
 FAILURE_REASONS = (
-    "InsufficientCredit",
-    "InvalidLinkId",
-    "UserIsInactive",
-    "UserInBlackList",
-    "UserAccountSuspended",
-    "NotNetworkSubcriber",
-    "UserNotSubscribedToProduct",
-    "UserDoesNotExist",
-    "DeliveryFailure",
+    "InsufficientCredit", "InvalidLinkId", "UserIsInactive", "UserInBlackList", "UserAccountSuspended",
+    "NotNetworkSubcriber", "UserNotSubscribedToProduct", "UserDoesNotExist", "DeliveryFailure",
     "DoNotDisturbRejection",
 )
 BLACKLISTED = "UserInBlackList"

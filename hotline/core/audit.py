@@ -67,9 +67,7 @@ def lifted(connection: Connection):
             connection.execute(text("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only"))
         else:
             for name, when in SQLITE_TRIGGERS.items():
-                connection.execute(
-                    text(
-                        f"CREATE TRIGGER {name} {when} ON audit_event "
-                        "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END"
-                    )
-                )
+                connection.execute(text(
+                    f"CREATE TRIGGER {name} {when} ON audit_event "
+                    "BEGIN SELECT RAISE(ABORT, 'audit_event is append-only'); END"
+                ))

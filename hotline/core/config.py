@@ -198,12 +198,12 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         campaign_reconcile_seconds=_seconds(
             "CAMPAIGN_RECONCILE_SECONDS", get("CAMPAIGN_RECONCILE_SECONDS"), 900
         ),
-        campaign_concurrency=max(
-            1, _whole("CAMPAIGN_CONCURRENCY", get("CAMPAIGN_CONCURRENCY"), 4, "requests")
-        ),
-        worker_maintenance_seconds=max(
-            1, _seconds("WORKER_MAINTENANCE_SECONDS", get("WORKER_MAINTENANCE_SECONDS"), 60)
-        ),
+        campaign_concurrency=max(1, _whole(
+            "CAMPAIGN_CONCURRENCY", get("CAMPAIGN_CONCURRENCY"), 4, "requests"
+        )),
+        worker_maintenance_seconds=max(1, _seconds(
+            "WORKER_MAINTENANCE_SECONDS", get("WORKER_MAINTENANCE_SECONDS"), 60
+        )),
         sms_alarm_seconds=_seconds("SMS_ALARM_SECONDS", get("SMS_ALARM_SECONDS"), 1800),
         followup_failed_lookups_per_hour=_whole_number(
             "FOLLOWUP_FAILED_LOOKUPS_PER_HOUR", get("FOLLOWUP_FAILED_LOOKUPS_PER_HOUR"), 50
@@ -215,9 +215,9 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         redis_breaker_seconds=_seconds("REDIS_BREAKER_SECONDS", get("REDIS_BREAKER_SECONDS"), 5),
         max_body_bytes=_whole("MAX_BODY_BYTES", get("MAX_BODY_BYTES"), DEFAULT_MAX_BODY_BYTES, "bytes"),
         console_url=(get("CONSOLE_URL") or DEFAULT_CONSOLE_URL).rstrip("/"),
-        console_idle_minutes=max(
-            1, _whole("CONSOLE_IDLE_MINUTES", get("CONSOLE_IDLE_MINUTES"), 30, "minutes")
-        ),
+        console_idle_minutes=max(1, _whole(
+            "CONSOLE_IDLE_MINUTES", get("CONSOLE_IDLE_MINUTES"), 30, "minutes"
+        )),
     )
     if not config.secret_key and not config.production:
         config = config.replace(secret_key=_dev_secret_key(instance_path))

@@ -56,14 +56,10 @@ class PreparedJob:
         queue = self.queues[self.queue_name]
         moment = utcformat(now())
         call = (
-            b"data",
-            zlib.compress(serializer.dumps((self.function, None, args, {}))),
-            b"description",
-            get_call_string(self.function, args, {}, max_length=75),
-            b"created_at",
-            moment,
-            b"enqueued_at",
-            moment,
+            b"data", zlib.compress(serializer.dumps((self.function, None, args, {}))),
+            b"description", get_call_string(self.function, args, {}, max_length=75),
+            b"created_at", moment,
+            b"enqueued_at", moment,
         )
         keys = (queue.redis_queues_keys, queue.key, queue.job_class.key_for(job_id))
         script(keys=keys, args=(queue.key, job_id, fixed, *call))
@@ -75,15 +71,8 @@ class PreparedJob:
         queue = self.queues[self.queue_name]
         pipe = queue.connection.pipeline()
         try:
-            job = enqueue(
-                self.queues,
-                self.queue_name,
-                self.function,
-                *args,
-                job_id=_SENTINEL_ID,
-                pipeline=pipe,
-                **self.options,
-            )
+            job = enqueue(self.queues, self.queue_name, self.function, *args, job_id=_SENTINEL_ID,
+                          pipeline=pipe, **self.options)
             commands = [command for command, _options in pipe.command_stack]
         finally:
             pipe.reset()  # never sent

@@ -36,10 +36,8 @@ class FocalPointForm(FlaskForm):
 
     def values(self) -> dict[str, str]:
         """What was typed, as the CSV import would read it."""
-        typed = {
-            name: (self[name].data or "")
-            for name in ("county_code", "name", "organisation", "phone", "priority")
-        }
+        typed = {name: (self[name].data or "") for name in ("county_code", "name", "organisation", "phone",
+                                                              "priority")}
         return {**typed, "active": "true" if self.active.data else "false"}
 
 

@@ -50,13 +50,9 @@ def focal_points_page():
         entries = focal_points.directory(session, int(county) if county else None)
     choices = county_choices(("", "Every county"))
     choices.insert(1, (str(NATIONAL), "National CTiP secretariat (0)"))
-    return render_template(
-        "console/directory/focal_points.html",
-        entries=entries,
-        county=county,
-        choices=choices,
-        county_name=lambda code: name_of(code) or "National secretariat",
-    )
+    return render_template("console/directory/focal_points.html", entries=entries, county=county,
+                           choices=choices, county_name=lambda code: name_of(code) or "National secretariat")
+
 
 
 @bp.route("/focal-points/new", methods=["GET", "POST"])
@@ -121,15 +117,9 @@ def organisations_page():
         entries = referrals.directory(session, county or None)
     choices = county_choices(("", "Every county"))
     choices.insert(1, (referrals.NATIONAL, "National (every county)"))
-    return render_template(
-        "console/directory/organisations.html",
-        entries=entries,
-        county=county,
-        choices=choices,
-        where=referrals.where,
-        kind_label=referrals.kind_label,
-        may_edit=current_user.role in ORGANISATION_KEEPERS,
-    )
+    return render_template("console/directory/organisations.html", entries=entries, county=county,
+                           choices=choices, where=referrals.where, kind_label=referrals.kind_label,
+                           may_edit=current_user.role in ORGANISATION_KEEPERS)
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])

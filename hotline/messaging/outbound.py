@@ -97,7 +97,9 @@ def begin_attempt(session: Session, config: Config, outbound_id: int, now: datet
         return Attempt("failed")
     claimed = session.execute(
         update(OutboundSms)
-        .where(OutboundSms.id == row.id, OutboundSms.state == "pending", OutboundSms.attempts == row.attempts)
+        .where(
+            OutboundSms.id == row.id, OutboundSms.state == "pending", OutboundSms.attempts == row.attempts
+        )
         .values(state="sending", attempts=row.attempts + 1, attempt_started_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount

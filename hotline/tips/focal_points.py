@@ -140,9 +140,9 @@ def check_entry(session, values: dict[str, str], editing: FocalPoint | None = No
     clean, problems = parse_fields(values, PARSERS)
     if not problems:
         row = FocalPointRow(**clean)
-        same = session.scalar(
-            select(FocalPoint).where(FocalPoint.county_code == row.county_code, FocalPoint.phone == row.phone)
-        )
+        same = session.scalar(select(FocalPoint).where(
+            FocalPoint.county_code == row.county_code, FocalPoint.phone == row.phone
+        ))
         if same is not None and same is not editing:
             where = name_of(row.county_code) or "the national secretariat"
             problems["phone"] = f"phone {row.phone} is already in the directory for {where} ({same.name})"
@@ -161,9 +161,8 @@ def add(session, values: dict[str, str], by: User | None, ip: str | None = None)
     return focal_point
 
 
-def edit(
-    session, focal_point: FocalPoint, values: dict[str, str], by: User | None, ip: str | None = None
-) -> dict[str, list]:
+def edit(session, focal_point: FocalPoint, values: dict[str, str], by: User | None, ip: str | None = None
+         ) -> dict[str, list]:
     """Change one entry (audited); returns what changed as {column: [old, new]}, FieldErrors when refused."""
     row = check_entry(session, values, editing=focal_point)
     changes = {

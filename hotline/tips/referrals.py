@@ -105,11 +105,8 @@ def organisations_for(session, county_code: int | None) -> list[ReferralOrganisa
     else:
         query = query.where(or_(county == county_code, county.is_(None)))
     # nulls last on both databases: county ones first, then national
-    return list(
-        session.scalars(
-            query.order_by(county.is_(None), ReferralOrganisation.kind, ReferralOrganisation.name)
-        )
-    )
+    return list(session.scalars(query.order_by(county.is_(None), ReferralOrganisation.kind,
+                                               ReferralOrganisation.name)))
 
 
 def directory(session, county: str | None = None) -> list[ReferralOrganisation]:
@@ -120,33 +117,23 @@ def directory(session, county: str | None = None) -> list[ReferralOrganisation]:
         query = query.where(ReferralOrganisation.county_code.is_(None))
     elif county:
         query = query.where(ReferralOrganisation.county_code == int(county))
-    order = (
-        ReferralOrganisation.county_code.is_not(None),
-        ReferralOrganisation.county_code,
-        ReferralOrganisation.kind,
-        ReferralOrganisation.name,
-    )
+    order = (ReferralOrganisation.county_code.is_not(None), ReferralOrganisation.county_code,
+             ReferralOrganisation.kind, ReferralOrganisation.name)
     return list(session.scalars(query.order_by(*order)))
 
 
-def check_entry(
-    session, values: dict[str, str], editing: ReferralOrganisation | None = None
-) -> OrganisationEntry:
+def check_entry(session, values: dict[str, str], editing: ReferralOrganisation | None = None
+                ) -> OrganisationEntry:
     """An entry typed in the console, checked field by field and unique by (county, name);
     FieldErrors names each bad field."""
     clean, problems = parse_fields({"active": "true", **values}, PARSERS)
     if not problems:
         entry = OrganisationEntry(**clean)
-        same = session.scalar(
-            select(ReferralOrganisation)
-            .where(
-                ReferralOrganisation.county_code.is_(None)
-                if entry.county_code is None
-                else ReferralOrganisation.county_code == entry.county_code,
-                func.lower(ReferralOrganisation.name) == entry.name.lower(),
-            )
-            .limit(1)
-        )
+        same = session.scalar(select(ReferralOrganisation).where(
+            ReferralOrganisation.county_code.is_(None) if entry.county_code is None
+            else ReferralOrganisation.county_code == entry.county_code,
+            func.lower(ReferralOrganisation.name) == entry.name.lower(),
+        ).limit(1))
         if same is not None and same is not editing:
             problems["name"] = f"{same.name} is already in the directory for {where(entry.county_code)}"
     if problems:
@@ -164,13 +151,8 @@ def add(session, values: dict[str, str], by: User | None, ip: str | None = None)
     return organisation
 
 
-def edit(
-    session,
-    organisation: ReferralOrganisation,
-    values: dict[str, str],
-    by: User | None,
-    ip: str | None = None,
-) -> dict[str, list]:
+def edit(session, organisation: ReferralOrganisation, values: dict[str, str], by: User | None,
+         ip: str | None = None) -> dict[str, list]:
     """Change one organisation (audited); returns {field: [old, new]}, FieldErrors when refused."""
     entry = check_entry(session, {"active": str(organisation.active), **values}, editing=organisation)
     changes = {
@@ -213,48 +195,18 @@ def _audit(session, by, action: str, organisation: ReferralOrganisation, detail:
 
 # Fictitious, for `flask seed --demo`: numbers in the ranges the demo data uses (+25420…, +2547000…).
 DEMO_ORGANISATIONS = (
-    dict(
-        county_code="37",
-        name="Demo Kakamega Police gender and children's desk",
-        kind="police",
-        phone="+254202000137",
-        email="",
-    ),
-    dict(
-        county_code="47",
-        name="Demo Nairobi Police gender and children's desk",
-        kind="police",
-        phone="+254202000147",
-        email="",
-    ),
-    dict(
-        county_code=NATIONAL,
-        name="Demo DCI Anti-Human Trafficking and Child Protection Unit",
-        kind="dci_atu",
-        phone="+254202000100",
-        email="atu@example.org",
-    ),
-    dict(
-        county_code="37",
-        name="Demo Kakamega County Children's Services",
-        kind="children",
-        phone="+254700000337",
-        email="children.kakamega@example.org",
-    ),
-    dict(
-        county_code="47",
-        name="Demo Nairobi County Labour Office",
-        kind="labour",
-        phone="+254202000247",
-        email="",
-    ),
-    dict(
-        county_code="47",
-        name="Demo Nairobi safe house for survivors",
-        kind="shelter",
-        phone="+254700000347",
-        email="shelter@example.org",
-    ),
+    dict(county_code="37", name="Demo Kakamega Police gender and children's desk", kind="police",
+         phone="+254202000137", email=""),
+    dict(county_code="47", name="Demo Nairobi Police gender and children's desk", kind="police",
+         phone="+254202000147", email=""),
+    dict(county_code=NATIONAL, name="Demo DCI Anti-Human Trafficking and Child Protection Unit",
+         kind="dci_atu", phone="+254202000100", email="atu@example.org"),
+    dict(county_code="37", name="Demo Kakamega County Children's Services", kind="children",
+         phone="+254700000337", email="children.kakamega@example.org"),
+    dict(county_code="47", name="Demo Nairobi County Labour Office", kind="labour",
+         phone="+254202000247", email=""),
+    dict(county_code="47", name="Demo Nairobi safe house for survivors", kind="shelter",
+         phone="+254700000347", email="shelter@example.org"),
 )
 
 

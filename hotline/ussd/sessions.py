@@ -44,9 +44,7 @@ _BY_KEY = bindparam("key")
 _LOAD_BACKUP = select(
     select(_backup.c.record).where(_backup.c.reporter_key == _BY_KEY).scalar_subquery().label("record"),
     select(_backup.c.saved_at).where(_backup.c.reporter_key == _BY_KEY).scalar_subquery().label("saved_at"),
-    select(_reporter.c.language)
-    .where(_reporter.c.reporter_key == _BY_KEY)
-    .scalar_subquery()
+    select(_reporter.c.language).where(_reporter.c.reporter_key == _BY_KEY).scalar_subquery()
     .label("language"),
 )
 
