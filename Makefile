@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint mutation dial bench bench-ussd bench-routing bench-agencies bench-delivery bench-campaign redis-server clean help
+.PHONY: run test lint mutation dial bench bench-ussd bench-routing bench-agencies bench-delivery bench-campaign bench-desk redis-server chromium clean help
 
 help:
 	@echo "make run    set up (virtualenv, requirements, Redis, database) and start web, worker, simulator"
@@ -26,10 +26,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 redis-server:
 	@scripts/ensure-redis
 
+# Debian's chromium, which the console's browser tests drive through Playwright.
+chromium:
+	@scripts/ensure-chromium
+
 run: $(STAMP) redis-server
 	scripts/run-dev
 
-test: $(STAMP) redis-server lint
+test: $(STAMP) redis-server chromium lint
 	@echo "--- tests against SQLite"
 	TEST_DATABASE_URL= $(BIN)/pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
@@ -47,7 +51,7 @@ lint: $(STAMP)
 # on two cores. Later runs keep the verdicts of unchanged functions and try every survivor again;
 # `make mutation MUTATION_FRESH=1` starts from scratch; `make mutation ONLY='hotline.tips.routing.*'` tries
 # one module's mutants (mutmut's names: module path with dots, then the function).
-mutation: $(STAMP) redis-server
+mutation: $(STAMP) redis-server chromium
 	@if [ -n "$(MUTATION_FRESH)" ]; then rm -rf mutants; fi
 	@if [ -d mutants ]; then $(BIN)/python scripts/mutation-report --reset-survivors; fi
 	TEST_DATABASE_URL= $(BIN)/mutmut run --max-children 4 $(ONLY)
@@ -56,7 +60,7 @@ mutation: $(STAMP) redis-server
 dial: $(STAMP)
 	HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/flask ussd dial
 
-bench: bench-ussd bench-routing bench-agencies bench-delivery bench-campaign
+bench: bench-ussd bench-routing bench-agencies bench-delivery bench-campaign bench-desk
 
 bench-ussd: $(STAMP) redis-server
 	@command -v wrk >/dev/null || { echo "bench-ussd needs wrk (Debian/Ubuntu: sudo apt-get install wrk)"; exit 1; }
@@ -73,6 +77,9 @@ bench-delivery: $(STAMP) redis-server
 
 bench-campaign: $(STAMP) redis-server
 	$(BIN)/python bench/campaign/run.py --best-case
+
+bench-desk: $(STAMP) redis-server
+	$(BIN)/python bench/desk/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

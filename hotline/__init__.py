@@ -84,6 +84,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
     app.cli.add_command(seed.seed_command)
+    accounts.exempt_from_csrf(app, COOKIELESS_BLUEPRINTS)  # AT posts without cookie or CSRF token
     app.session_interface = NoSessionForWebhooks(frozenset(
         rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.split(".")[0] in COOKIELESS_BLUEPRINTS
     ))

@@ -12,7 +12,7 @@ from hotline.core.csv_import import import_file
 from hotline.core.extensions import current
 from hotline.core.models import County
 from hotline.core.privacy import reporter_key
-from hotline.tips import focal_points
+from hotline.tips import focal_points, referrals
 from hotline.tips import submission as tips
 from hotline.ussd.cli import DEMO_PHONE
 
@@ -78,6 +78,9 @@ def seed_command(demo):
         spec = contacts_cli.spec_for(ext.config.phone_hash_key)
         report = import_file(contacts_cli.DEMO_FILE, spec, ext.session_scope)
         click.echo(f"demo contacts: {report.counts}")
+        with ext.session_scope() as session:
+            referrals.seed_demo(session)
+        click.echo(f"demo referral organisations: {len(referrals.DEMO_ORGANISATIONS)} in the directory")
 
 
 def seed_demo_tips(ext) -> None:

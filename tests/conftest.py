@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import MetaData, create_engine, delete
+from sqlalchemy import MetaData, create_engine, delete, text
 from werkzeug.serving import make_server
 
 from hotline import create_app
@@ -35,6 +35,8 @@ AT_TIMEOUT = (3, 3)
 LOST_ANSWER_DELAY = 4.0
 # Every test draws the same reference codes, contact salts and campaign seeds, whatever ran before it.
 TEST_SEED = 20261128
+# The console's fixtures (a served console, Playwright's browser, make_user, sign_in): tests/console.py.
+pytest_plugins = ("tests.console",)
 # Only the test suite may run with HOTLINE_ENV=testing (its subprocesses inherit this).
 os.environ[TEST_SUITE_MARKER] = "1"
 
@@ -153,11 +155,23 @@ def redis_server(tmp_path_factory):
     server.stop()
 
 
+# PostgreSQL functions the migrations made (the audit log's trigger function), but not an extension's.
+OUR_FUNCTIONS = text(
+    "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+    "WHERE n.nspname = 'public' AND NOT EXISTS "
+    "(SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"
+)
+
+
 def _drop_everything(url: str) -> None:
     engine = create_engine(url)
     metadata = MetaData()
     metadata.reflect(engine)
     metadata.drop_all(engine)
+    if engine.dialect.name == "postgresql":  # else the next upgrade's CREATE FUNCTION finds them there
+        with engine.begin() as connection:
+            for (function,) in connection.execute(OUR_FUNCTIONS).all():
+                connection.execute(text(f"DROP FUNCTION IF EXISTS {function} CASCADE"))
     engine.dispose()
 
 

@@ -16,8 +16,13 @@ def test_the_page_names_every_callback_health_and_how_to_dial(client):
     assert "*384*1234#" in page and "make dial" in page
     assert "http://127.0.0.1:5001" in page  # no AT account: SMS go to the local simulator
     assert "Set-Cookie" not in response.headers  # nothing to keep between visits
-    # Self-contained: nothing fetched from elsewhere, nothing run.
-    assert "<script" not in page and "<link" not in page and "src=" not in page
+    # Self-contained: nothing fetched from elsewhere, nothing run; its one stylesheet is its own file
+    # (the Content-Security-Policy allows no inline style).
+    assert "<script" not in page and "src=" not in page and "<style" not in page
+    assert page.count("<link") == 1 and '<link rel="stylesheet" href="/static/home.css">' in page
+    assert "style-src 'self'" in response.headers["Content-Security-Policy"]
+    with client.get("/static/home.css") as stylesheet:
+        assert stylesheet.status_code == 200 and stylesheet.mimetype == "text/css"
 
 
 def test_the_token_is_named_never_shown(make_app):

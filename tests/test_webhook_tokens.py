@@ -24,6 +24,9 @@ NOT_WEBHOOKS = {
     "home.index": "the page naming the endpoints: reads nothing stored, shows no secret",
     "static": "Flask's static files: none are served, and they would change nothing",
 }
+# The console's pages are for people signed in, not for AT: a session and CSRF tokens guard them
+# (tests/test_accounts.py checks that every one of them is guarded).
+CONSOLE = "/console"
 
 # A well-formed request per webhook, so that only the token can be what refuses it. A webhook added
 # later without an entry here is sent an empty form: it must still answer 403, before reading it.
@@ -60,7 +63,7 @@ def _routes() -> list[tuple[str, str]]:
     )
     found = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint in NOT_WEBHOOKS:
+        if rule.endpoint in NOT_WEBHOOKS or rule.rule.startswith(CONSOLE):
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((rule.rule, method))
