@@ -10,9 +10,8 @@ from hotline.core.viewer import ROLES
 # Reached before sign-in is complete: the password page, the second factor and its first set-up.
 OPEN_ENDPOINTS = frozenset({
     "accounts.sign_in",
-    "accounts.two_factor",
-    "accounts.two_factor_setup",
-    "accounts.two_factor_qr",
+    "accounts.two_factor_step",
+    "accounts.setup",
     "accounts.sign_out",
 })
 
