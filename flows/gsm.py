@@ -25,6 +25,16 @@ def septets(text: str) -> int:
     return sum(2 if ch in EXTENDED else 1 for ch in text)
 
 
+def fit(text: str, limit: int) -> str:
+    """The longest start of `text` that takes at most `limit` septets."""
+    used = 0
+    for at, ch in enumerate(text):
+        used += 2 if ch in EXTENDED else 1
+        if used > limit:
+            return text[:at]
+    return text
+
+
 def to_gsm7(text: str, replacement: str = "?") -> str:
     """`text` with look-alikes folded and anything else outside GSM-7 replaced."""
     folded = text.translate(_FOLD)

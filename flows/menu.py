@@ -146,6 +146,51 @@ def hotline_flow(counties: tuple[tuple[int, str], ...]) -> Flow:
             params=(("ref", 15), ("status", 34)),
             options=(Option("followup.add", "followup_add"),),
         ),
+        # `find_report` jumps here when the caller reported the tip and messages from the case team wait.
+        Screen(
+            "followup_news_one",
+            "menu",
+            "followup.news_one",
+            params=(("ref", 15), ("status", 33)),
+            options=(Option("followup.read", "followup_message"), Option("followup.add", "followup_add")),
+        ),
+        Screen(
+            "followup_news_many",
+            "menu",
+            "followup.news_many",
+            params=(("ref", 15), ("status", 33), ("count", 2)),
+            options=(Option("followup.read", "followup_message"), Option("followup.add", "followup_add")),
+        ),
+        # `read_message` shows the oldest unread message and marks it read; it jumps to
+        # `followup_message_last` when no other waits, to `followup_no_message` when none did.
+        Screen(
+            "followup_message",
+            "menu",
+            "followup.message",
+            action="read_message",
+            params=(("message", MESSAGE_LENGTH),),
+            options=(
+                Option("followup.answer", "followup_answer"),
+                Option("followup.next", "followup_message"),
+            ),
+        ),
+        Screen(
+            "followup_message_last",
+            "menu",
+            "followup.message",
+            params=(("message", MESSAGE_LENGTH),),
+            options=(Option("followup.answer", "followup_answer"),),
+        ),
+        Screen("followup_no_message", "info", "followup.no_message"),
+        Screen(
+            "followup_answer",
+            "text",
+            "followup.answer_prompt",
+            field="answer",
+            next="followup_answered",
+            max_length=500,
+        ),
+        Screen("followup_answered", "end", "followup.answered", action="send_answer"),
         Screen(
             "followup_add",
             "text",
@@ -220,6 +265,8 @@ def hotline_flow(counties: tuple[tuple[int, str], ...]) -> Flow:
     ]
     # `resume_draft` jumps to whichever tip screen the draft stopped on.
     dynamic = tuple(s.id for s in screens if s.draft)
-    # Actions also jump to the agency pick list, the screen of a subscribed contact and a held update.
+    # Actions also jump to the agency pick list, the screen of a subscribed contact, a held update...
     jumps = ("resume", "agency_pick", "safety_sms_on", "followup_held")
+    # ... and to the follow-up's screens of messages from the case team.
+    jumps += ("followup_news_one", "followup_news_many", "followup_message_last", "followup_no_message")
     return flow_of("main", screens, sources=_sources(counties), dynamic_targets=dynamic + jumps)

@@ -106,6 +106,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "followup.added": "Thank you. Your information was added to report {ref}.",
         "followup.held": "Thank you. Your information on report {ref} was received. "
         "The team will check it before passing it on.",
+        # messages from the case team: only the tip's reporter sees them, never their content by SMS
+        "followup.news_one": "Report {ref}: {status}.\n1 new message from the county team",
+        "followup.news_many": "Report {ref}: {status}.\n{count} new messages",
+        "followup.read": "Read",
+        "followup.message": "{message}",
+        "followup.answer": "Answer",
+        "followup.next": "Next message",
+        "followup.no_message": "No new messages.",
+        "followup.answer_prompt": "Type your answer to the county team:",
+        "followup.answered": "Your answer was sent to the county team.",
         # other menus
         "help": "Free help lines:\n" + HELP_LINES["en"],
         # safety tips by SMS (awareness campaigns): neutral words, the phone may not be private
@@ -212,6 +222,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "followup.added": "Asante. Taarifa yako imeongezwa kwenye ripoti {ref}.",
         "followup.held": "Asante. Taarifa yako kuhusu ripoti {ref} imepokelewa. "
         "Timu itaikagua kabla ya kuipeleka.",
+        "followup.news_one": "Ripoti {ref}: {status}.\nUjumbe 1 mpya wa timu ya kaunti",
+        "followup.news_many": "Ripoti {ref}: {status}.\nJumbe {count} mpya za timu ya kaunti",
+        "followup.read": "Soma",
+        "followup.message": "{message}",
+        "followup.answer": "Jibu",
+        "followup.next": "Ujumbe unaofuata",
+        "followup.no_message": "Hakuna ujumbe mpya.",
+        "followup.answer_prompt": "Andika jibu lako kwa timu ya kaunti:",
+        "followup.answered": "Jibu lako limetumwa kwa timu ya kaunti.",
         "help": "Nambari za msaada bure:\n" + HELP_LINES["sw"],
         "safety.off": "Pata vidokezo vya usalama kwa SMS: kazi salama, safari salama, wapi pa "
         "kupata msaada. Acha wakati wowote.",

@@ -218,6 +218,31 @@ def test_a_status_with_no_words_reads_as_received_and_an_unknown_language_in_eng
     assert followup.status_words(Tip(status="archived"), "en") == "received"
 
 
+@pytest.mark.parametrize(
+    "status, case_status, english, kiswahili",
+    [
+        ("received", "Active", "received", "imepokelewa"),
+        ("routed", "Active", "with the county team", "iko na timu ya kaunti"),
+        ("acknowledged", "Active", "acknowledged by the county team", "imepokelewa na timu ya kaunti"),
+        ("acknowledged", "FollowUp", "followed up by the county team", "inafuatiliwa na timu ya kaunti"),
+        ("routed", "FollowUp", "followed up by the county team", "inafuatiliwa na timu ya kaunti"),
+        ("closed", "Closed", "closed", "imefungwa"),
+        ("closed", "ClosedReferred", "closed", "imefungwa"),  # never "referred to the police"
+        ("acknowledged", "ClosedReferred", "closed", "imefungwa"),
+        ("closed", "Active", "closed", "imefungwa"),  # closed by the routing stage alone
+    ],
+)
+def test_the_status_words_follow_the_case_in_neutral_words(status, case_status, english, kiswahili):
+    tip = Tip(status=status, case_status=case_status)
+    assert (followup.status_words(tip, "en"), followup.status_words(tip, "sw")) == (english, kiswahili)
+
+
+def test_every_status_fits_the_follow_up_screens_whole_and_names_no_police():
+    words = [word for table in followup.STATUS.values() for word in table.values()]
+    assert max(len(word) for word in words) <= 33
+    assert not any(("polisi" in word or "police" in word or "refer" in word) for word in words)
+
+
 def hold(ext, code: str, *texts: str) -> list[int]:
     """Information added to the tip with this reference from another number: held; their ids."""
     with ext.session_scope() as session:

@@ -14,6 +14,10 @@ import time_machine
 from sqlalchemy import select
 
 import simulator
+from flows.gsm import is_gsm7, septets
+from flows.menu import TIP_KINDS
+from flows.texts import text
+from hotline.core.counties import name_of
 from hotline.core.models import FocalPoint, OutboundSms, Tip, TipUpdate, UnmatchedDeliveryReport, utcnow
 from hotline.sms.texts import REPLIES
 from hotline.tips import routing
@@ -416,6 +420,7 @@ def test_rejected_information_from_another_number_is_never_forwarded(stack):
 
 NAIROBI_FP = "+254700000147"
 KAKAMEGA_REFERENCE = "482177305417"
+CONSOLE = "https://desk.ctip.go.ke/console"
 
 
 @pytest.fixture
@@ -574,47 +579,65 @@ def _tip(**fields) -> Tip:
 
 
 def test_the_notice_of_a_tip_with_nothing_optional_says_so_in_plain_words():
-    assert routing.notice(_tip()) == (
+    assert routing.notice(_tip(), CONSOLE) == (
         "Hotline report 482-177-305-417\n"
         "Other, county not given: -\n"
         "Danger now: unsure. Children: unsure. Call-back number: no.\n"
-        "Reply ACK 482177305417"
+        "Reply ACK 482177305417\n"
+        "https://desk.ctip.go.ke/console/t/482177305417"
     )
 
 
 def test_the_notice_marks_urgent_tips_and_an_available_call_back_and_cuts_place_and_description():
     tip = _tip(kind="forced_labour", county_code=37, place="P" * 70, description="D" * 120, urgent=True,
                danger="yes", children="no", callback_contact="sealed")
-    assert routing.notice(tip) == (
+    assert routing.notice(tip, CONSOLE) == (
         "URGENT Hotline report 482-177-305-417\n"
         f"Forced labour, Kakamega: {'P' * 60}\n"
-        f"{'D' * 99}\n"  # what the two parts leave: the reply line is never cut off
+        f"{'D' * 52}\n"  # what the two parts leave: the reply line and the address are never cut off
         "Danger now: yes. Children: no. Call-back number: available.\n"
-        "Reply ACK 482177305417"
+        "Reply ACK 482177305417\n"
+        "https://desk.ctip.go.ke/console/t/482177305417"
     )
-    assert len(routing.notice(tip)) == routing.NOTICE_LIMIT
+    assert len(routing.notice(tip, CONSOLE)) == routing.NOTICE_LIMIT
 
 
 def test_the_notice_gives_a_short_description_whole_and_at_most_110_characters_of_a_long_one():
-    assert "\nMarket stall 5\n" in routing.notice(_tip(description="Market stall 5"))
-    assert f"\n{'D' * 110}\n" in routing.notice(_tip(description="D" * 200))
+    assert "\nMarket stall 5\n" in routing.notice(_tip(description="Market stall 5"), CONSOLE)
+    assert f"\n{'D' * 110}\n" in routing.notice(_tip(description="D" * 200), CONSOLE)
 
 
-def test_an_escalated_notice_keeps_the_danger_line_and_the_reply_line_and_shortens_the_description():
+def test_an_escalated_notice_keeps_the_danger_line_the_reply_line_and_the_address_and_shortens_the_rest():
     tip = _tip(kind="forced_labour", county_code=37, place="P" * 70, description="D" * 120, urgent=True,
                danger="yes", children="no", callback_contact="sealed")
-    unreached = routing.notice(tip, unreached=10)
+    unreached = routing.notice(tip, CONSOLE, unreached=10)
     assert unreached == (
         "ESCALATED: the county team could not be reached by SMS in 10 min.\n"
         "URGENT Hotline report 482-177-305-417\n"
-        f"Forced labour, Kakamega: {'P' * 60}\n"
-        f"{'D' * 33}\n"
+        f"Forced labour, Kakamega: {'P' * 47}\n"  # the place gets what is left; the description nothing
         "Danger now: yes. Children: no. Call-back number: available.\n"
-        "Reply ACK 482177305417"
+        "Reply ACK 482177305417\n"
+        "https://desk.ctip.go.ke/console/t/482177305417"
     )
-    assert routing.notice(_tip(), escalated_after=1440).startswith(
+    assert routing.notice(_tip(), CONSOLE, escalated_after=1440).startswith(
         "ESCALATED: not acknowledged in 1440 min.\nHotline report 482-177-305-417\n"
     )
+
+
+@pytest.mark.parametrize("kind", TIP_KINDS)
+@pytest.mark.parametrize("county_code", [37, 28, None])  # Kakamega, Elgeyo/Marakwet (the longest name), none
+def test_with_the_longest_fields_the_notice_fits_two_gsm7_parts_and_ends_with_the_reply_and_the_address(
+    kind, county_code
+):
+    tip = _tip(kind=kind, county_code=county_code, place="Ω€" * 50, description="[x] " * 80, urgent=True,
+               danger="unsure", children="unsure", callback_contact="sealed")
+    for notice in (routing.notice(tip, CONSOLE, unreached=1440), routing.notice(tip, CONSOLE)):
+        assert is_gsm7(notice) and septets(notice) <= routing.NOTICE_LIMIT, notice
+        assert notice.endswith(
+            "\nDanger now: unsure. Children: unsure. Call-back number: available.\n"
+            "Reply ACK 482177305417\nhttps://desk.ctip.go.ke/console/t/482177305417"
+        )
+        assert f"{text('en', 'kind.' + kind)}, {name_of(county_code) or 'county not given'}: Ω" in notice
 
 
 def test_focal_points_come_by_priority_then_by_id_and_only_the_active_ones(ext):
@@ -665,9 +688,9 @@ def test_each_stage_notifies_its_focal_points_and_sets_the_deadline_of_the_tips_
     assert (tip.escalation_level, tip.escalate_at) == (1, now + timedelta(minutes=120))
     last = routing.notify_stage(session, config, tip, 2, now)
     assert (tip.escalation_level, tip.escalate_at) == (2, None)  # the secretariat: nobody after it
-    escalated = routing.notice(tip, escalated_after=120)
+    escalated = routing.notice(tip, config.console_url, escalated_after=120)
     assert _rows(session, tip) == [
-        (f"tip:{tip.id}:notify:{fp['A'].id}", "tip", fp["A"].id, routing.notice(tip)),
+        (f"tip:{tip.id}:notify:{fp['A'].id}", "tip", fp["A"].id, routing.notice(tip, config.console_url)),
         (f"tip:{tip.id}:notify:{fp['B'].id}", "escalation", fp["B"].id, escalated),
         (f"tip:{tip.id}:notify:{fp['S'].id}", "escalation", fp["S"].id, escalated),
     ]
@@ -699,7 +722,7 @@ def test_an_acknowledged_tip_keeps_its_status_when_a_stage_is_notified(ext, kaka
 def test_an_unreached_county_escalates_to_the_next_stage_and_the_secretariat_at_once(ext, kakamega):
     session, tip, fp = kakamega
     routing.notify_stage(session, ext.config, tip, 1, utcnow(), unreached=10)
-    warned = routing.notice(tip, unreached=10)
+    warned = routing.notice(tip, ext.config.console_url, unreached=10)
     assert [(key, purpose, message) for key, purpose, _, message in _rows(session, tip)] == [
         (f"tip:{tip.id}:notify:{fp['B'].id}", "escalation", warned),
         (f"tip:{tip.id}:notify:{fp['S'].id}", "escalation", warned),

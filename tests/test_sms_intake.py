@@ -13,12 +13,21 @@ from sqlalchemy import select
 
 from flows.gsm import is_gsm7
 from hotline.contacts import service as contacts
-from hotline.core.models import FocalPoint, InboundSms, OutboundSms, Suppression, Tip, utcnow
-from hotline.core.privacy import decrypt_contact
+from hotline.core.models import (
+    CaseMessage,
+    FocalPoint,
+    InboundSms,
+    OutboundSms,
+    Suppression,
+    Tip,
+    User,
+    utcnow,
+)
+from hotline.core.privacy import decrypt_contact, reporter_key
 from hotline.core.time import as_utc
 from hotline.messaging import outbound
 from hotline.sms.texts import REPLIES
-from hotline.tips import routing
+from hotline.tips import conversation, routing
 from tests import test_routing
 from workers.sweeper import sweep_service_sms, sweep_unqueued_tips
 
@@ -99,6 +108,54 @@ def test_the_confirmations_are_neutral_gsm7_single_sms():
             message = REPLIES[language][key]
             assert is_gsm7(message) and len(message) <= 160, message
             assert "traffick" not in message.lower() and "ulanguzi" not in message.lower()
+
+
+def _tip_with_a_waiting_message(ext) -> Tip:
+    """A tip reported from PHONE (routed, acknowledged) with one unread message from the case team."""
+    with ext.session_scope() as session:
+        tip = Tip(
+            reference="482177305417",
+            channel="sms",
+            source_id="test:status",
+            kind="other",
+            status="acknowledged",
+            reporter_key=reporter_key(PHONE, ext.config.phone_hash_key),
+        )
+        user = User(email="fp@example.org", password_hash="x", role="focal_point", session_token="t")
+        session.add_all([tip, user])
+        session.flush()
+        conversation.post_message(session, ext.config, tip, user.id, "Are they still there?", utcnow())
+        return tip
+
+
+@pytest.mark.parametrize(
+    "keyword, expected",
+    [
+        (
+            "STATUS",
+            "Reference 482-177-305-417: acknowledged by the county team. A message from the county team "
+            "is waiting: dial *384*1234# and choose 3.",
+        ),
+        (
+            "hali",
+            "Kumbukumbu 482-177-305-417: imepokelewa na timu ya kaunti. Una ujumbe kutoka kwa timu ya "
+            "kaunti: piga *384*1234# kisha uchague 3.",
+        ),
+    ],
+)
+def test_status_tells_the_reporter_a_message_waits_without_its_content(ext, client, keyword, expected):
+    _tip_with_a_waiting_message(ext)
+    text_in(client, f"{keyword} 482-177-305-417")
+    assert replies(ext) == [(PHONE, expected)]
+    assert is_gsm7(expected) and len(expected) <= 160
+
+
+def test_status_from_another_number_that_knows_the_reference_says_nothing_of_a_message(ext, client):
+    _tip_with_a_waiting_message(ext)
+    text_in(client, "STATUS 482177305417", phone="+254722333444")
+    assert replies(ext) == [("+254722333444", "Reference 482-177-305-417: acknowledged by the county team.")]
+    with ext.session_scope() as session:
+        assert session.scalar(select(CaseMessage)).read_at is None  # an SMS reads nothing out
 
 
 def test_a_tip_by_sms_while_redis_is_down_is_answered_saved_marked_and_queued_later_by_the_sweep(

@@ -2,7 +2,8 @@
 
 `STOP`/`ACHA` leaves awareness SMS and `START`/`JOIN`/`ANZA`/`JIUNGE` joins them (in the
 keyword's language), each confirmed by one SMS. `TIP`/`RIPOTI` makes a tip (channel sms, county
-unknown, so the national secretariat triages it), `STATUS`/`HALI` follows one up, `ACK`/`POKEA`
+unknown, so the national secretariat triages it), `STATUS`/`HALI` follows one up (telling its
+reporter, without the content, when a message from the case team waits), `ACK`/`POKEA`
 lets a registered focal point acknowledge one, `HELP`/`MSAADA`, an empty SMS and anything
 unknown get the keyword list. The sender's number is used only to reply (encrypted in the outbound row), to
 compute the reporter key, to count the SMS for campaign effect (`hotline.engagement`, under a
@@ -31,7 +32,7 @@ from hotline.core.models import FocalPoint, InboundSms, Tip, utcnow
 from hotline.core.privacy import encrypt_contact, engagement_key, reporter_key
 from hotline.messaging import outbound
 from hotline.sms.texts import KEYWORDS, reply
-from hotline.tips import followup, reporters, routing
+from hotline.tips import conversation, followup, reporters, routing
 from hotline.tips import submission as tips
 from hotline.tips.reference import display
 
@@ -119,7 +120,14 @@ def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
         tip = found.tip
         if tip is None:
             return answer("not_found", typed=rest.split()[0][:20])
-        return answer("status", ref=display(tip.reference), status=followup.status_words(tip, language))
+        # Only the tip's reporter hears that a message waits (never its content); anyone else the status.
+        waiting = conversation.waiting_for(session, tip, key)
+        return answer(
+            "status_message" if waiting else "status",
+            ref=display(tip.reference),
+            status=followup.status_words(tip, language),
+            code=ext.config.ussd_service_code,
+        )
     return _acknowledge(ext, session, sms, language, rest, now, answer)
 
 

@@ -15,6 +15,8 @@ REPLIES = {
         "tip_received": "Thank you, your message was received. Reference {ref}. "
         "Send STATUS {ref} to follow up.",
         "status": "Reference {ref}: {status}.",
+        "status_message": "Reference {ref}: {status}. A message from the county team is waiting: "
+        "dial {code} and choose 3.",
         "status_empty": "Please send STATUS followed by your reference.",
         "not_found": "We could not find reference {typed}. Check the number and try again.",
         "too_many": "Too many tries. Please try again later.",
@@ -38,6 +40,8 @@ REPLIES = {
         "tip_empty": "Tafadhali tuma RIPOTI ikifuatiwa na ulichoona.",
         "tip_received": "Asante, ujumbe wako umepokelewa. Nambari {ref}. Tuma HALI {ref} kufuatilia.",
         "status": "Nambari {ref}: {status}.",
+        "status_message": "Kumbukumbu {ref}: {status}. Una ujumbe kutoka kwa timu ya kaunti: "
+        "piga {code} kisha uchague 3.",
         "status_empty": "Tafadhali tuma HALI ikifuatiwa na nambari yako.",
         "not_found": "Hatukupata nambari {typed}. Iangalie kisha ujaribu tena.",
         "too_many": "Majaribio mengi mno. Tafadhali jaribu tena baadaye.",

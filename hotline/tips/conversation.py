@@ -120,7 +120,7 @@ def add_reply(
     log.info("tip %s: the reporter answered (message %s)", tip.id, message.id)
     notice = to_gsm7(
         f"The reporter answered on report {display(tip.reference)}. "
-        f"Open: {config.console_url}/t/{tip.reference}"
+        f"Open: {routing.case_address(config.console_url, tip)}"
     )
     key = f"answer:{message.id}:{{fp}}"
     return routing.tell(session, tip, case_holders(session, tip), key, "answer", notice)

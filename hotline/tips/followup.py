@@ -30,17 +30,22 @@ from hotline.tips import reference, routing
 
 log = logging.getLogger(__name__)
 
+# The tip's status as its reporter reads it: neutral words, since a phone may be read by the person
+# reported (a closed case is "closed", never "referred to the police"). At most 33 characters: the
+# follow-up screens show them whole.
 STATUS = {
     "en": {
         "received": "received",
         "routed": "with the county team",
         "acknowledged": "acknowledged by the county team",
+        "followup": "followed up by the county team",
         "closed": "closed",
     },
     "sw": {
         "received": "imepokelewa",
         "routed": "iko na timu ya kaunti",
-        "acknowledged": "imeshughulikiwa na timu ya kaunti",
+        "acknowledged": "imepokelewa na timu ya kaunti",
+        "followup": "inafuatiliwa na timu ya kaunti",
         "closed": "imefungwa",
     },
 }
@@ -165,8 +170,12 @@ def find(session: Session, typed: str) -> Tip | None:
 
 
 def status_words(tip: Tip, language: str) -> str:
-    """The tip's status as a reporter may read it."""
+    """The tip's status as a reporter may read it: the case's status (console) over the routing stage."""
     table = STATUS.get(language, STATUS["en"])
+    if tip.case_status in ("Closed", "ClosedReferred") or tip.status == "closed":
+        return table["closed"]
+    if tip.case_status == "FollowUp":
+        return table["followup"]
     return table.get(tip.status, table["received"])
 
 

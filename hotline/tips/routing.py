@@ -4,8 +4,8 @@ Stages of a tip: the county's focal points by priority (all of them at once when
 the national CTiP secretariat (county 0), which is also where tips with no county or no county
 focal points go. Each stage has a deadline (`Config.escalation_after`); without an
 acknowledgement the tip moves to the next stage. Messages to focal points carry the reference,
-kind, county, place, urgency, children and whether a call-back number exists: never the
-reporter's number.
+kind, county, place, urgency, children, whether a call-back number exists and the case's console
+address: never the reporter's number.
 """
 
 from __future__ import annotations
@@ -16,20 +16,13 @@ from itertools import groupby
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from flows.gsm import to_gsm7
+from flows.gsm import fit, septets, to_gsm7
 from flows.texts import text
 from hotline.core.config import Config
 from hotline.core.counties import NATIONAL, name_of
 from hotline.core.models import FocalPoint, OutboundSms, Tip, TipUpdate
 from hotline.messaging import outbound
 from hotline.tips.reference import display
-
-STATUS_WORDS = {
-    "received": "received",
-    "routed": "with the county team",
-    "acknowledged": "acknowledged by the county team",
-    "closed": "closed",
-}
 
 
 def focal_points(session: Session, county_code: int) -> list[FocalPoint]:
@@ -56,31 +49,39 @@ def stages(session: Session, tip: Tip) -> list[list[FocalPoint]]:
 NOTICE_LIMIT = 306  # two SMS parts of GSM-7
 
 
-def notice(tip: Tip, escalated_after: int | None = None, unreached: int | None = None) -> str:
-    """The SMS a focal point gets about a tip (GSM-7, at most two parts).
+def notice(
+    tip: Tip, console_url: str, escalated_after: int | None = None, unreached: int | None = None
+) -> str:
+    """The SMS a focal point gets about a tip (GSM-7, at most two parts), ending with the case's
+    console address so that one tap opens it.
 
-    The description gets what room the other lines leave (at most 110 characters), and the last line,
-    how to acknowledge, is never cut off.
+    The danger line, how to acknowledge and the address are never cut; the place gets what room they
+    leave (at most 60 characters), the description what is left after it (at most 110).
     """
     county = name_of(tip.county_code) or "county not given"
-    lines = [
-        f"{'URGENT ' if tip.urgent else ''}Hotline report {display(tip.reference)}",
-        f"{text('en', 'kind.' + tip.kind)}, {county}: {(tip.place or '-')[:60]}",
-    ]
+    head = [f"{'URGENT ' if tip.urgent else ''}Hotline report {display(tip.reference)}"]
     if unreached:
-        lines.insert(0, f"ESCALATED: the county team could not be reached by SMS in {unreached} min.")
+        head.insert(0, f"ESCALATED: the county team could not be reached by SMS in {unreached} min.")
     elif escalated_after:
-        lines.insert(0, f"ESCALATED: not acknowledged in {escalated_after} min.")
+        head.insert(0, f"ESCALATED: not acknowledged in {escalated_after} min.")
+    what = to_gsm7(f"{text('en', 'kind.' + tip.kind)}, {county}: ")
     danger = (
         f"Danger now: {tip.danger}. Children: {tip.children}. "
         f"Call-back number: {'available' if tip.callback_contact else 'no'}."
     )
-    reply = f"Reply ACK {tip.reference}"
-    room = NOTICE_LIMIT - len(to_gsm7("\n".join([*lines, danger, reply]))) - 1
+    tail = to_gsm7("\n".join([danger, f"Reply ACK {tip.reference}", case_address(console_url, tip)]))
+    room = NOTICE_LIMIT - septets(to_gsm7("\n".join([*head, what, tail])))
+    place = fit(to_gsm7(tip.place or "-"), max(1, min(60, room)))
+    lines = [*head, what + place]
+    room -= septets(place) + 1  # what a description may take, with its line break
     if tip.description and room > 0:
-        lines.append(to_gsm7(tip.description)[: min(110, room)])
-    body = to_gsm7("\n".join([*lines, danger]))
-    return body[: NOTICE_LIMIT - len(reply) - 1] + "\n" + reply
+        lines.append(fit(to_gsm7(tip.description), min(110, room)))
+    return fit(to_gsm7("\n".join(lines)), NOTICE_LIMIT - septets(tail) - 1) + "\n" + tail
+
+
+def case_address(console_url: str, tip: Tip) -> str:
+    """The case page's address in the console, short enough for an SMS."""
+    return f"{console_url}/t/{tip.reference}"
 
 
 def notify_stage(
@@ -96,7 +97,7 @@ def notify_stage(
         tip.escalate_at = None
         return []
     minutes = config.escalation_after(tip.kind, tip.urgent)
-    message = notice(tip, escalated_after=minutes if level else None, unreached=unreached)
+    message = notice(tip, config.console_url, escalated_after=minutes if level else None, unreached=unreached)
     purpose = "tip" if level == 0 else "escalation"
     recipients = list(all_stages[level])
     if unreached:

@@ -32,8 +32,9 @@ from hotline.core.models import utcnow
 from hotline.core.numbers import ascii_digits
 from hotline.core.privacy import encrypt_contact, engagement_key, reporter_key
 from hotline.messaging import outbound
-from hotline.tips import followup, reference, reporters
+from hotline.tips import conversation, followup, reference, reporters
 from hotline.tips import submission as tips
+from hotline.ussd.messages import read_message, send_answer
 from hotline.ussd.sessions import DRAFT_FIELDS, SessionStore, snapshot
 
 log = logging.getLogger(__name__)
@@ -177,11 +178,15 @@ def find_report(state: State, ctx: UssdContext) -> str | None:
         )
         tip = found.tip
         shown = (tip.reference, followup.status_words(tip, state.lang)) if tip else None
+        waiting = conversation.waiting_for(session, tip, ctx.reporter_key) if tip else 0
     if shown is None:
         state.hint = {"too_many": "hint.too_many", "busy": "hint.busy"}.get(found.refused, "hint.not_found")
         return "followup_ref"
     state.params["reference"], state.params["ref"] = shown[0], reference.display(shown[0])
     state.params["status"] = shown[1]
+    if waiting:  # only the tip's reporter is told of messages, never someone else who knows the code
+        state.params["count"] = str(waiting)
+        return "followup_news_one" if waiting == 1 else "followup_news_many"
     return None
 
 
@@ -304,6 +309,8 @@ ACTIONS = {
     "set_language": set_language,
     "find_report": find_report,
     "add_update": add_update,
+    "read_message": read_message,
+    "send_answer": send_answer,
     "find_agency": find_agency,
     "show_picked_agency": show_picked_agency,
     "start_agency_report": start_agency_report,
