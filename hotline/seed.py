@@ -14,7 +14,7 @@ from hotline.core.extensions import current
 from hotline.core.models import County
 from hotline.core.privacy import encrypt_contact, reporter_key
 from hotline.core.time import utcnow
-from hotline.tips import focal_points
+from hotline.tips import focal_points, referrals
 from hotline.tips import submission as tips
 from hotline.ussd.cli import DEMO_PHONE
 
@@ -135,13 +135,17 @@ def seed_command(demo):
         report = import_file(focal_points.DEMO_FILE, focal_points.SPEC, ext.session_scope)
         click.echo(f"demo focal points: {report.counts}")
         seed_demo_tips(ext)
-        made = seed_demo_accounts(ext)
-        click.echo(f"demo console accounts: {made} made, {len(DEMO_ACCOUNTS)} in all (`flask users list`)")
+        seed_demo_accounts(ext)  # the same line whether made now or before (test_cli compares two runs)
+        accounts = f"demo console accounts: {len(DEMO_ACCOUNTS)}, password {DEMO_PASSWORD}"
+        click.echo(f"{accounts} (`flask users list`)")
         report = import_file(agencies.DEMO_FILE, agencies.SPEC, ext.session_scope)
         click.echo(f"demo agencies: {len(report.checked.rows)} in the register (`flask agencies list`)")
         spec = contacts_cli.spec_for(ext.config.phone_hash_key)
         report = import_file(contacts_cli.DEMO_FILE, spec, ext.session_scope)
         click.echo(f"demo contacts: {report.counts}")
+        with ext.session_scope() as session:
+            referrals.seed_demo(session)
+        click.echo(f"demo referral organisations: {len(referrals.DEMO_ORGANISATIONS)} in the directory")
 
 
 def seed_demo_tips(ext) -> None:

@@ -30,6 +30,14 @@ class RowError(HotlineError):
     """A row its file's validator rejects; the message is the reason."""
 
 
+class FieldErrors(HotlineError):
+    """An entry typed in a console form that its checks refuse: `problems` maps each bad field to why."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems
+
+
 class FileRejected(HotlineError):
     """A file that cannot be read as this kind of CSV at all (encoding, header)."""
 
@@ -116,16 +124,25 @@ def mobile_phone(text: str, why: str = "") -> str:
     return phone
 
 
-def parse_row(row: dict[str, str], parsers: dict, make):
-    """`make(**values)` from a CSV row, each column through its parser; RowError names every problem."""
-    values, problems = {}, []
+def parse_fields(row: dict[str, str], parsers: dict) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each column of `row` through its parser: (the clean values, the problem of each bad column).
+
+    A console form shows each problem beside its field; a CSV import joins them on the row's line.
+    """
+    values, problems = {}, {}
     for column, parse in parsers.items():
         try:
             values[column] = parse(row.get(column, "").strip())
         except ValueError as exc:
-            problems.append(str(exc))
+            problems[column] = str(exc)
+    return values, problems
+
+
+def parse_row(row: dict[str, str], parsers: dict, make):
+    """`make(**values)` from a CSV row, each column through its parser; RowError names every problem."""
+    values, problems = parse_fields(row, parsers)
     if problems:
-        raise RowError("; ".join(problems))
+        raise RowError("; ".join(problems.values()))
     return make(**values)
 
 

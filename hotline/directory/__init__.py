@@ -4,3 +4,6 @@ notifies, and the organisations cases are referred to."""
 
 def init_app(app) -> None:
     """The directory pages under /console/directory/."""
+    from hotline.directory import views
+
+    app.register_blueprint(views.bp)

@@ -1,5 +1,6 @@
 """Focal points: the county NRM officials (and, as county 0, the national CTiP secretariat) that
-tips are sent to. The directory comes from `focal_points.csv` through `flask focal-points import`.
+tips are sent to. The directory comes from `focal_points.csv` through `flask focal-points import`, or
+one entry at a time from the console (`add`, `edit`, `deactivate`, with the same checks).
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from hotline.core import audit
 from hotline.core.counties import NATIONAL, by_code, name_of
 from hotline.core.csv_import import (
     Counts,
     CsvSpec,
+    FieldErrors,
     cli_import,
     import_options,
     mobile_phone,
+    parse_fields,
     parse_row,
     text_column,
 )
 from hotline.core.extensions import current
-from hotline.core.models import FocalPoint
+from hotline.core.models import FocalPoint, User
 
 DEMO_FILE = Path(__file__).parent / "data" / "demo_focal_points.csv"
 MAX_PRIORITY = 99  # keeps a typo like 10000000000 out of an INTEGER column
@@ -118,6 +122,82 @@ def for_county(session, county_code: int) -> list[FocalPoint]:
     return list(session.scalars(query))
 
 
+# The directory kept in the console: one entry at a time, through the very checks the CSV import makes.
+# Routing reads the table each time it notifies (`routing.focal_points`), so a change counts at once.
+
+
+def directory(session, county_code: int | None = None) -> list[FocalPoint]:
+    """The directory (or one county's part of it): by county, then in the order tips are sent."""
+    query = select(FocalPoint).order_by(FocalPoint.county_code, FocalPoint.priority, FocalPoint.id)
+    if county_code is not None:
+        query = query.where(FocalPoint.county_code == county_code)
+    return list(session.scalars(query))
+
+
+def check_entry(session, values: dict[str, str], editing: FocalPoint | None = None) -> FocalPointRow:
+    """A focal point typed in the console through the CSV import's checks, and unique by (county, phone);
+    FieldErrors names each bad field in the import's words."""
+    clean, problems = parse_fields(values, PARSERS)
+    if not problems:
+        row = FocalPointRow(**clean)
+        same = session.scalar(select(FocalPoint).where(
+            FocalPoint.county_code == row.county_code, FocalPoint.phone == row.phone
+        ))
+        if same is not None and same is not editing:
+            where = name_of(row.county_code) or "the national secretariat"
+            problems["phone"] = f"phone {row.phone} is already in the directory for {where} ({same.name})"
+    if problems:
+        raise FieldErrors(problems)
+    return row
+
+
+def add(session, values: dict[str, str], by: User | None, ip: str | None = None) -> FocalPoint:
+    """Add one focal point to the directory (audited); FieldErrors when a field is refused."""
+    row = check_entry(session, values)
+    focal_point = FocalPoint(**asdict(row))
+    session.add(focal_point)
+    session.flush()
+    _audit(session, by, "focal_point.added", focal_point, asdict(row), ip)
+    return focal_point
+
+
+def edit(session, focal_point: FocalPoint, values: dict[str, str], by: User | None, ip: str | None = None
+         ) -> dict[str, list]:
+    """Change one entry (audited); returns what changed as {column: [old, new]}, FieldErrors when refused."""
+    row = check_entry(session, values, editing=focal_point)
+    changes = {
+        column: [getattr(focal_point, column), value]
+        for column, value in asdict(row).items()
+        if getattr(focal_point, column) != value
+    }
+    for column, (_old, value) in changes.items():
+        setattr(focal_point, column, value)
+    if changes:
+        session.flush()
+        _audit(session, by, "focal_point.changed", focal_point, changes, ip)
+    return changes
+
+
+def deactivate(session, focal_point: FocalPoint, by: User | None, ip: str | None = None) -> bool:
+    """Stop notifying this focal point (audited); False when it was inactive already."""
+    if not focal_point.active:
+        return False
+    focal_point.active = False
+    session.flush()
+    _audit(session, by, "focal_point.deactivated", focal_point, {"active": [True, False]}, ip)
+    return True
+
+
+def entry_label(focal_point: FocalPoint) -> str:
+    """How the audit log names a directory entry: id, name and county."""
+    where = name_of(focal_point.county_code) or "National secretariat"
+    return f"focal_point:{focal_point.id} {focal_point.name} ({where})"[:254]
+
+
+def _audit(session, by: User | None, action: str, focal_point: FocalPoint, detail: dict, ip: str | None):
+    audit.record(session, by, action, target=entry_label(focal_point), detail=detail, ip=ip)
+
+
 SPEC = CsvSpec(
     name="focal points",
     columns=COLUMNS,
@@ -152,11 +232,8 @@ def import_command(file, skip_invalid):
 @with_appcontext
 def list_command(county):
     """Print the directory as a table: by county, then in the order tips are sent."""
-    query = select(FocalPoint).order_by(FocalPoint.county_code, FocalPoint.priority, FocalPoint.id)
-    if county is not None:
-        query = query.where(FocalPoint.county_code == county)
     with current().session_scope() as session:
-        focal_points = list(session.scalars(query))
+        focal_points = directory(session, county)
     if not focal_points:
         click.echo("no focal points yet: add them with `flask focal-points import FILE`")
         return
