@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from hotline.agencies import signals
 from hotline.agencies.register import STALE_AFTER_DAYS, spec_for, stats
 from hotline.agencies.register import snapshot_date as register_snapshot
 from hotline.core.csv_import import cli_import, import_options
@@ -46,7 +47,8 @@ def import_command(file, skip_invalid, snapshot_date):
 @click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True, help="Up to today.")
 @with_appcontext
 def stats_command(days):
-    """Agency checks: per agency and verdict, per day and county, most checked while unlicensed."""
+    """Agency checks: per agency and verdict, per day and county, most checked while unlicensed; and
+    the agencies the case desk flagged on reports (signals for NEA)."""
     with current().session_scope() as session:
         tables = stats(session, days, kenya_today())
     titles = {
@@ -64,6 +66,12 @@ def stats_command(days):
             for row in tables[name]
         ]
         _table([header, *rows] if rows else [header, ("no checks yet", "", "")])
+    with current().session_scope() as session:
+        flagged = signals.flagged(session, days, kenya_today())
+    click.echo(f"\nflagged by the case desk on reports (last {days} days)")
+    header = ("agency", "registration", "reports", "last flagged")
+    rows = [(name, number, str(count), last.isoformat()) for name, number, count, last in flagged]
+    _table([header, *rows] if rows else [header, ("none flagged", "", "", "")])
 
 
 @agencies_group.command("list")

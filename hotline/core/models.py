@@ -116,8 +116,11 @@ class Tip(Base):
     acknowledged_by: Mapped[FocalPoint | None] = relationship(foreign_keys=[acknowledged_by_id])
     assigned_focal_point: Mapped[FocalPoint | None] = relationship(foreign_keys=[assigned_focal_point_id])
 
+    # The trigram indexes on place and description (PostgreSQL's pg_trgm, for the inbox's text
+    # search) live in migration 0012 only: SQLite has no such index.
     __table_args__ = (
         Index("ix_tip_inbox", "folder", "county_code", "priority", "created_at", "id"),
+        Index("ix_tip_order", "folder", "priority", "created_at", "id"),  # the secretariat's folders
     )
 
 
@@ -570,6 +573,8 @@ class CaseEvent(Base):
 
     user: Mapped[User | None] = relationship()
     focal_point: Mapped[FocalPoint | None] = relationship()
+
+    __table_args__ = (Index("ix_case_event_kind", "kind", "tip_id"),)
 
 
 class ReferralOrganisation(Base):

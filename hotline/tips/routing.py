@@ -135,17 +135,25 @@ def notified(session: Session, tip_id: int) -> list[FocalPoint]:
     return list(session.scalars(query))
 
 
-def acknowledge(session: Session, tip: Tip, by: FocalPoint, now: datetime) -> list[int]:
-    """Mark the tip acknowledged by `by` and tell the other notified focal points."""
-    tip.status, tip.acknowledged_at, tip.acknowledged_by_id = "acknowledged", now, by.id
+def acknowledge(
+    session: Session, tip: Tip, by: FocalPoint | None, now: datetime, by_name: str | None = None
+) -> list[int]:
+    """Mark the tip acknowledged by `by` and tell the other notified focal points.
+
+    `by` is None when someone without a directory entry acknowledged it in the console (`by_name`
+    then says who, e.g. the CTiP secretariat).
+    """
+    tip.status, tip.acknowledged_at = "acknowledged", now
+    tip.acknowledged_by_id = by.id if by is not None else None
     tip.escalate_at = None
     if tip.folder == "new":
         tip.folder = "active"  # the case desk's inbox: out of "new"
-    message = to_gsm7(
-        f"Report {display(tip.reference)} was acknowledged by {by.name}"
-        f"{' (' + by.organisation + ')' if by.organisation else ''}. No action needed from you."
-    )
-    others = [fp for fp in notified(session, tip.id) if fp.id != by.id]
+    who = by_name or "the case team"
+    if by is not None:
+        who = by.name + (f" ({by.organisation})" if by.organisation else "")
+    ref = display(tip.reference)
+    message = to_gsm7(f"Report {ref} was acknowledged by {who}. No action needed from you.")
+    others = [fp for fp in notified(session, tip.id) if by is None or fp.id != by.id]
     return tell(session, tip, others, "tip:{tip}:acked:{fp}", "ack", message)
 
 
