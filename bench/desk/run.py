@@ -177,6 +177,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     rng = random.Random(args.seed)
     url, scratch, written = prepare_database(args)
+    if written:
+        rows = ", ".join(f"{table} {count:,}" for table, count in written.items() if table != "seconds")
+        print(f"loaded in {written['seconds']} s (migrations, counties, COPY, VACUUM ANALYZE): {rows}")
     try:
         with RedisOnly("bench-desk-") as redis_stack:
             result = run(args, rng, url, redis_stack.redis_url)
