@@ -5,13 +5,15 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from hotline.accounts import two_factor, users
 from hotline.agencies import register as agencies
 from hotline.contacts import cli as contacts_cli
 from hotline.core.counties import all_counties
 from hotline.core.csv_import import import_file
 from hotline.core.extensions import current
 from hotline.core.models import County
-from hotline.core.privacy import reporter_key
+from hotline.core.privacy import encrypt_contact, reporter_key
+from hotline.core.time import utcnow
 from hotline.tips import focal_points, referrals
 from hotline.tips import submission as tips
 from hotline.ussd.cli import DEMO_PHONE
@@ -53,7 +55,67 @@ DEMO_TIPS = (
         danger="yes",
         description="Housemaid locked in, not paid for months.",
     ),
+    # Kakamega's, for the demo focal point's console (kakamega@demo.hotline.ke): one the reporter
+    # may be called back about, one child case, one recruitment fraud.
+    dict(
+        kind="forced_labour",
+        county_code=37,
+        place="Sugarcane farm near Mumias",
+        description="Workers from Busia kept on the farm, wages withheld to repay transport.",
+        danger="no",
+        callback=True,
+    ),
+    dict(
+        kind="child_marriage",
+        county_code=37,
+        place="Village near Malava",
+        description="Girl of 14 taken out of school to be married next month.",
+        children="yes",
+    ),
+    dict(
+        kind="recruitment_fraud",
+        county_code=37,
+        place="Bus stage, Kakamega town",
+        description="Man collecting fees from young women for hotel jobs in Dubai; no office.",
+    ),
 )
+
+
+# The demo's console accounts (development only: `flask seed --demo` refuses production). Their
+# password and authenticator keys are public, printed by `make run`: enter a key in an authenticator
+# app, or print a code with `flask users code EMAIL`.
+DEMO_PASSWORD = "demo-hotline-2026"
+# (e-mail, role, county code, phone of the demo focal point the account is, TOTP key)
+DEMO_ACCOUNTS = (
+    ("kakamega@demo.hotline.ke", "focal_point", 37, "+254700000101", "DEMOKAKAMEGAFOCALPOINTKEYAAAAAAA"),
+    ("nairobi@demo.hotline.ke", "focal_point", 47, "+254700000111", "DEMONAIROBIFOCALPOINTKEYAAAAAAAA"),
+    ("secretariat@demo.hotline.ke", "secretariat", None, None, "DEMOSECRETARIATKEYAAAAAAAAAAAAAA"),
+    ("auditor@demo.hotline.ke", "auditor", None, None, "DEMOAUDITORKEYAAAAAAAAAAAAAAAAAA"),
+    ("admin@demo.hotline.ke", "admin", None, None, "DEMOADMINKEYAAAAAAAAAAAAAAAAAAAA"),
+)
+
+
+def seed_demo_accounts(ext) -> int:
+    """Make the demo console accounts that are missing, their authenticators set up; returns how many."""
+    made = 0
+    with ext.session_scope() as session:
+        for email, role, county_code, phone, key in DEMO_ACCOUNTS:
+            if users.find(session, email) is not None:
+                continue
+            user = users.create(session, email, role, DEMO_PASSWORD, county_code=county_code, phone=phone,
+                                name=f"Demo {email.split('@')[0].title()}", actor="seed")
+            users.enrol(user, two_factor.seal(key, ext.config.contact_key), utcnow())
+            made += 1
+    return made
+
+
+def demo_accounts_text(console_url: str) -> str:
+    """The demo accounts as `make run` prints them."""
+    lines = [f"  Console:                         {console_url}/sign-in",
+             f"  Demo accounts (password {DEMO_PASSWORD}; authenticator key, or `flask users code EMAIL`):"]
+    for email, role, _, _, key in DEMO_ACCOUNTS:
+        lines.append(f"    {email:29} {role:12} {two_factor.grouped(key)}")
+    return "\n".join(lines)
 
 
 @click.command("seed")
@@ -73,6 +135,9 @@ def seed_command(demo):
         report = import_file(focal_points.DEMO_FILE, focal_points.SPEC, ext.session_scope)
         click.echo(f"demo focal points: {report.counts}")
         seed_demo_tips(ext)
+        seed_demo_accounts(ext)  # the same line whether made now or before (test_cli compares two runs)
+        accounts = f"demo console accounts: {len(DEMO_ACCOUNTS)}, password {DEMO_PASSWORD}"
+        click.echo(f"{accounts} (`flask users list`)")
         report = import_file(agencies.DEMO_FILE, agencies.SPEC, ext.session_scope)
         click.echo(f"demo agencies: {len(report.checked.rows)} in the register (`flask agencies list`)")
         spec = contacts_cli.spec_for(ext.config.phone_hash_key)
@@ -87,7 +152,10 @@ def seed_demo_tips(ext) -> None:
     """Submit the demo tips and queue their routing at once, as the USSD path does for a real one."""
     key = reporter_key(DEMO_PHONE, ext.config.phone_hash_key)
     unrouted = []
-    for number, fields in enumerate(DEMO_TIPS, 1):
+    for number, demo in enumerate(DEMO_TIPS, 1):
+        fields = {name: value for name, value in demo.items() if name != "callback"}
+        if demo.get("callback"):  # the reporter said yes to a call back: their number, encrypted
+            fields["callback_contact"] = encrypt_contact(DEMO_PHONE, ext.config.contact_key)
         new = tips.NewTip(channel="ussd", source_id=f"demo:{number}", reporter_key=key, **fields)
         tip = tips.submit_tip(ext.session_scope, new)
         click.echo(f"demo tip {tip.reference} ({new.kind})")

@@ -154,9 +154,14 @@ def browser():
 @pytest.fixture
 def page(browser):
     """A fresh browser context (no cookies) and page for one test; a phone-sized window is one
-    `page.set_viewport_size({"width": 390, "height": 844})` away."""
+    `page.set_viewport_size({"width": 390, "height": 844})` away. Whatever the browser refused under
+    the Content-Security-Policy (an inline script or style, say) fails the test at its end."""
     context = browser.new_context()
     context.set_default_timeout(15_000)
     tab = context.new_page()
+    refused: list[str] = []
+    tab.on("console", lambda message: refused.append(message.text)
+           if "Content Security Policy" in message.text else None)
     yield tab
     context.close()
+    assert not refused, f"the page broke the Content-Security-Policy: {refused}"

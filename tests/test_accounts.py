@@ -288,3 +288,14 @@ def test_every_console_page_but_the_sign_in_pages_is_guarded_by_roles(app):
     unguarded = [rule.rule for rule in console_rules
                  if rule.endpoint not in SIGN_IN_PAGES and not getattr(views[rule.endpoint], "roles", None)]
     assert unguarded == []
+
+
+@pytest.mark.parametrize("hops, recorded", [(0, "127.0.0.1"), (1, "10.9.9.9")])
+def test_the_client_address_is_taken_from_our_proxy_only_when_there_is_one(make_app, hops, recorded):
+    app = make_app(proxy_hops=hops)
+    client = app.test_client()
+    token = csrf_token(client, "/console/sign-in")
+    client.post("/console/sign-in", data={"csrf_token": token, "email": "x@example.org", "password": "wrong"},
+                headers={"X-Forwarded-For": "10.9.9.9"})
+    with app.extensions["hotline"].session_scope() as session:
+        assert session.scalar(select(AuditEvent.ip)) == recorded

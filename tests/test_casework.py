@@ -191,8 +191,8 @@ def test_refer_to_an_organisation_of_the_county_or_a_national_one(session, desk)
     session.add_all([local, national, elsewhere, retired])
     session.flush()
     assert [o.name for o in casework.organisations(session, tip)] == [
-        "DCI anti-trafficking unit",
         "Kakamega police",
+        "DCI anti-trafficking unit",
     ]
     viewer = desk["officer_a"]
     for organisation in (elsewhere, retired):

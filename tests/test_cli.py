@@ -27,7 +27,7 @@ def test_seed_is_idempotent_and_demo_adds_demo_tips(app, ext):
     ).replace("added 40, updated 0, unchanged 0", "added 0, updated 0, unchanged 40")
     with ext.session_scope() as session:
         assert session.scalar(select(func.count(County.code))) == 47
-        assert session.scalar(select(func.count(Tip.id))) == 3
+        assert session.scalar(select(func.count(Tip.id))) == 6
 
 
 def test_seed_demo_refuses_to_run_in_production(make_app, ext):

@@ -9,7 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hotline.core.models import AuditEvent, CaseMessage, FocalPoint, ReferralOrganisation, Tip, User
+from hotline.core.models import (
+    AuditEvent,
+    CaseMessage,
+    FocalPoint,
+    OutboundSms,
+    ReferralOrganisation,
+    Tip,
+    User,
+)
 from hotline.core.privacy import encrypt_contact
 from hotline.core.time import utcnow
 from hotline.desk.views import ACTIONS
@@ -216,3 +224,19 @@ def test_the_case_page_with_its_assets_stays_under_150_kb(officer, tips):
         weight += len(response.get_data())
         response.close()
     assert weight < 150_000
+
+
+def test_the_secretariat_triages_a_tip_without_county_by_moving_it(client, ext, tips):
+    sign_in_client(client, make_user(ext, "secretariat"))
+    with ext.session_scope() as session:
+        loose = add_tip(session, 5, county_code=None, created_at=utcnow()).reference
+    page = client.get("/console/?folder=triage").get_data(as_text=True)
+    assert display(loose) in page and display(tips["kakamega"]) not in page and "Needs triage" in page
+    assert post(client, loose, "move", county=str(KAKAMEGA)).status_code == 302
+    moved = tip_of(ext, loose)
+    assert (moved.county_code, moved.status, moved.folder) == (KAKAMEGA, "routed", "new")
+    with ext.session_scope() as session:
+        told = session.scalars(select(OutboundSms).where(OutboundSms.tip_id == moved.id)).all()
+        assert told and all(sms.focal_point.county_code == KAKAMEGA for sms in told)
+    assert display(loose) not in client.get("/console/?folder=triage").get_data(as_text=True)
+    assert "Moved from no county to Kakamega" in client.get(f"/console/t/{loose}").get_data(as_text=True)

@@ -197,3 +197,13 @@ def test_a_duplicate_is_listed_in_closed_but_counted_once(session):
     assert refs(inbox.page(session, secretariat, "closed")) == [duplicate.reference]
     assert inbox.counts(session, secretariat)["new"] == 1
     assert inbox.counts(session, secretariat)["closed"] == 0
+
+
+def test_counts_stop_at_the_cap(session):
+    for n in range(5):
+        add_tip(session, n)
+    add_tip(session, 9, folder="closed")
+    secretariat = viewer_of(session, "secretariat")
+    found = inbox.counts(session, secretariat, cap=3)
+    assert (found["new"], found["closed"]) == (4, 1)
+    assert inbox.count_words(found["new"], cap=3) == "3+" and inbox.count_words(1234) == "1,000+"

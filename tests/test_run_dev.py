@@ -81,8 +81,12 @@ def test_make_run_routes_the_demo_tips_at_once_then_says_how_to_dial_and_stops_o
         # After the processes said they listen, never before.
         assert log.index(f"Listening at: http://127.0.0.1:{web}") < banner
         assert log.index(f"Running on http://127.0.0.1:{sim}") < banner
-        assert log.index("demo tips: 3 queued for routing") < banner
+        assert log.index("demo tips: 6 queued for routing") < banner
         assert "make dial" in log[banner:] and f"http://127.0.0.1:{sim}/phone" in log[banner:]
+        # The console: where to sign in, the demo accounts and their password, how to get a code.
+        assert f"http://127.0.0.1:{web}/console/sign-in" in log[banner:]
+        assert "kakamega@demo.hotline.ke" in log[banner:] and "demo-hotline-2026" in log[banner:]
+        assert "flask users code EMAIL" in log[banner:]
         page = requests.get(f"http://127.0.0.1:{web}/", timeout=5)
         assert page.status_code == 200 and f"http://127.0.0.1:{web}/ussd" in page.text
         # The worker sends to this simulator, and routes the demo tips without waiting for a sweep
@@ -97,6 +101,7 @@ def test_make_run_routes_the_demo_tips_at_once_then_says_how_to_dial_and_stops_o
         assert len(inbox) == 1 and "ACK" in inbox[0]["message"]
         dotenv = (checkout / ".env").read_text()
         assert f"HOTLINE_URL=http://127.0.0.1:{web}\n" in dotenv
+        assert f"CONSOLE_URL=http://127.0.0.1:{web}/console\n" in dotenv
         assert f"REDIS_URL=redis://127.0.0.1:{redis_port}/0\n" in dotenv
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C

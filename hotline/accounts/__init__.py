@@ -12,7 +12,7 @@ __all__ = ["exempt_from_csrf", "init_app"]
 
 def init_app(app) -> None:
     """Sign-in, CSRF and headers for the console; `flask users`."""
-    from hotline.accounts import identity, navigation, protection, views
+    from hotline.accounts import admin, cli, identity, navigation, protection, views
 
     login = LoginManager()
     login.init_app(app)
@@ -21,5 +21,7 @@ def init_app(app) -> None:
     login.login_message = None
     protection.init_app(app)
     app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
+    app.cli.add_command(cli.users_group)
     app.jinja_env.globals["console_nav"] = navigation.console_nav
     app.jinja_env.globals["console_landing"] = views.landing_or_sign_in

@@ -19,7 +19,7 @@ SECTIONS = (
     ("directory.focal_points", "Directory", SECRETARIAT_AND_ADMIN),
     ("directory.index", "Directory", SECRETARIAT_AND_ADMIN),
     ("audit.log", "Audit log", ("auditor", "secretariat")),
-    ("accounts.users", "Users", ("admin",)),
+    ("users.index", "Users", ("admin",)),
     ("accounts.account", "My account", ROLES),
 )
 EXTENSION_KEY = "console_sections"

@@ -14,6 +14,7 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hotline.accounts.identity import SEEN
 from hotline.africastalking.webhooks import http_error
@@ -51,6 +52,10 @@ def init_app(app) -> None:
         # The token lives as long as the session: the idle timeout, not the token, ends a visit.
         WTF_CSRF_TIME_LIMIT=None,
     )
+    if config.proxy_hops:
+        # Only headers set by our own proxies are believed: one a client sends itself is not.
+        hops = config.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     csrf.init_app(app)
     app.before_request(end_idle_session)
     app.after_request(security_headers)

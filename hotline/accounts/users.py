@@ -81,6 +81,36 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def check_new(
+    session: Session, email: str, role: str, county_code: int | None = None, phone: str | None = None,
+    name: str | None = None,
+) -> tuple[str, str | None]:
+    """Refuse a new account that cannot be made (all but the password); its e-mail and phone as kept."""
+    email = normal_email(email)
+    if "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
+        raise UserError(f"{email!r} is not an e-mail address.")
+    if role not in ROLES:
+        raise UserError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
+    if find(session, email) is not None:
+        raise UserError(f"There is already an account for {email}.")
+    if county_code is not None and county_code not in by_code():
+        raise UserError(f"{county_code} is not a county code (1 to 47).")
+    if phone is not None:
+        try:
+            phone = normalise_phone(phone)
+        except InvalidPhoneNumber:
+            raise UserError(f"{phone!r} is not a phone number (write it as +2547…).") from None
+    if role == "focal_point":
+        if county_code is None or county_code == NATIONAL or phone is None:
+            raise UserError(
+                "A focal point needs --county (1 to 47) and --phone: the county's SMS directory entry."
+            )
+        if not name and _find_entry(session, county_code, phone) is None:
+            raise UserError(f"No focal point with {phone} in county {county_code}: "
+                            "give --name to add one to the directory.")
+    return email, phone
+
+
 def create(
     session: Session,
     email: str,
@@ -91,23 +121,11 @@ def create(
     phone: str | None = None,
     name: str | None = None,
     by: User | None = None,
+    actor: str | None = None,
 ) -> User:
     """Make a console account (not yet enrolled in two-factor); audited as user_created."""
-    email = normal_email(email)
-    if "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
-        raise UserError(f"{email!r} is not an e-mail address.")
-    if role not in ROLES:
-        raise UserError(f"Unknown role {role!r}: choose one of {', '.join(ROLES)}.")
-    if find(session, email) is not None:
-        raise UserError(f"There is already an account for {email}.")
+    email, phone = check_new(session, email, role, county_code, phone, name)
     check_password_rules(password)
-    if county_code is not None and county_code not in by_code():
-        raise UserError(f"{county_code} is not a county code (1 to 47).")
-    if phone is not None:
-        try:
-            phone = normalise_phone(phone)
-        except InvalidPhoneNumber:
-            raise UserError(f"{phone!r} is not a phone number (write it as +2547…).") from None
     user = User(
         email=email,
         role=role,
@@ -118,51 +136,47 @@ def create(
         active=True,
     )
     if role == "focal_point":
-        if county_code is None or county_code == NATIONAL or phone is None:
-            raise UserError(
-                "A focal point needs --county (1 to 47) and --phone: the county's SMS directory entry."
-            )
-        user.focal_point = _directory_entry(session, county_code, phone, name)
+        entry = _find_entry(session, county_code, phone)
+        user.focal_point = entry or _new_entry(session, county_code, phone, name)
     session.add(user)
     session.flush()
-    audit.record(session, by, "user_created", target=email, detail={"role": role, "county_code": county_code})
+    audit.record(session, by, "user_created", actor=actor, target=email,
+                 detail={"role": role, "county_code": county_code, "focal_point_id": user.focal_point_id})
     return user
 
 
-def _directory_entry(session: Session, county_code: int, phone: str, name: str | None) -> FocalPoint:
-    """The county's focal point with this phone, made when there is none (named `name`)."""
-    entry = session.scalar(
+def _find_entry(session: Session, county_code: int, phone: str) -> FocalPoint | None:
+    """The county's focal point with this phone (the SMS directory entry)."""
+    return session.scalar(
         select(FocalPoint).where(FocalPoint.county_code == county_code, FocalPoint.phone == phone)
     )
-    if entry is not None:
-        return entry
-    if not name:
-        raise UserError(
-            f"No focal point with {phone} in county {county_code}: give --name to add one to the directory."
-        )
+
+
+def _new_entry(session: Session, county_code: int, phone: str, name: str) -> FocalPoint:
+    """A directory entry for a new focal point, notified after the county's others."""
     in_county = FocalPoint.county_code == county_code
     last = select(func.coalesce(func.max(FocalPoint.priority), 0)).where(in_county)
-    priority = session.scalar(last) + 1
-    entry = FocalPoint(county_code=county_code, name=name, organisation="", phone=phone, priority=priority)
+    entry = FocalPoint(county_code=county_code, name=name, organisation="", phone=phone,
+                       priority=session.scalar(last) + 1)
     session.add(entry)
     return entry
 
 
-def deactivate(session: Session, user: User, by: User | None = None) -> None:
+def deactivate(session: Session, user: User, by: User | None = None, actor: str | None = None) -> None:
     """Close the account: it cannot sign in, and its open sessions end at their next request."""
     user.active = False
     user.session_token = new_session_token()
-    audit.record(session, by, "user_deactivated", target=user.email)
+    audit.record(session, by, "user_deactivated", actor=actor, target=user.email)
 
 
-def reset_two_factor(session: Session, user: User, by: User | None = None) -> None:
+def reset_two_factor(session: Session, user: User, by: User | None = None, actor: str | None = None) -> None:
     """Forget the authenticator key and recovery codes (a lost phone): set up again at next sign-in."""
     user.totp_secret = None
     user.totp_confirmed_at = None
     user.totp_last_step = None
     user.recovery_codes = None
     user.session_token = new_session_token()
-    audit.record(session, by, "two_factor_reset", target=user.email)
+    audit.record(session, by, "two_factor_reset", actor=actor, target=user.email)
 
 
 def enrol(user: User, sealed_secret: str, now: datetime) -> None:

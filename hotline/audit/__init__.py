@@ -4,3 +4,6 @@
 
 def init_app(app) -> None:
     """The audit log page under /console/audit."""
+    from hotline.audit import views
+
+    app.register_blueprint(views.bp)

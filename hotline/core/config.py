@@ -104,6 +104,9 @@ class Config:
     signin_attempts: int = 5
     signin_window_seconds: int = 900
     reveal_seconds: int = 60
+    # Proxies (load balancer, TLS terminator) in front of the web process that set X-Forwarded-For and
+    # -Proto (PROXY_HOPS): the console's rate limit and audit log then see the client's address.
+    proxy_hops: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -218,6 +221,7 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         console_idle_minutes=max(1, _whole(
             "CONSOLE_IDLE_MINUTES", get("CONSOLE_IDLE_MINUTES"), 30, "minutes"
         )),
+        proxy_hops=_whole("PROXY_HOPS", get("PROXY_HOPS"), 0, "proxies"),
     )
     if not config.secret_key and not config.production:
         config = config.replace(secret_key=_dev_secret_key(instance_path))

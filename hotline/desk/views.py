@@ -38,8 +38,15 @@ def _listing() -> dict:
         folder = "new"
     form = forms.FilterForm(request.args)
     filters = form.filters()
+    visible = inbox.scope(session, viewer)  # worked out once for the page and the counts
     page = inbox.page(
-        session, viewer, folder, filters, after=request.args.get("after"), before=request.args.get("before")
+        session,
+        viewer,
+        folder,
+        filters,
+        request.args.get("after"),
+        request.args.get("before"),
+        visible=visible,
     )
     now = utcnow()
     query = filters.as_query()
@@ -47,7 +54,9 @@ def _listing() -> dict:
     return {
         "folder": folder,
         "folders": [(name, inbox.FOLDER_LABELS[name]) for name in inbox.folders_for(viewer)],
-        "counts": inbox.counts(session, viewer, filters),
+        "counts": {
+            name: inbox.count_words(n) for name, n in inbox.counts(session, viewer, filters, visible).items()
+        },
         "form": form,
         "filters": filters,
         "query": query,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.core import audit, privacy
@@ -21,7 +21,7 @@ from hotline.core.counties import by_code, name_of
 from hotline.core.models import CaseEvent, FocalPoint, Referral, ReferralOrganisation, Tip, User
 from hotline.core.time import NAIROBI
 from hotline.core.viewer import ROLE_LABELS, Viewer
-from hotline.tips import inbox, routing
+from hotline.tips import inbox, referrals, routing
 from hotline.tips.reference import display
 
 NOTE_MAX = 2000
@@ -179,12 +179,8 @@ def set_status(
 
 
 def organisations(session: Session, tip: Tip) -> list[ReferralOrganisation]:
-    """Active referral organisations of the tip's county and national ones, by name."""
-    query = select(ReferralOrganisation).where(
-        ReferralOrganisation.active.is_(True),
-        or_(ReferralOrganisation.county_code.is_(None), ReferralOrganisation.county_code == tip.county_code),
-    )
-    return list(session.scalars(query.order_by(ReferralOrganisation.name, ReferralOrganisation.id)))
+    """The organisations the tip can be referred to: its county's active ones, then national ones."""
+    return referrals.organisations_for(session, tip.county_code)
 
 
 def refer(

@@ -34,7 +34,7 @@ FOLDER_LABELS = {
 }
 PAGE_SIZE = 25
 SEARCH_MAX = 100  # characters of a text search
-COUNT_CAP = 10_000  # a folder count beyond this shows as "10,000+"
+COUNT_CAP = 1_000  # a folder count beyond this shows as "1,000+"
 NOTIFIED_PURPOSES = ("tip", "escalation")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -215,25 +215,35 @@ def page(
     return Page(tips, next_cursor, previous_cursor)
 
 
-def counts(session: Session, viewer: Viewer, filters: Filters | None = None, visible=None) -> dict[str, int]:
-    """How many cases each of the viewer's folders holds, exact up to COUNT_CAP (COUNT_CAP + 1 means
-    more). A duplicate is not counted apart: it counts with the tip it duplicates."""
+def counts(
+    session: Session, viewer: Viewer, filters: Filters | None = None, visible=None, cap: int = COUNT_CAP
+) -> dict[str, int]:
+    """How many cases each of the viewer's folders holds, exact up to `cap` (cap + 1 means more).
+    A duplicate is not counted apart: it counts with the tip it duplicates. One query."""
     found = dict.fromkeys(folders_for(viewer), 0)
     if not viewer.sees_tips:
         return found
     visible = scope(session, viewer) if visible is None else visible
     conditions = (filters or Filters()).conditions()
+    columns = []
     for folder in found:
         where = [visible, *folder_condition(folder), *conditions]
-        # Counting stops at the cap: a range of the inbox index, however many tips there are.
-        capped = select(Tip.id).where(*where).limit(COUNT_CAP + 1).subquery()
-        found[folder] = session.scalar(select(func.count()).select_from(capped))
-        # Only closed tips are duplicates (reopening one is refused): few, read by their own index.
-        if folder == "closed" and found[folder] <= COUNT_CAP:
-            found[folder] -= session.scalar(
-                select(func.count()).where(*where, Tip.duplicate_of_id.is_not(None))
-            )
+        # Counting stops at the cap: a short range of the inbox index, however many tips there are.
+        capped = select(Tip.id).where(*where).limit(cap + 1).subquery()
+        columns.append(select(func.count()).select_from(capped).scalar_subquery())
+    # Only closed tips are duplicates (reopening one is refused): few, read by their own index.
+    closed = [visible, *folder_condition("closed"), *conditions, Tip.duplicate_of_id.is_not(None)]
+    columns.append(select(func.count()).where(*closed).scalar_subquery())
+    *numbers, duplicates = session.execute(select(*columns)).one()
+    found.update(zip(found, numbers, strict=True))
+    if found["closed"] <= cap:
+        found["closed"] -= duplicates
     return found
+
+
+def count_words(number: int, cap: int = COUNT_CAP) -> str:
+    """A folder count as the tabs show it: `1,000+` past the cap."""
+    return f"{cap:,}+" if number > cap else f"{number:,}"
 
 
 def find(session: Session, viewer: Viewer, typed: str | None) -> Tip | None:
