@@ -207,3 +207,25 @@ def test_counts_stop_at_the_cap(session):
     found = inbox.counts(session, secretariat, cap=3)
     assert (found["new"], found["closed"]) == (4, 1)
     assert inbox.count_words(found["new"], cap=3) == "3+" and inbox.count_words(1234) == "1,000+"
+
+
+def test_a_text_search_counts_every_folder_in_one_pass_with_the_same_rules(session):
+    original = add_tip(session, 1)
+    add_tip(session, 2, folder="closed", case_status="Closed", duplicate_of_id=original.id)
+    add_tip(session, 3, folder="active")
+    add_tip(session, 4, county_code=None)
+    add_tip(session, 5, county_code=None, folder="closed")
+    add_tip(session, 6, place="Elsewhere", description="nothing to find")
+    secretariat = viewer_of(session, "secretariat")
+    searched = inbox.counts(session, secretariat, Filters(text="LURAMBI"))
+    assert searched == {"new": 2, "active": 1, "followup": 0, "closed": 1, "triage": 1}
+    assert inbox.counts(session, secretariat, Filters(text="lurambi", kind="forced_labour")) == searched
+    unsearched = inbox.counts(session, secretariat)
+    assert unsearched == {**searched, "new": 3}
+    focal = viewer_of(session, "focal_point", KAKAMEGA)
+    assert inbox.counts(session, focal, Filters(text="lurambi")) == {
+        "new": 1,
+        "active": 1,
+        "followup": 0,
+        "closed": 0,
+    }
