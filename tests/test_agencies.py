@@ -15,6 +15,7 @@ from hotline.agencies import register as agencies
 from hotline.agencies.lookup import MAX_QUERY, MIN_SCORE, lookup, name_key, registration_key
 from hotline.core.csv_import import RowError, import_file
 from hotline.core.models import Agency, AgencyLookup, AgencyStatusChange, RegisterSnapshot
+from hotline.core.time import kenya_today
 
 HEADER = "name,registration_number,status,expiry_date,licence_type,phone,email"
 GOOD = [
@@ -240,7 +241,7 @@ def test_verdicts(demo):
         lapsed = agencies.Verdict("expired", since=date(2025, 1, 31), abroad=True)
         assert agencies.verdict_of(kept, TODAY) == lapsed
         assert agencies.verdict_of(None, TODAY).kind == "not_found"
-        assert agencies.snapshot_date(session) == date.today()
+        assert agencies.snapshot_date(session) == kenya_today()
 
 
 def test_a_clear_winner_stands_alone(demo):
@@ -251,14 +252,14 @@ def test_a_clear_winner_stands_alone(demo):
 def test_lookups_are_counted_and_stats_show_them(app, demo):
     with demo.session_scope() as session:
         ids = {a.registration_number: a.id for a in session.scalars(select(Agency))}
-        today = date.today()
+        today = kenya_today()
         for _ in range(3):
             agencies.record_lookup(session, ids["NEA/DEMO/006"], "revoked", "ussd", 47, today)
         agencies.record_lookup(session, ids["NEA/DEMO/001"], "licensed", "sms", None, today)
         agencies.record_lookup(session, None, "not_found", "ussd", 1, today)
     with demo.session_scope() as session:
         assert session.scalar(select(func.count(AgencyLookup.id))) == 5
-        tables = agencies.stats(session, 7, date.today())
+        tables = agencies.stats(session, 7, kenya_today())
         assert tables["unlicensed"] == [("Demo Nyota Employment Bureau", "NEA/DEMO/006", 3)]
         assert ("Demo Nyota Employment Bureau", "revoked", 3) in tables["per_agency"]
     result = run(app, "stats", "--days", "7")
@@ -276,7 +277,7 @@ def test_list_and_seed_demo(app, ext):
         assert session.scalar(select(func.count(AgencyStatusChange.id))) == 12
     listing = run(app, "list")
     assert "NEA/DEMO/012" in listing.output
-    assert f"register snapshot: {date.today().isoformat()} (today)" in listing.output
+    assert f"register snapshot: {kenya_today().isoformat()} (today)" in listing.output
 
 
 def test_list_shows_the_snapshot_date_and_flags_an_old_one(app, tmp_path):
