@@ -242,3 +242,11 @@ def test_the_secretariat_triages_a_tip_without_county_by_moving_it(client, ext, 
         assert told and all(sms.focal_point.county_code == KAKAMEGA for sms in told)
     assert display(loose) not in client.get("/console/?folder=triage").get_data(as_text=True)
     assert "Moved from no county to Kakamega" in client.get(f"/console/t/{loose}").get_data(as_text=True)
+
+
+def test_opening_a_case_page_is_audited_and_a_refused_one_is_not_shown(officer, ext, tips):
+    assert officer.get(f"/console/t/{tips['kakamega']}").status_code == 200
+    assert officer.get(f"/console/t/{tips['nairobi']}").status_code == 404
+    with ext.session_scope() as session:
+        viewed = session.scalars(select(AuditEvent).where(AuditEvent.action == "tip_viewed")).all()
+        assert [(e.target, e.actor) for e in viewed] == [(tips["kakamega"], tips["officer"].email)]

@@ -174,8 +174,12 @@ def _case(tip: Tip, given: dict | None = None, status: int = 200, revealed: str 
 @bp.get("/t/<reference>", endpoint="case")
 @desk_roles
 def case_page(reference: str):
-    """The case page: the tip, its agency, its timeline and the actions."""
-    return _case(_tip(reference))
+    """The case page: the tip, its agency, its timeline and the actions (each opening is audited)."""
+    tip = _tip(reference)
+    session = current().sessions()
+    casework.viewed(session, current_viewer(), tip, utcnow())
+    session.commit()
+    return _case(tip)
 
 
 @bp.post("/t/<reference>/<action>", endpoint="act")

@@ -283,6 +283,12 @@ def reveal(
     return number
 
 
+def viewed(session: Session, viewer: Viewer, tip: Tip, now: datetime) -> None:
+    """Write the opening of a case page to the audit log: the tip's content is personal data."""
+    user = session.get(User, viewer.user_id)
+    audit.record(session, user, "tip_viewed", tip_id=tip.id, target=tip.reference, at=now)
+
+
 def duplicates(session: Session, tip: Tip) -> list[str]:
     """References of the tips marked duplicates of this one."""
     query = select(Tip.reference).where(Tip.duplicate_of_id == tip.id).order_by(Tip.id)
