@@ -20,6 +20,7 @@ from hotline.core.models import (
 from hotline.core.privacy import encrypt_contact
 from hotline.tips import casework, followup, inbox, routing
 from hotline.tips.casework import CaseError, NotAllowed
+from hotline.tips.timeline import timeline
 from tests.test_inbox import KAKAMEGA, NAIROBI, add_tip, viewer_of
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -180,6 +181,9 @@ def test_close_needs_a_reason_and_reopen_puts_the_tip_back(session, desk):
         "Active",
     ]
     assert len(audited(session, "status")) == 5
+    titles = [entry.title for entry in timeline(session, tip) if entry.title.startswith("Status")]
+    assert titles[0] == "Status: Closed, reason: not trafficking"
+    assert titles[3] == "Status: Closed (referred), reason: referred"
 
 
 def test_refer_to_an_organisation_of_the_county_or_a_national_one(session, desk):
@@ -219,6 +223,9 @@ def test_refer_to_an_organisation_of_the_county_or_a_national_one(session, desk)
     )
     assert events(session, tip, "referral")[0].detail["referral_id"] == referral.id
     assert audited(session, "referral")[0].tip_id == tip.id
+    shown = [entry for entry in timeline(session, tip) if entry.kind == "referral"]
+    expected = [("Additional services required", "Needs a shelter")]
+    assert [(entry.state, entry.text) for entry in shown] == expected
 
 
 def test_a_duplicate_closes_links_both_timelines_and_counts_once(session, desk):

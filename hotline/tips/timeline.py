@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from hotline.core.counties import name_of
 from hotline.core.models import CaseEvent, CaseMessage, OutboundSms, Referral, Tip, TipUpdate, User
 from hotline.core.time import as_utc
-from hotline.tips.casework import CASE_STATUSES
+from hotline.tips.casework import CASE_STATUSES, CLOSURE_REASONS, REFERRAL_REASONS
 from hotline.tips.reference import display
 
 SMS_TITLES = {
@@ -90,7 +90,8 @@ def _event(event: CaseEvent) -> Entry:
     if kind == "status":
         title = f"Status: {CASE_STATUSES.get(detail.get('after'), detail.get('after'))}"
         if detail.get("reason"):
-            title += f" ({str(detail['reason']).replace('_', ' ')})"
+            reason = CLOSURE_REASONS.get(detail["reason"], str(detail["reason"]).replace("_", " "))
+            title += f", reason: {reason.lower()}"
         return Entry(at, "status", title, who)
     if kind == "duplicate":
         if detail.get("of"):
@@ -138,7 +139,12 @@ def timeline(session: Session, tip: Tip) -> list[Entry]:
         title = f"Referred to {referral.organisation.name} on {referral.referred_on.isoformat()}"
         entries.append(
             Entry(
-                as_utc(referral.created_at), "referral", title, email, referral.details, state=referral.reason
+                as_utc(referral.created_at),
+                "referral",
+                title,
+                email,
+                referral.details,
+                state=REFERRAL_REASONS.get(referral.reason, referral.reason),
             )
         )
     messages = session.scalars(
