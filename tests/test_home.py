@@ -19,7 +19,8 @@ def test_the_page_names_every_callback_health_and_how_to_dial(client):
     # Self-contained: nothing fetched from elsewhere, nothing run; its one stylesheet is its own file
     # (the Content-Security-Policy allows no inline style).
     assert "<script" not in page and "src=" not in page and "<style" not in page
-    assert page.count("<link") == 1 and '<link rel="stylesheet" href="/static/home.css">' in page
+    assert page.count("<link") == 2 and '<link rel="stylesheet" href="/static/home.css">' in page
+    assert '<link rel="icon" href="data:,">' in page  # an empty icon: the browser asks for no favicon
     assert "style-src 'self'" in response.headers["Content-Security-Policy"]
     with client.get("/static/home.css") as stylesheet:
         assert stylesheet.status_code == 200 and stylesheet.mimetype == "text/css"
