@@ -105,7 +105,7 @@ def test_close_with_a_reason(desk, officer_page):
     page.select_option("select[name=status-reason]", "not_trafficking")
     page.locator("#action-status button[type=submit]").click()
     expect(page.locator(".flash.success")).to_have_text("Status changed.")
-    expect(page.locator(".timeline")).to_contain_text("Status: Closed (not trafficking)")
+    expect(page.locator(".timeline")).to_contain_text("Status: Closed, reason: not trafficking")
     assert f"{display(desk.reference)}: closed" in desk.follow_up()
 
 
