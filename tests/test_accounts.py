@@ -299,3 +299,13 @@ def test_the_client_address_is_taken_from_our_proxy_only_when_there_is_one(make_
                 headers={"X-Forwarded-For": "10.9.9.9"})
     with app.extensions["hotline"].session_scope() as session:
         assert session.scalar(select(AuditEvent.ip)) == recorded
+
+
+def test_passwords_are_argon2id_with_the_librarys_default_outside_the_test_suite(make_app):
+    make_app(env="development")
+    try:
+        stored = users.hash_password("a long enough password")
+        assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # RFC 9106, low-memory profile
+    finally:
+        make_app()  # the test suite's own app: the cheapest profile again
+    assert users.hash_password("a long enough password").startswith("$argon2id$v=19$m=8,t=1,p=1$")

@@ -12,7 +12,7 @@ __all__ = ["exempt_from_csrf", "init_app"]
 
 def init_app(app) -> None:
     """Sign-in, CSRF and headers for the console; `flask users`."""
-    from hotline.accounts import admin, cli, identity, navigation, protection, views
+    from hotline.accounts import admin, cli, identity, navigation, protection, users, views
 
     login = LoginManager()
     login.init_app(app)
@@ -20,6 +20,7 @@ def init_app(app) -> None:
     login.login_view = "accounts.sign_in"
     login.login_message = None
     protection.init_app(app)
+    users.use_cheapest_profile(app.extensions["hotline"].config.testing)
     app.register_blueprint(views.bp)
     app.register_blueprint(admin.bp)
     app.cli.add_command(cli.users_group)
