@@ -24,8 +24,16 @@ def upgrade() -> None:
     op.create_index('ix_case_event_kind', 'case_event', ['kind', 'tip_id'])
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
-        op.execute('CREATE INDEX ix_tip_place_trgm ON tip USING gin (place gin_trgm_ops)')
-        op.execute('CREATE INDEX ix_tip_description_trgm ON tip USING gin (description gin_trgm_ops)')
+        # The operator class lives in the schema the extension was installed in, which need not be
+        # on this connection's search_path (a schema per deployment, or an extension installed
+        # before into `public`): name it with its schema.
+        schema = op.get_bind().exec_driver_sql(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+            " WHERE e.extname = 'pg_trgm'"
+        ).scalar_one()
+        opclass = f'"{schema}".gin_trgm_ops'
+        op.execute(f'CREATE INDEX ix_tip_place_trgm ON tip USING gin (place {opclass})')
+        op.execute(f'CREATE INDEX ix_tip_description_trgm ON tip USING gin (description {opclass})')
 
 
 def downgrade() -> None:
