@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from hotline.accounts import two_factor, users
 from hotline.agencies import register as agencies
@@ -22,8 +23,9 @@ from hotline.ussd.cli import DEMO_PHONE
 def seed_counties(session) -> int:
     """Insert or correct the 47 counties; returns how many changed."""
     changed = 0
+    stored = {county.code: county for county in session.scalars(select(County))}  # one query, not 47
     for info in all_counties():
-        county = session.get(County, info.code)
+        county = stored.get(info.code)
         if county is None:
             session.add(County(code=info.code, name=info.name, former_province=info.former_province))
             changed += 1
