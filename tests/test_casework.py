@@ -116,6 +116,16 @@ def test_assign_to_an_active_focal_point_of_the_county_only(session, desk):
         casework.assign(session, desk["officer_b"], tip, desk["a"].id, NOW)
 
 
+def test_the_reporters_additions_go_to_the_assigned_focal_point_alone(session, desk):
+    tip = desk["tip"]
+    casework.assign(session, desk["officer_a"], tip, desk["b"].id, NOW)
+    session.flush()
+    session.refresh(tip)
+    _update, ids = followup.add_information(session, tip, "They moved", tip.reporter_key, "ussd:add-1", NOW)
+    sent_to = [session.get(OutboundSms, sms_id).focal_point_id for sms_id in ids]
+    assert sent_to == [desk["b"].id]
+
+
 def test_the_secretariat_moves_a_tip_and_it_is_routed_there_as_new(session, ext, desk):
     tip = desk["tip"]
     casework.acknowledge(session, desk["officer_a"], tip, NOW)

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import time_machine
 
-from hotline.core.time import NAIROBI, as_utc, kenya_today
+from hotline.core.time import NAIROBI, as_utc, kenya_time, kenya_today
 
 
 def test_as_utc_marks_naive_times_as_utc_and_leaves_aware_times_and_none_alone():
@@ -26,3 +26,10 @@ def test_kenya_today_turns_at_midnight_in_nairobi_not_at_midnight_utc():
         assert kenya_today() == date(2026, 11, 28)
     with time_machine.travel(datetime(2026, 11, 28, 21, 0, tzinfo=UTC), tick=False):
         assert kenya_today() == date(2026, 11, 29)
+
+
+def test_kenya_time_shows_a_stored_time_in_eat_naive_ones_read_as_utc():
+    moment = datetime(2026, 11, 28, 22, 5, 7)  # as SQLite gives it back: naive, UTC
+    assert kenya_time(moment) == "2026-11-29 01:05"
+    assert kenya_time(moment.replace(tzinfo=UTC), seconds=True) == "2026-11-29 01:05:07"
+    assert kenya_time(None) == "-" and kenya_time(None, missing="never") == "never"

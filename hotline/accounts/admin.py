@@ -3,6 +3,8 @@ second factor, through the same service as `flask users`."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -15,7 +17,7 @@ from hotline.accounts.access import current_viewer, roles_required
 from hotline.core.counties import all_counties, name_of
 from hotline.core.extensions import current
 from hotline.core.models import User
-from hotline.core.time import NAIROBI, as_utc
+from hotline.core.time import kenya_time
 from hotline.core.viewer import ROLE_LABELS, ROLES
 
 bp = Blueprint("users", __name__, url_prefix="/console/users")
@@ -45,11 +47,7 @@ def _list(form: NewUserForm, status: int = 200):
     session = current().sessions()
     return render_template("console/accounts/users.html", accounts=_accounts(session), form=form,
                            county_name=name_of, labels=ROLE_LABELS, enrolled=users.enrolled,
-                           when=_kenya_time), status
-
-
-def _kenya_time(moment) -> str:
-    return as_utc(moment).astimezone(NAIROBI).strftime("%Y-%m-%d %H:%M") if moment else "never"
+                           when=partial(kenya_time, missing="never")), status
 
 
 @bp.get("")

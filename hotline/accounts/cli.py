@@ -14,7 +14,7 @@ from hotline.accounts.users import UserError
 from hotline.core.counties import name_of
 from hotline.core.extensions import current
 from hotline.core.models import User
-from hotline.core.time import NAIROBI, as_utc, utcnow
+from hotline.core.time import kenya_time, utcnow
 from hotline.core.viewer import ROLES
 
 # Who the audit log names for changes made here: whoever has a shell on the server.
@@ -85,8 +85,7 @@ def list_command():
         click.echo(f"{'e-mail':32} {'role':16} {'county':16} {'active':6} {'2FA':4} last sign-in (EAT)")
         for user in rows:
             county = name_of(user.county_code) or ""
-            last = as_utc(user.last_sign_in_at)
-            last = last.astimezone(NAIROBI).strftime("%Y-%m-%d %H:%M") if last else "never"
+            last = kenya_time(user.last_sign_in_at, missing="never")
             click.echo(f"{user.email:32} {user.role:16} {county:16} {'yes' if user.active else 'no':6} "
                        f"{'yes' if users.enrolled(user) else 'no':4} {last}")
 

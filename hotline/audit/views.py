@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, render_template, request
 from wtforms import DateField, Form, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -10,7 +12,7 @@ from wtforms.validators import Length, Optional
 from hotline.accounts.access import roles_required
 from hotline.audit import log as audit_log
 from hotline.core.extensions import current
-from hotline.core.time import NAIROBI, as_utc
+from hotline.core.time import kenya_time
 
 bp = Blueprint("audit", __name__, url_prefix="/console/audit")
 
@@ -45,8 +47,4 @@ def log():
     older = {**filters, "before": result.older} if result.older else None
     newest = filters if before is not None else None
     return render_template("console/audit/log.html", form=form, page=result, older=older, newest=newest,
-                           when=_kenya_time)
-
-
-def _kenya_time(moment) -> str:
-    return as_utc(moment).astimezone(NAIROBI).strftime("%Y-%m-%d %H:%M:%S")
+                           when=partial(kenya_time, seconds=True))

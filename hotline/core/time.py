@@ -24,3 +24,11 @@ def as_utc(moment: datetime | None) -> datetime | None:
 def kenya_today() -> date:
     """Today's date in Kenya (the server's own clock may keep another time zone)."""
     return utcnow().astimezone(NAIROBI).date()
+
+
+def kenya_time(moment: datetime | None, seconds: bool = False, missing: str = "-") -> str:
+    """A stored time as Kenya reads it (EAT): `2026-11-28 13:05`, with `:07` when `seconds`; `missing`
+    for None."""
+    if moment is None:
+        return missing
+    return as_utc(moment).astimezone(NAIROBI).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

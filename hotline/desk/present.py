@@ -9,7 +9,7 @@ from datetime import date, datetime
 from hotline.agencies.register import verdict
 from hotline.core.counties import name_of
 from hotline.core.models import Agency, Tip
-from hotline.core.time import NAIROBI, as_utc
+from hotline.core.time import as_utc, kenya_time
 from hotline.desk.forms import kind_label
 from hotline.tips import casework
 from hotline.tips.reference import display
@@ -29,13 +29,6 @@ VERDICTS = {
     "deregistered": "Deregistered",
     "pending": "Licence pending",
 }
-
-
-def kenya_time(moment: datetime | None) -> str:
-    """`2026-11-28 13:05` in Kenya's time (EAT), or a dash."""
-    if moment is None:
-        return "-"
-    return as_utc(moment).astimezone(NAIROBI).strftime("%Y-%m-%d %H:%M")
 
 
 def duration(seconds: float) -> str:

@@ -18,7 +18,7 @@ from hotline.accounts import two_factor
 from hotline.accounts.access import current_viewer, roles_required
 from hotline.core.extensions import current
 from hotline.core.models import Agency, Tip, User
-from hotline.core.time import kenya_today, utcnow
+from hotline.core.time import kenya_time, kenya_today, utcnow
 from hotline.desk import forms, present
 from hotline.messaging import outbound
 from hotline.tips import casework, conversation, inbox
@@ -159,7 +159,7 @@ def _case(tip: Tip, given: dict | None = None, status: int = 200, revealed: str 
         original=original and original.reference,
         duplicates=casework.duplicates(session, tip),
         entries=timeline(session, tip),
-        when=present.kenya_time,
+        when=kenya_time,
         forms=_forms(session, viewer, tip, given or {}),
         actions=ACTIONS,
         opened=next(iter(given), None) if given else None,

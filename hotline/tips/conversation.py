@@ -123,13 +123,4 @@ def add_reply(
         f"Open: {routing.case_address(config.console_url, tip)}"
     )
     key = f"answer:{message.id}:{{fp}}"
-    return routing.tell(session, tip, case_holders(session, tip), key, "answer", notice)
-
-
-def case_holders(session: Session, tip: Tip) -> list:
-    """Who hears of the reporter's answers: the assigned focal point, else the one who acknowledged,
-    else those the tip was sent to."""
-    for holder in (tip.assigned_focal_point, tip.acknowledged_by):
-        if holder is not None:
-            return [holder]
-    return routing.notified(session, tip.id)
+    return routing.tell(session, tip, routing.holders(session, tip), key, "answer", notice)

@@ -164,12 +164,20 @@ def may_acknowledge(session: Session, tip: Tip, focal_point: FocalPoint) -> bool
     return any(fp.id == focal_point.id for fp in notified(session, tip.id))
 
 
+def holders(session: Session, tip: Tip) -> list[FocalPoint]:
+    """Who holds the tip: the focal point it is assigned to, else the one who acknowledged it, else
+    those it was sent to. They hear of the reporter's additions and answers."""
+    for holder in (tip.assigned_focal_point, tip.acknowledged_by):
+        if holder is not None:
+            return [holder]
+    return notified(session, tip.id)
+
+
 def forward_update(session: Session, tip: Tip, update: TipUpdate) -> list[int]:
     """Forward information added to the tip to whoever holds it; returns SMS ids still to send."""
-    holders = [tip.acknowledged_by] if tip.acknowledged_by else notified(session, tip.id)
     source = "the reporter" if update.author == "reporter" else "another phone, accepted by the case team"
     message = to_gsm7(f"Update on report {display(tip.reference)} from {source}: {update.text}")[:306]
-    return tell(session, tip, holders, f"update:{update.id}:{{fp}}", "update", message)
+    return tell(session, tip, holders(session, tip), f"update:{update.id}:{{fp}}", "update", message)
 
 
 def due_for_escalation(session: Session, now: datetime) -> list[int]:

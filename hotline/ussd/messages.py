@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flows.engine import State
-from hotline.core.models import utcnow
+from hotline.core.models import Tip, utcnow
 from hotline.messaging import outbound
 from hotline.tips import conversation, followup
 
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 def read_message(state: State, ctx: UssdContext) -> str | None:
     """Show the oldest unread message and mark it read; the last one has no "next" option."""
     with ctx.ext.session_scope() as session:
-        tip = followup.find(session, state.params.get("reference", ""))
-        waiting = conversation.unread(session, tip) if tip and tip.reporter_key == ctx.reporter_key else []
+        tip = _own_tip(session, state, ctx)
+        waiting = conversation.unread(session, tip) if tip else []
         if not waiting:
             return "followup_no_message"
         conversation.mark_read(session, waiting[0], utcnow())
@@ -32,8 +32,8 @@ def read_message(state: State, ctx: UssdContext) -> str | None:
 def send_answer(state: State, ctx: UssdContext) -> None:
     """Keep the reporter's answer (once per USSD session) and tell the case team it came."""
     with ctx.ext.session_scope() as session:
-        tip = followup.find(session, state.params.get("reference", ""))
-        if tip is None or tip.reporter_key != ctx.reporter_key:
+        tip = _own_tip(session, state, ctx)
+        if tip is None:
             return
         ids = conversation.add_reply(
             session,
@@ -45,3 +45,9 @@ def send_answer(state: State, ctx: UssdContext) -> None:
             utcnow(),
         )
     outbound.queue_send(ctx.ext.ussd_queues, ids)
+
+
+def _own_tip(session, state: State, ctx: UssdContext) -> Tip | None:
+    """The tip being followed up, if the caller reported it; None for anyone else."""
+    tip = followup.find(session, state.params.get("reference", ""))
+    return tip if tip is not None and tip.reporter_key == ctx.reporter_key else None
