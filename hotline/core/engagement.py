@@ -62,10 +62,15 @@ def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=NAIROBI).astimezone(UTC)
 
 
+def seal(connection: Connection | Session, key: str) -> str:
+    """`key` sealed under the database's key: a fresh value each time, equal to nothing stored."""
+    return seal_engagement(key, seal_key(connection))
+
+
 def record(connection: Connection | Session, key: str, signal: str, at: datetime | None = None) -> None:
     """Note that the person with engagement key `key` did `signal` on the day of `at` (sealed; a
     repeat adds a row the report ORs away)."""
     if signal not in SIGNALS:
         raise ValueError(f"unknown engagement signal {signal!r}")
-    sealed = seal_engagement(key, seal_key(connection))
+    sealed = seal(connection, key)
     connection.execute(_INSERT, {"day": day_of(at or utcnow()), "signal": signal, "sealed_key": sealed})

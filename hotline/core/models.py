@@ -111,6 +111,10 @@ class Tip(Base):
     assigned_focal_point_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"), index=True)
     agency_flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The reporter's engagement key sealed (privacy.seal_engagement: random nonce, equal to nothing
+    # else stored), so that campaigns leave out whoever has a tip open or reported in the last 30
+    # days (campaigns.safety); a reader without PHONE_HASH_KEY learns nothing from it.
+    safety_seal: Mapped[str | None] = mapped_column(Text)
 
     county: Mapped[County | None] = relationship()
     acknowledged_by: Mapped[FocalPoint | None] = relationship(foreign_keys=[acknowledged_by_id])
@@ -335,7 +339,9 @@ class Contact(Base):
     consented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Indexed: a campaign report counts opt-outs in its attribution window.
     opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
-    opt_out_source: Mapped[str | None] = mapped_column(String(20))  # sms | ussd | at_opt_out | blacklist
+    opt_out_source: Mapped[str | None] = mapped_column(String(20))  # sms|ussd|at_opt_out|blacklist|console
+    # The console user who opted the contact out by hand (source `console`), at the person's request.
+    opted_out_by_id: Mapped[int | None] = mapped_column(ForeignKey("console_user.id"))
     # Set when AT says the number can never get an SMS (403 InvalidPhoneNumber, 404 UnsupportedNumberType).
     unreachable_reason: Mapped[str | None] = mapped_column(String(40))
     salt: Mapped[int] = mapped_column(BigInteger)
@@ -393,6 +399,11 @@ class Campaign(Base):
     attribution_days: Mapped[int] = mapped_column(SmallInteger, default=14)
     audience_size: Mapped[int | None] = mapped_column(Integer)  # set when the audience is drawn
     held_out: Mapped[int | None] = mapped_column(Integer)
+    # Contacts left out for their safety (a tip open or reported in the last 30 days): at the draw,
+    # out of both the audience and the holdout, and any found so before their batch. Counted only:
+    # no row says who they are.
+    safety_suppressed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("console_user.id"))
     next_send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

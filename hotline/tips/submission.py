@@ -79,14 +79,17 @@ def submit_tip(scope: Scope, new: NewTip, engagement_key: str | None = None) -> 
     """Commit the tip (once per source: a repeated submission returns the first one).
 
     With `engagement_key` (the reporter's, see `hotline.engagement`) the day's tip is counted for
-    campaign effect in the same transaction; the tip row itself carries nothing of it.
+    campaign effect in the same transaction, and the tip keeps the key sealed (`Tip.safety_seal`,
+    equal to nothing else stored) so that campaigns leave the reporter out while it matters.
     """
     for _attempt in range(3):
         code = reference.new_reference()
         try:
             # Insert first: the unique source_id makes a repeat fail, and then we return the first.
             with scope() as connection:
-                tip_id = connection.execute(_INSERT_TIP, {**new.columns(), "reference": code}).scalar_one()
+                seal = engagement.seal(connection, engagement_key) if engagement_key is not None else None
+                values = {**new.columns(), "reference": code, "safety_seal": seal}
+                tip_id = connection.execute(_INSERT_TIP, values).scalar_one()
                 if engagement_key is not None:
                     engagement.record(connection, engagement_key, "tip")
             return Submitted(tip_id, code, None)
