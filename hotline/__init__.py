@@ -74,12 +74,13 @@ def create_app(config: Config | None = None) -> Flask:
         home,
         seed,
         sms,
+        studio,
         tips,
         ussd,
     )
 
     features = (core, africastalking, ussd, sms, tips, agencies, contacts, campaigns, workers)
-    for feature in (*features, accounts, desk, directory, audit):
+    for feature in (*features, accounts, desk, directory, audit, studio):
         feature.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)
