@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -15,6 +16,7 @@ from campaigns import service
 from hotline.contacts.service import new_salt
 from hotline.core.models import AuditEvent, Campaign, CampaignBatch, CampaignRecipient, Contact, OutboundSms
 from hotline.core.privacy import decrypt_contact, engagement_key
+from hotline.core.time import utcnow
 from tests.console import csrf_token, make_user, sign_in_client
 
 STUDIO = "/console/campaigns"
@@ -335,14 +337,44 @@ def test_a_test_send_queues_an_sms_to_the_managers_own_phone_and_counts_nowhere(
     assert missing.status_code == 404
 
 
-def test_without_a_phone_the_test_send_says_how_to_add_one(ext, signed_in):
-    client = signed_in("campaign_manager")
+def test_without_a_phone_the_test_send_says_how_to_add_one_and_the_account_page_adds_it(ext, app):
+    client, user = app.test_client(), make_user(ext, "campaign_manager")
+    sign_in_client(client, user)
     campaign_id = make_draft(ext)
     page = client.get(f"{STUDIO}/{campaign_id}").get_data(as_text=True)
     assert "Your account has no phone number" in page and "My account" in page
     response = post(client, f"{STUDIO}/{campaign_id}/test-send", {"variant": "A", "language": "en"},
                     form_path=f"{STUDIO}/{campaign_id}")
     assert response.status_code == 302 and count(ext, OutboundSms) == 0
+    # The account page takes the number, after a fresh authenticator code.
+    wrong = post(client, "/console/account/phone", {"phone": "0700 000 121", "code": "000000"},
+                 form_path="/console/account")
+    assert wrong.status_code == 400 and "That code is not right" in wrong.get_data(as_text=True)
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        clock.shift(40)  # a new authenticator step for each code
+        bad = post(client, "/console/account/phone", {"phone": "12", "code": user.code()},
+                   form_path="/console/account")
+        assert bad.status_code == 400 and "is not a mobile number" in bad.get_data(as_text=True)
+        clock.shift(40)
+        saved = post(client, "/console/account/phone", {"phone": "0700 000 121", "code": user.code()},
+                     form_path="/console/account")
+        assert saved.status_code == 302
+        assert MANAGER_PHONE in client.get("/console/account").get_data(as_text=True)
+        sent = post(client, f"{STUDIO}/{campaign_id}/test-send", {"variant": "A", "language": "en"},
+                    form_path=f"{STUDIO}/{campaign_id}")
+        assert sent.status_code == 302 and count(ext, OutboundSms) == 1
+    with ext.session_scope() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "phone_changed")).all()
+        assert [event.detail for event in events] == [{"set": True}]
+        assert all(MANAGER_PHONE not in str(event.detail) for event in events)
+
+
+def test_a_focal_point_changes_no_phone_on_the_account_page(signed_in):
+    client = signed_in("focal_point")
+    assert 'id="phone"' not in client.get("/console/account").get_data(as_text=True)
+    refused = post(client, "/console/account/phone", {"phone": "0700 000 999", "code": "000000"},
+                   form_path="/console/account")
+    assert refused.status_code == 403
 
 
 def test_send_confirms_audience_and_cost_then_starts_and_queues_the_dispatcher(ext, manager):

@@ -306,8 +306,8 @@ def test_send(campaign_id: int):
     _audit(session, "test_sent", campaign, variant=message.variant, language=message.language, sms=sms_id)
     session.commit()
     outbound.queue_send(ext.queues, [sms_id])
-    flash(f"Test SMS of variant {message.variant} ({LANGUAGE_NAMES[message.language]}) sent to your phone "
-          f"ending {me.phone[-3:]}. It is not counted in the campaign.", "success")
+    flash(f"Test SMS of variant {message.variant} ({LANGUAGE_NAMES[message.language]}) on its way to your "
+          f"phone ending {me.phone[-3:]}. It is not counted in the campaign.", "success")
     return redirect(url_for("studio.detail", campaign_id=campaign_id))
 
 
