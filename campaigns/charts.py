@@ -58,7 +58,8 @@ def _text(x: float, y: float, content: str, anchor: str = "start", css: str = ""
 
 def forest_plot(rows: list[tuple[str, Effect]], title: str = "Effect, treated minus held out") -> Markup:
     """Inline SVG: one row per (label, effect), its difference as a point and its 95% interval as a
-    line around a zero line; rows with too few people or events, or nothing to measure, as text only."""
+    line around a zero line; rows with too few people or events, or nothing to measure, as text only
+    (in the right-hand column, where the others give their figures)."""
     drawn = [e for _, e in rows if _drawn(e)]
     span = _span(drawn)
     zero = LABEL_W + HALF_W
@@ -81,7 +82,7 @@ def forest_plot(rows: list[tuple[str, Effect]], title: str = "Effect, treated mi
         y = TOP + ROW_H * i + ROW_H / 2
         parts.append(_text(LABEL_W - 8, y + 4, label, "end", "label"))
         if not _drawn(e):
-            parts.append(_text(zero, y + 4, e.verdict, "middle", "too-few", "muted"))
+            parts.append(_text(zero + HALF_W + 10, y + 4, e.verdict, css="too-few", fill="muted"))
             continue
         kind = "none" if not e.significant else "rise" if e.difference > 0 else "fall"
         colour = COLOURS[kind]
@@ -98,7 +99,7 @@ def forest_plot(rows: list[tuple[str, Effect]], title: str = "Effect, treated mi
             "</g>"
         )
         size, ci_low, ci_high = points(e.difference, e.ci_low, e.ci_high)
-        parts.append(_text(zero + HALF_W + 10, y + 4, f"{size} [{ci_low}, {ci_high}] pts", css="value"))
+        parts.append(_text(zero + HALF_W + 10, y + 4, f"{'+' if e.difference > 0 else ''}{size} [{ci_low}, {ci_high}] pts", css="value"))
     parts.append("</svg>")
     return Markup("".join(parts))
 
