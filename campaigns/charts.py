@@ -99,7 +99,8 @@ def forest_plot(rows: list[tuple[str, Effect]], title: str = "Effect, treated mi
             "</g>"
         )
         size, ci_low, ci_high = points(e.difference, e.ci_low, e.ci_high)
-        parts.append(_text(zero + HALF_W + 10, y + 4, f"{'+' if e.difference > 0 else ''}{size} [{ci_low}, {ci_high}] pts", css="value"))
+        sign = "+" if e.difference > 0 else ""
+        parts.append(_text(zero + HALF_W + 10, y + 4, f"{sign}{size} [{ci_low}, {ci_high}] pts", css="value"))
     parts.append("</svg>")
     return Markup("".join(parts))
 
