@@ -65,3 +65,31 @@ def next_opening(moment: datetime, start: int, end: int) -> datetime:
 def local_time(moment: datetime) -> str:
     """A moment as Nairobi wall time, for people: `2026-11-23 08:00 EAT`."""
     return moment.astimezone(NAIROBI).strftime("%Y-%m-%d %H:%M EAT")
+
+
+def finish(moment: datetime, start: int, end: int, seconds: float) -> datetime:
+    """When `seconds` of sending that may start at `moment` ends, sending only inside the window (UTC).
+
+    A campaign's sending pauses when the window closes and goes on when it opens again, so a long
+    campaign spans days: the seconds are laid into the window's open stretches one after another.
+    """
+    left = timedelta(seconds=max(0.0, seconds))
+    at = next_opening(moment.astimezone(UTC), start, end)
+    while True:
+        closing = _closing(at, start, end)
+        if at + left <= closing:
+            return at + left
+        left -= closing - at
+        at = next_opening(closing, start, end)
+
+
+def _closing(moment: datetime, start: int, end: int) -> datetime:
+    """When the window that `moment` is inside next closes (a day later for 00:00-24:00)."""
+    local = moment.astimezone(NAIROBI)
+    if (start, end) == (0, DAY):
+        return (local + timedelta(days=1)).astimezone(UTC)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    closing = midnight + timedelta(minutes=end)
+    if closing <= local:
+        closing += timedelta(days=1)
+    return closing.astimezone(UTC)

@@ -1,6 +1,11 @@
 """A campaign report as plain text (terminal), tidy CSV (spreadsheets) or one self-contained HTML page.
 
-The HTML has no external assets and no JavaScript: inline SVG bar charts, every value escaped.
+The HTML has no external assets and no JavaScript: inline SVG charts (`campaigns.charts`), every
+value escaped. Every breakdown table ends with its total row, which equals the report's totals: the
+held-out group is one row of every table ("held out (no message)", see `campaigns.report`). An
+effect reads as its difference in percentage points with Newcombe's 95% interval, and a verdict in
+words ("too few held out to say", "no measurable effect", "rise of 2.1 percentage points [0.4,
+3.8]"); the attribution window says whether it has closed.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ import io
 from dataclasses import fields
 from html import escape
 
-from campaigns.effect import Effect
+from campaigns import charts
+from campaigns.effect import Effect, points
 from campaigns.report import SIGNAL_LABELS, SIGNALS, CampaignReport, Funnel, Slice
 from hotline.core.time import NAIROBI
 
@@ -30,7 +36,7 @@ FUNNEL_LABELS = {
     "skipped": "skipped (uncertain, not sent again)",
     "cost": "cost (KES)",
 }
-EFFECT_FIELDS = [f.name for f in fields(Effect)]
+EFFECT_FIELDS = [*(f.name for f in fields(Effect)), "verdict"]
 
 
 def _when(moment) -> str:
@@ -43,18 +49,22 @@ def _pct(value: float | None, signed: bool = False) -> str:
     return f"{value * 100:+.2f}%" if signed else f"{value * 100:.2f}%"
 
 
-def _effect_text(effect: Effect) -> str:
+def interval(effect: Effect) -> str:
+    """The difference and its 95% interval in percentage points, or '-' when nothing is measured."""
     if not effect.measurable:
-        return f"not measurable ({effect.note})"
-    text = f"{_pct(effect.difference, True)} [{_pct(effect.ci_low, True)}, {_pct(effect.ci_high, True)}]"
-    text += " significant" if effect.significant else " not significant"
-    return text + (" (few events: approximate)" if effect.small_sample else "")
+        return "-"
+    size, low, high = points(effect.difference, effect.ci_low, effect.ci_high)
+    return f"{'+' if effect.difference > 0 else ''}{size} [{low}, {high}] points"
 
 
-def _window(window) -> str:
+def window_text(window) -> str:
+    """The attribution window in words, and whether it has closed."""
     if window.first_day is None:
         return f"{window.days} days, not started"
-    return f"{window.days} days, {window.first_day} to {window.last_day} (whole days, Nairobi)"
+    days = f"{window.days} days, {window.first_day} to {window.last_day} (whole days, Nairobi)"
+    if window.closed:
+        return f"{days}: closed, figures final"
+    return f"{days}: open until {_when(window.end)}, figures may still change"
 
 
 def _summary(report: CampaignReport) -> list[tuple[str, str]]:
@@ -65,7 +75,7 @@ def _summary(report: CampaignReport) -> list[tuple[str, str]]:
         ("measurement", report.status),
         ("started", _when(report.started_at)),
         ("finished", _when(report.finished_at)),
-        ("attribution window", _window(window)),
+        ("attribution window", window_text(window)),
         ("holdout share", f"{report.holdout_share:.0%}"),
         ("generated", _when(report.generated_at)),
     ]
@@ -76,20 +86,46 @@ def _grid(rows: list[list[str]]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
 
 
-def _slice_rows(title: str, slices: list[Slice]) -> list[str]:
-    if not slices:
-        return [title, "  (none)", ""]
-    header = [title, "audience", "held out", "treated", "sent", "delivered", "failed", "cost KES"]
-    rows = [header] + [
-        [s.key, *(str(getattr(s.funnel, name)) for name in header_fields()), f"{s.funnel.cost:.2f}"]
-        for s in slices
-    ]
-    return _grid(rows) + [""]
-
-
 def header_fields() -> tuple[str, ...]:
     """The funnel counts the breakdown tables show, in order."""
     return ("audience", "held_out", "treated", "sent", "delivered", "failed")
+
+
+def slice_cells(slices: list[Slice], totals: Funnel) -> list[list[str]]:
+    """A breakdown's rows as cells (key, `header_fields`, cost), then its total row: the report's totals."""
+    return [
+        [key, *(str(getattr(funnel, name)) for name in header_fields()), f"{funnel.cost:.2f}"]
+        for key, funnel in [*((s.key, s.funnel) for s in slices), ("total", totals)]
+    ]
+
+
+def _slice_rows(title: str, slices: list[Slice], totals: Funnel) -> list[str]:
+    if not slices:
+        return [title, "  (none)", ""]
+    header = [title, *(name.replace("_", " ") for name in header_fields()), "cost KES"]
+    return _grid([header, *slice_cells(slices, totals)]) + [""]
+
+
+def effect_cells(label: str, e: Effect) -> list[str]:
+    """One effect as table cells: outcome, treated, held out, difference [95% CI], verdict."""
+    return [
+        label,
+        f"{e.treated_x}/{e.treated_n} {_pct(e.treated_rate)}",
+        f"{e.held_out_x}/{e.held_out_n} {_pct(e.held_out_rate)}",
+        interval(e),
+        e.verdict,
+    ]
+
+
+EFFECT_HEADER = ["outcome", "treated", "held out", "difference [95% CI]", "verdict"]
+
+
+def _effects(report: CampaignReport) -> list[tuple[str, Effect]]:
+    return [*((SIGNAL_LABELS[s], report.effects[s]) for s in SIGNALS), ("opted out", report.opt_outs)]
+
+
+def _variant_effects(report: CampaignReport) -> list[tuple[str, Effect]]:
+    return [(f"variant {v}", effects["any"]) for v, effects in report.effects_by_variant.items()]
 
 
 def table(report: CampaignReport) -> str:
@@ -114,38 +150,25 @@ def table(report: CampaignReport) -> str:
         ("Failed by network", report.failed_by_network),
     ):
         lines += [title] + ([f"  {key}: {n}" for key, n in counts.items()] or ["  (none)"]) + [""]
-    lines += _slice_rows("network", report.by_network)
-    lines += _slice_rows("county", report.by_county)
-    lines += _slice_rows("variant", report.by_variant)
-    lines += _slice_rows("day (EAT)", report.by_day)
-    lines += [f"Effect: treated vs held out, within the attribution window ({report.status})"]
-    rows = [["  outcome", "treated", "held out", "difference [95% CI]"]]
-    for signal in SIGNALS:
-        e = report.effects[signal]
-        rows.append(
-            [
-                f"  {SIGNAL_LABELS[signal]}",
-                f"{e.treated_x}/{e.treated_n} {_pct(e.treated_rate)}",
-                f"{e.held_out_x}/{e.held_out_n} {_pct(e.held_out_rate)}",
-                _effect_text(e),
-            ]
-        )
-    e = report.opt_outs
-    rows.append(
-        [
-            "  opted out",
-            f"{e.treated_x}/{e.treated_n} {_pct(e.treated_rate)}",
-            f"{e.held_out_x}/{e.held_out_n} {_pct(e.held_out_rate)}",
-            _effect_text(e),
-        ]
-    )
-    lines += _grid(rows) + [""]
-    for variant, effects in report.effects_by_variant.items():
-        e = effects["any"]
-        lines.append(
-            f"  variant {variant}, any engagement: {e.treated_x}/{e.treated_n} vs "
-            f"{e.held_out_x}/{e.held_out_n}: {_effect_text(e)}"
-        )
+    for title, slices in (
+        ("network", report.by_network),
+        ("county", report.by_county),
+        ("variant", report.by_variant),
+        ("day (EAT)", report.by_day),
+    ):
+        lines += _slice_rows(title, slices, totals)
+    lines += [
+        f"Effect: treated vs held out, attribution window {window_text(report.window)}",
+        "  (Newcombe's hybrid score interval; too few to say below 30 people or 5 events in a group)",
+    ]
+    table_rows = [["  " + EFFECT_HEADER[0], *EFFECT_HEADER[1:]]]
+    table_rows += [["  " + label, *effect_cells(label, e)[1:]] for label, e in _effects(report)]
+    lines += _grid(table_rows) + [""]
+    if report.effects_by_variant:
+        lines.append("Any engagement by variant, each against the holdout")
+        table_rows = [["  variant", *EFFECT_HEADER[1:]]]
+        table_rows += [["  " + label, *effect_cells(label, e)[1:]] for label, e in _variant_effects(report)]
+        lines += _grid(table_rows)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -175,6 +198,7 @@ def rows(report: CampaignReport) -> list[tuple[str, str, str, str]]:
             (section, key, name, "" if getattr(e, name) is None else str(getattr(e, name)))
             for name in EFFECT_FIELDS
         ]
+    out.append(("window", "", "closed", str(report.window.closed)))
     return out
 
 
@@ -185,74 +209,6 @@ def csv_text(report: CampaignReport) -> str:
     writer.writerow(("section", "key", "metric", "value"))
     writer.writerows(rows(report))
     return buffer.getvalue()
-
-
-BAR_COLOURS = {
-    "delivered": "#2e7d32",
-    "failed": "#c62828",
-    "other": "#9e9e9e",
-    "treated": "#1565c0",
-    "held_out": "#757575",
-}
-
-
-def _bars(title: str, items: list[tuple[str, float, str]], unit: str = "") -> str:
-    """A horizontal bar chart as inline SVG: (label, value, colour) per bar."""
-    if not items:
-        return f"<h3>{escape(title)}</h3><p>none yet</p>"
-    peak = max(value for _, value, _ in items) or 1
-    height, label_w, bar_w = 22, 150, 300
-    parts = [
-        f'<svg role="img" aria-label="{escape(title)}" viewBox="0 0 {label_w + bar_w + 90} '
-        f'{height * len(items) + 4}" width="100%">'
-    ]
-    for i, (label, value, colour) in enumerate(items):
-        y = i * height + 2
-        width = max(1, round(bar_w * value / peak)) if value else 0
-        parts.append(
-            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(label[:24])}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{width}" height="{height - 6}" '
-            f'fill="{colour}"/><text x="{label_w + width + 4}" y="{y + 15}">'
-            f"{escape(f'{value:,.0f}{unit}')}</text>"
-        )
-    parts.append("</svg>")
-    return f"<h3>{escape(title)}</h3>" + "".join(parts)
-
-
-def _effect_chart(title: str, effects: list[tuple[str, Effect]]) -> str:
-    """Differences in percentage points with their 95% CI as error bars around a zero line."""
-    shown = [(label, e) for label, e in effects if e.measurable]
-    if not shown:
-        return f"<h3>{escape(title)}</h3><p>not measurable yet</p>"
-    span = max(max(abs(e.ci_low), abs(e.ci_high)) for _, e in shown) or 0.01
-    label_w, half, height = 170, 140, 26
-    zero = label_w + half
-
-    def x(value: float) -> float:
-        return zero + half * value / span
-
-    parts = [
-        f'<svg role="img" aria-label="{escape(title)}" viewBox="0 0 {label_w + 2 * half + 120} '
-        f'{height * len(shown) + 24}" width="100%">',
-        f'<line x1="{zero}" y1="0" x2="{zero}" y2="{height * len(shown)}" stroke="#000"/>',
-        f'<text x="{zero}" y="{height * len(shown) + 16}" text-anchor="middle">0</text>',
-    ]
-    for i, (label, e) in enumerate(shown):
-        y = i * height + height / 2
-        colour = (
-            "#2e7d32" if e.significant and e.difference > 0 else "#c62828" if e.significant else "#757575"
-        )
-        parts.append(
-            f'<text x="{label_w - 6}" y="{y + 5}" text-anchor="end">{escape(label)}</text>'
-            f'<line x1="{x(e.ci_low):.1f}" y1="{y}" x2="{x(e.ci_high):.1f}" y2="{y}" stroke="{colour}" '
-            f'stroke-width="2"/><line x1="{x(e.ci_low):.1f}" y1="{y - 6}" x2="{x(e.ci_low):.1f}" '
-            f'y2="{y + 6}" stroke="{colour}"/><line x1="{x(e.ci_high):.1f}" y1="{y - 6}" '
-            f'x2="{x(e.ci_high):.1f}" y2="{y + 6}" stroke="{colour}"/>'
-            f'<circle cx="{x(e.difference):.1f}" cy="{y}" r="4" fill="{colour}"/>'
-            f'<text x="{label_w + 2 * half + 6}" y="{y + 5}">{escape(_pct(e.difference, True))}</text>'
-        )
-    parts.append("</svg>")
-    return f"<h3>{escape(title)}</h3>" + "".join(parts)
 
 
 def _html_table(header: list[str], body: list[list[str]]) -> str:
@@ -267,60 +223,44 @@ STYLE = """
 body{font-family:system-ui,sans-serif;margin:0 auto;max-width:52rem;padding:1rem;color:#222;line-height:1.4}
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}h3{font-size:1rem}
 table{border-collapse:collapse;font-size:.9rem}td,th{padding:.2rem .5rem;border-bottom:1px solid #eee;
-text-align:left}.scroll{overflow-x:auto}svg{font-size:12px;max-width:40rem}
+text-align:left}.scroll{overflow-x:auto}svg.chart{width:100%;max-width:48rem;height:auto}
 """
+
+
+def funnel_bars(totals: Funnel) -> list[tuple[str, float, str]]:
+    """The delivery funnel as `charts.bars` items: (label, count, kind)."""
+    return [
+        ("treated", totals.treated, "treated"),
+        ("sent", totals.sent, "treated"),
+        ("delivered", totals.delivered, "delivered"),
+        ("failed", totals.failed, "failed"),
+        ("awaiting report", totals.awaiting_report, "other"),
+        ("not sent yet", totals.not_sent_yet, "other"),
+        ("suppressed", totals.suppressed, "other"),
+        ("cancelled", totals.cancelled, "other"),
+        ("uncertain", totals.uncertain, "other"),
+        ("skipped", totals.skipped, "other"),
+        ("held out (no message)", totals.held_out, "held-out"),
+    ]
 
 
 def html(report: CampaignReport) -> str:
     """The report as one self-contained HTML page (inline SVG charts, no scripts), readable on a phone."""
     t = report.totals
-    funnel = [
-        ("treated", t.treated, BAR_COLOURS["treated"]),
-        ("sent", t.sent, BAR_COLOURS["treated"]),
-        ("delivered", t.delivered, BAR_COLOURS["delivered"]),
-        ("failed", t.failed, BAR_COLOURS["failed"]),
-        ("awaiting report", t.awaiting_report, BAR_COLOURS["other"]),
-        ("not sent yet", t.not_sent_yet, BAR_COLOURS["other"]),
-        ("suppressed", t.suppressed, BAR_COLOURS["other"]),
-        ("cancelled", t.cancelled, BAR_COLOURS["other"]),
-        ("uncertain", t.uncertain, BAR_COLOURS["other"]),
-        ("skipped", t.skipped, BAR_COLOURS["other"]),
-        ("held out", t.held_out, BAR_COLOURS["held_out"]),
-    ]
-    slice_header = ["", *header_fields(), "cost KES"]
+    slice_header = ["", *(name.replace("_", " ") for name in header_fields()), "cost KES"]
 
     def slice_table(slices: list[Slice]) -> str:
-        body = [
-            [s.key, *(str(getattr(s.funnel, n)) for n in header_fields()), f"{s.funnel.cost:.2f}"]
-            for s in slices
-        ]
-        return _html_table(slice_header, body) if body else "<p>none yet</p>"
+        return _html_table(slice_header, slice_cells(slices, t)) if slices else "<p>none yet</p>"
 
-    effect_rows = []
-    for label, e in [
-        *((SIGNAL_LABELS[s], report.effects[s]) for s in SIGNALS),
-        ("opted out", report.opt_outs),
-    ]:
-        effect_rows.append(
-            [
-                label,
-                f"{e.treated_x}/{e.treated_n} ({_pct(e.treated_rate)})",
-                f"{e.held_out_x}/{e.held_out_n} ({_pct(e.held_out_rate)})",
-                _effect_text(e),
-            ]
-        )
-    variant_rows = [
-        [variant, SIGNAL_LABELS[s], _effect_text(e)]
-        for variant, effects in report.effects_by_variant.items()
-        for s, e in effects.items()
-    ]
+    keyed = [s for s in report.by_county if not s.is_holdout]
     body = [
         f"<h1>Campaign report: {escape(report.name)}</h1>",
         _html_table(["", ""], [[k, v] for k, v in _summary(report)]),
         "<h2>Delivery</h2>",
         f"<p>Unique reach: <strong>{report.reach:,}</strong> numbers with a Success delivery report; "
-        f"cost KES {t.cost:,.2f}.</p>",
-        _bars("Delivery funnel", [(label, v, c) for label, v, c in funnel]),
+        f"cost KES {t.cost:,.2f}. In every table below the held-out group is one row, "
+        "&ldquo;held out (no message)&rdquo;, and the rows add up to the total row.</p>",
+        charts.bars("Delivery funnel", funnel_bars(t)),
         _html_table(["failed by reason", "count"], [[k, str(n)] for k, n in report.failed_by_reason.items()]),
         _html_table(
             ["failed by network", "count"], [[k, str(n)] for k, n in report.failed_by_network.items()]
@@ -328,31 +268,29 @@ def html(report: CampaignReport) -> str:
         "<h2>By network</h2>",
         slice_table(report.by_network),
         "<h2>By county</h2>",
-        _bars(
-            "Delivered by county",
-            [(s.key, s.funnel.delivered, BAR_COLOURS["delivered"]) for s in report.by_county],
-        ),
+        charts.bars("Delivered by county", [(s.key, s.funnel.delivered, "delivered") for s in keyed]),
         slice_table(report.by_county),
         "<h2>By variant</h2>",
         slice_table(report.by_variant),
         "<h2>By day (East Africa Time)</h2>",
-        _bars("Sent by day", [(s.key, s.funnel.sent, BAR_COLOURS["treated"]) for s in report.by_day]),
+        charts.bars(
+            "Sent by day", [(s.key, s.funnel.sent, "treated") for s in report.by_day if s.funnel.sent]
+        ),
         slice_table(report.by_day),
         "<h2>Effect</h2>",
         f"<p>Treated (everyone assigned a variant, delivered or not) against the held-out group, "
-        f"within the attribution window ({escape(report.status)}). Difference in percentage points "
-        f"with its 95% confidence interval; significant when the interval excludes 0.</p>",
-        _effect_chart(
-            "Difference, treated minus held out",
-            [*((SIGNAL_LABELS[s], report.effects[s]) for s in SIGNALS), ("opted out", report.opt_outs)],
+        f"attribution window {escape(window_text(report.window))}. Difference in percentage points "
+        "with its 95% interval (Newcombe's hybrid score interval); a rise or fall only when the "
+        "interval excludes 0, and &ldquo;too few to say&rdquo; when a group has fewer than 30 people "
+        "or fewer than 5 who engaged.</p>",
+        charts.forest_plot(_effects(report), "Difference, treated minus held out, with 95% intervals"),
+        _html_table(EFFECT_HEADER, [effect_cells(label, e) for label, e in _effects(report)]),
+        "<h3>Any engagement by variant, each against the holdout</h3>",
+        charts.forest_plot(_variant_effects(report), "Any engagement by variant, with 95% intervals"),
+        _html_table(
+            ["variant", *EFFECT_HEADER[1:]],
+            [effect_cells(label, e) for label, e in _variant_effects(report)],
         ),
-        _html_table(["outcome", "treated", "held out", "difference [95% CI]"], effect_rows),
-        "<h3>By variant (each against the holdout)</h3>",
-        _effect_chart(
-            "Any engagement, by variant",
-            [(f"variant {v}", effects["any"]) for v, effects in report.effects_by_variant.items()],
-        ),
-        _html_table(["variant", "outcome", "difference [95% CI]"], variant_rows),
     ]
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

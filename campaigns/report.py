@@ -14,6 +14,13 @@ campaign's start, for `days` days. An event on the first day before the first se
 the last day after the exact end does not; both groups are measured the same way, so the
 comparison stays fair. Opt-outs (on the contact row) use the same days.
 
+Every breakdown (county, network, variant, day) follows one rule, so that its rows add up to the
+totals row, field by field: the keyed rows count the treated (everyone assigned a variant), and the
+whole held-out group is one more row, `HELD_OUT_ROW` ("held out (no message)"), the same in every
+table. A treated recipient with no network (never accepted by AT) is in the network table's
+"unknown" row; one never sent (queued, suppressed, cancelled, refused before sending) is in the day
+table's "not sent" row; one with no county in the county table's "unknown" row.
+
 Built for large campaigns: one GROUP BY over the campaign's recipients, rolled up here; the
 window's (few) engagement rows read by the day index and opened here, each person's signals ORed;
 then, 500 keys a query, the contacts' engagement-key index leads to this campaign's recipients.
@@ -34,7 +41,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import Date, String, and_, any_, bindparam, cast, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from campaigns.effect import Effect, difference
+from campaigns.effect import Effect, difference, unmeasured
 from hotline.africastalking.statuses import ACCEPTED, DELIVERED, FAILED, NETWORK_NAMES, STATUS_NAMES
 from hotline.core.engagement import day_of, day_start, seal_key
 from hotline.core.models import Campaign, CampaignRecipient, Contact, County, Engagement, utcnow
@@ -53,6 +60,8 @@ SIGNAL_LABELS = {
 }
 NOT_SENT_YET = {"queued", "retry", "sending"}
 UNKNOWN = "unknown"
+NOT_SENT = "not sent"  # the day table's row for treated recipients with no send time
+HELD_OUT_ROW = "held out (no message)"  # the held-out group's row in every breakdown
 HOLDOUT, TREATED = "held out", "treated"  # engagement groups besides the variants
 BITS = {"dialled": 1, "tip": 2, "agency_check": 4, "sms": 8, "opt_out": 16}
 ANY = 1 | 2 | 4 | 8  # any engagement; an opt-out is not one
@@ -85,6 +94,11 @@ class Slice:
     key: str
     funnel: Funnel
 
+    @property
+    def is_holdout(self) -> bool:
+        """Whether this is the held-out group's row (`HELD_OUT_ROW`), not a key's."""
+        return self.key == HELD_OUT_ROW
+
 
 @dataclass
 class Window:
@@ -97,6 +111,11 @@ class Window:
     open: bool
     first_day: date | None = None
     last_day: date | None = None
+
+    @property
+    def closed(self) -> bool:
+        """The window has started and ended: the effect figures are final."""
+        return self.end is not None and not self.open
 
 
 @dataclass
@@ -130,13 +149,6 @@ def _utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _nairobi_date(session, column):
-    """SQL for the Africa/Nairobi calendar date of a timestamp column (the one dialect switch)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone("Africa/Nairobi", column), Date)
-    return func.date(column, "+3 hours")  # SQLite keeps UTC text
 
 
 def _as_date(value) -> date | None:
@@ -208,17 +220,17 @@ def _nairobi_date(session, column):
     return func.date(column, "+3 hours")  # SQLite keeps UTC text
 
 
-def _engaged_masks(session, window: Window) -> dict[str, int]:
-    """Engagement key -> bit mask of `BITS`, for everyone with a signal or an opt-out in the window's
-    days: the window's engagement rows (by the day index), opened here, and the contacts who opted
-    out in those days (by the opt-out index). Never a scan of every contact."""
-    first, after = window.first_day, window.last_day + timedelta(days=1)
+def signal_masks(session, first: date, after: date) -> tuple[dict[str, int], int]:
+    """Engagement key -> bit mask of `BITS` for the signals of Nairobi days `first` to `after`
+    (exclusive), read by the day index and opened here; and how many rows it could open."""
     phone_hash_key = seal_key(session)
     masks: dict[str, int] = defaultdict(int)
     unreadable = 0
-    in_window = and_(Engagement.day >= first, Engagement.day < after)
-    rows = session.execute(select(Engagement.sealed_key, Engagement.signal).where(in_window))
+    in_days = and_(Engagement.day >= first, Engagement.day < after)
+    rows = session.execute(select(Engagement.sealed_key, Engagement.signal).where(in_days))
+    seen = 0
     for sealed, signal in rows:
+        seen += 1
         try:
             key = open_engagement(sealed, phone_hash_key)
         except (InvalidTag, ValueError):  # sealed under another PHONE_HASH_KEY, or damaged
@@ -226,7 +238,24 @@ def _engaged_masks(session, window: Window) -> dict[str, int]:
             continue
         masks[key] |= BITS.get(signal, 0)
     if unreadable:
-        log.warning("campaign report: %d engagement rows not sealed under this PHONE_HASH_KEY", unreadable)
+        log.warning("campaigns: %d engagement rows not sealed under this PHONE_HASH_KEY", unreadable)
+    return masks, seen - unreadable
+
+
+def contact_filter(session, keys: list[str]):
+    """`Contact.engagement_key` among `keys` (at most `CHUNK`): on PostgreSQL one array parameter,
+    half the time of 500 bound values, same index plan."""
+    if session.get_bind().dialect.name == "postgresql":
+        return Contact.engagement_key == any_(bindparam("keys", keys, type_=ARRAY(String)))
+    return Contact.engagement_key.in_(keys)
+
+
+def _engaged_masks(session, window: Window) -> dict[str, int]:
+    """Engagement key -> bit mask of `BITS`, for everyone with a signal or an opt-out in the window's
+    days: the window's engagement rows (`signal_masks`), and the contacts who opted out in those
+    days (by the opt-out index). Never a scan of every contact."""
+    first, after = window.first_day, window.last_day + timedelta(days=1)
+    masks, _ = signal_masks(session, first, after)
     opted_out = select(Contact.engagement_key).where(
         Contact.opted_out_at >= day_start(first), Contact.opted_out_at < day_start(after)
     )
@@ -274,14 +303,8 @@ def _engagement(session, campaign_id: int, window: Window) -> list[_Engaged]:
     keys = list(masks)
     r = CampaignRecipient
     counts: Counter[tuple[bool, str | None, int]] = Counter()
-    postgresql = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(keys), CHUNK):
-        chunk = keys[start : start + CHUNK]
-        # On PostgreSQL one array parameter: half the time of 500 bound values, same index plan.
-        if postgresql:
-            wanted = Contact.engagement_key == any_(bindparam("keys", chunk, type_=ARRAY(String)))
-        else:
-            wanted = Contact.engagement_key.in_(chunk)
+        wanted = contact_filter(session, keys[start : start + CHUNK])
         query = (
             select(Contact.engagement_key, r.held_out, r.variant)
             .join(r, and_(r.contact_id == Contact.id, r.campaign_id == campaign_id))
@@ -324,14 +347,16 @@ def build(
             held_out, row.state, row.at_status_code, row.delivery_status, row.failure_reason
         )
         network = NETWORK_NAMES.get(row.network_code, row.network_code) if row.network_code else UNKNOWN
-        county = names.get(row.county_code, UNKNOWN) if row.county_code is not None else UNKNOWN
-        variant = row.variant or UNKNOWN
-        targets = [totals, slices["county"][county]]
-        if not held_out:
-            targets += [slices["variant"][variant], slices["network"][network]]
         day = _as_date(row.day)
-        if day is not None:
-            targets.append(slices["day"][day.isoformat()])
+        keys = {
+            "county": names.get(row.county_code, UNKNOWN) if row.county_code is not None else UNKNOWN,
+            "network": network,
+            "variant": row.variant or UNKNOWN,
+            "day": day.isoformat() if day is not None else NOT_SENT,
+        }
+        targets = [totals]
+        for name, key in keys.items():  # one rule for every breakdown: see the module
+            targets.append(slices[name][HELD_OUT_ROW if held_out else key])
         for funnel in targets:
             _count(funnel, held_out, outcome, accepted, n, cost)
         if outcome == "failed":
@@ -343,19 +368,24 @@ def build(
                 engaged[group][name] += row.n if row.mask & bit else 0
             engaged[group]["any"] += row.n if row.mask & ANY else 0
 
-    def ordered(name: str, key=None) -> list[Slice]:
-        return [Slice(k, f) for k, f in sorted(slices[name].items(), key=key)]
+    def ordered(name: str, key=lambda kv: kv[0]) -> list[Slice]:
+        """The breakdown's rows: keyed rows by `key`, then unknown or not sent, then the holdout."""
+        last = {UNKNOWN: 1, NOT_SENT: 1, HELD_OUT_ROW: 2}
+        return [
+            Slice(k, f) for k, f in sorted(slices[name].items(), key=lambda kv: (last.get(kv[0], 0), key(kv)))
+        ]
 
     held = engaged[HOLDOUT]
 
     def effects(group: str, n: int) -> dict[str, Effect]:
         if window.start is None:
-            return {s: _not_started(n, totals.held_out) for s in SIGNALS}
+            return {s: unmeasured(n, totals.held_out, "not started") for s in SIGNALS}
         return {s: difference(engaged[group][s], n, held[s], totals.held_out) for s in SIGNALS}
 
     by_variant = ordered("variant")
+    variants = [v for v in by_variant if not v.is_holdout]
     opt_outs = (
-        _not_started(totals.treated, totals.held_out)
+        unmeasured(totals.treated, totals.held_out, "not started")
         if window.start is None
         else difference(engaged[TREATED]["opt_out"], totals.treated, held["opt_out"], totals.held_out)
     )
@@ -373,31 +403,13 @@ def build(
         failed_by_reason=_by_count(failed_by_reason),
         failed_by_network=_by_count(failed_by_network),
         by_network=ordered("network", key=lambda kv: (-kv[1].treated, kv[0])),
-        by_county=ordered("county", key=lambda kv: (kv[0] == UNKNOWN, kv[0])),
+        by_county=ordered("county"),
         by_variant=by_variant,
         by_day=ordered("day"),
         window=window,
         opt_outs=opt_outs,
         effects=effects(TREATED, totals.treated),
-        effects_by_variant={v.key: effects(v.key, v.funnel.treated) for v in by_variant},
-    )
-
-
-def _not_started(treated_n: int, held_out_n: int) -> Effect:
-    return Effect(
-        treated_n,
-        0,
-        held_out_n,
-        0,
-        None,
-        None,
-        None,
-        None,
-        None,
-        significant=False,
-        measurable=False,
-        small_sample=True,
-        note="not started",
+        effects_by_variant={v.key: effects(v.key, v.funnel.treated) for v in variants},
     )
 
 

@@ -56,13 +56,23 @@ def find(session: Session, name_or_id: str) -> Campaign:
     return campaign
 
 
-def create(session: Session, new: NewCampaign) -> Campaign:
-    """A draft campaign, checked: messages, languages, counties, shares, rate."""
+def check(session: Session, new: NewCampaign, replacing: Campaign | None = None) -> str:
+    """Refuse a campaign that cannot be made as asked (CampaignError); returns its name as kept.
+
+    `replacing` is the draft being edited: its own name is not taken by itself.
+    """
     name = new.name.strip()
     if not name or len(name) > 80:
         raise CampaignError("a campaign needs a name of 1 to 80 characters")
-    if session.scalar(select(Campaign.id).where(Campaign.name == name)):
+    taken = session.scalar(select(Campaign.id).where(Campaign.name == name))
+    if taken and (replacing is None or taken != replacing.id):
         raise CampaignError(f"there is already a campaign named {name!r}")
+    check_settings(session, new)
+    return name
+
+
+def check_settings(session: Session, new: NewCampaign) -> None:
+    """Refuse messages, shares, rate, window, languages or counties that cannot be (CampaignError)."""
     _check_messages(new.messages)
     if not 0 <= new.holdout_share < 1:
         raise CampaignError("the holdout share must be at least 0 and below 1 (e.g. 0.1 for 10%)")
@@ -80,27 +90,112 @@ def create(session: Session, new: NewCampaign) -> Campaign:
         unknown = sorted(set(new.county_codes) - known)
         if unknown:
             raise CampaignError(f"unknown county code(s): {', '.join(map(str, unknown))} (1 to 47)")
+
+
+def create(session: Session, new: NewCampaign, created_by_id: int | None = None) -> Campaign:
+    """A draft campaign, checked: messages, languages, counties, shares, rate."""
+    name = check(session, new)
     campaign = Campaign(
         name=name,
         state="draft",
-        county_codes=sorted(set(new.county_codes)) if new.county_codes else None,
-        languages=sorted(set(new.languages)) if new.languages else None,
-        sources=sorted(set(new.sources)) if new.sources else None,
-        holdout_share=new.holdout_share,
         seed=new.seed if new.seed is not None else randomness.randbelow(2**62),
-        start_at=new.start_at.astimezone(UTC) if new.start_at else None,
-        hours_from=new.hours[0],
-        hours_until=new.hours[1],
-        rate=new.rate,
-        attribution_days=new.attribution_days,
+        created_by_id=created_by_id,
     )
+    _settle(campaign, new)
     session.add(campaign)
     session.flush()
-    for (variant, language), text in sorted(new.messages.items()):
+    _write_messages(session, campaign, new.messages)
+    return campaign
+
+
+def unsaved(new: NewCampaign, seed: int) -> Campaign:
+    """A campaign row as `new` asks, with its messages, never added to a session: for an estimate."""
+    campaign = Campaign(name=new.name.strip(), state="draft", seed=seed)
+    _settle(campaign, new)
+    campaign.messages = [
+        CampaignMessage(variant=variant, language=language, text=text)
+        for (variant, language), text in sorted(new.messages.items())
+    ]
+    return campaign
+
+
+def _settle(campaign: Campaign, new: NewCampaign) -> None:
+    """Copy a checked request's settings onto the campaign row (all but name, state, seed, messages)."""
+    campaign.county_codes = sorted(set(new.county_codes)) if new.county_codes else None
+    campaign.languages = sorted(set(new.languages)) if new.languages else None
+    campaign.sources = sorted(set(new.sources)) if new.sources else None
+    campaign.holdout_share = new.holdout_share
+    campaign.start_at = new.start_at.astimezone(UTC) if new.start_at else None
+    campaign.hours_from, campaign.hours_until = new.hours
+    campaign.rate = new.rate
+    campaign.attribution_days = new.attribution_days
+
+
+def _write_messages(session: Session, campaign: Campaign, messages: dict[tuple[str, str], str]) -> None:
+    for (variant, language), text in sorted(messages.items()):
         session.add(CampaignMessage(campaign_id=campaign.id, variant=variant, language=language, text=text))
     session.flush()
     session.refresh(campaign)
+
+
+def _draft(campaign: Campaign, doing: str) -> None:
+    if campaign.state != "draft":
+        raise CampaignError(
+            f"campaign {campaign.name!r} is {campaign.state}, not a draft: only a draft can be {doing}"
+        )
+
+
+def update_draft(session: Session, campaign: Campaign, new: NewCampaign) -> Campaign:
+    """Change a draft to what `new` asks (the same checks as `create`); its seed stays."""
+    _draft(campaign, "edited")
+    campaign.name = check(session, new, replacing=campaign)
+    _settle(campaign, new)
+    for message in list(campaign.messages):
+        session.delete(message)
+    session.flush()  # the old (variant, language) rows go before the new ones come
+    _write_messages(session, campaign, new.messages)
     return campaign
+
+
+def as_request(campaign: Campaign, name: str | None = None) -> NewCampaign:
+    """What a campaign asked for, as a request (to edit or copy it)."""
+    return NewCampaign(
+        name=campaign.name if name is None else name,
+        messages={(m.variant, m.language): m.text for m in campaign.messages},
+        county_codes=list(campaign.county_codes) if campaign.county_codes else None,
+        languages=list(campaign.languages) if campaign.languages else None,
+        sources=list(campaign.sources) if campaign.sources else None,
+        holdout_share=campaign.holdout_share,
+        start_at=as_utc(campaign.start_at) if campaign.start_at else None,
+        hours=(campaign.hours_from, campaign.hours_until),
+        rate=campaign.rate,
+        attribution_days=campaign.attribution_days,
+    )
+
+
+def copy_name(session: Session, name: str) -> str:
+    """A free name for a copy of the campaign named `name`: "name (copy)", "name (copy 2)", ..."""
+    for number in range(1, 1000):
+        suffix = " (copy)" if number == 1 else f" (copy {number})"
+        candidate = name[: 80 - len(suffix)] + suffix
+        if not session.scalar(select(Campaign.id).where(Campaign.name == candidate)):
+            return candidate
+    raise CampaignError(f"too many copies of {name!r}: rename some")
+
+
+def duplicate(session: Session, campaign: Campaign, created_by_id: int | None = None) -> Campaign:
+    """A new draft with the campaign's messages and settings (any state), a new name and a new seed."""
+    return create(session, as_request(campaign, copy_name(session, campaign.name)), created_by_id)
+
+
+def delete_draft(session: Session, campaign: Campaign) -> None:
+    """Delete a draft and its messages (nothing was drawn or sent for it)."""
+    _draft(campaign, "deleted")
+    for message in list(campaign.messages):
+        session.delete(message)
+    session.flush()
+    session.delete(campaign)
+    session.flush()
 
 
 def _check_messages(messages: dict[tuple[str, str], str]) -> None:

@@ -94,6 +94,9 @@ DEMO_ACCOUNTS = (
     ("secretariat@demo.hotline.ke", "secretariat", None, None, "DEMOSECRETARIATKEYAAAAAAAAAAAAAA"),
     ("auditor@demo.hotline.ke", "auditor", None, None, "DEMOAUDITORKEYAAAAAAAAAAAAAAAAAA"),
     ("admin@demo.hotline.ke", "admin", None, None, "DEMOADMINKEYAAAAAAAAAAAAAAAAAAAA"),
+    # A campaign manager with a phone of their own: the studio's test sends reach it in the simulator.
+    ("manager@demo.hotline.ke", "campaign_manager", None, "+254700000121",
+     "DEMOCAMPAIGNMANAGERKEYAAAAAAAAAA"),
 )
 
 
@@ -116,7 +119,7 @@ def demo_accounts_text(console_url: str) -> str:
     lines = [f"  Console:                         {console_url}/sign-in",
              f"  Demo accounts (password {DEMO_PASSWORD}; authenticator key, or `flask users code EMAIL`):"]
     for email, role, _, _, key in DEMO_ACCOUNTS:
-        lines.append(f"    {email:29} {role:12} {two_factor.grouped(key)}")
+        lines.append(f"    {email:29} {role:16} {two_factor.grouped(key)}")
     return "\n".join(lines)
 
 

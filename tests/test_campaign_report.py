@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -155,12 +156,15 @@ def test_delivery_figures(ext, campaign_id):
 
 def test_breakdowns(ext, campaign_id):
     r = build(ext, campaign_id)
+    held_out = report.HELD_OUT_ROW
     county = {s.key: s.funnel for s in r.by_county}
-    assert list(county) == ["Mombasa", "Nairobi City", "unknown"]
-    assert (county["Mombasa"].audience, county["Mombasa"].held_out, county["Mombasa"].sent) == (5, 1, 2)
+    assert list(county) == ["Mombasa", "Nairobi City", "unknown", held_out]
+    assert (county["Mombasa"].audience, county["Mombasa"].held_out, county["Mombasa"].sent) == (4, 0, 2)
     assert (county["Nairobi City"].delivered, county["Nairobi City"].failed) == (1, 1)
     assert (county["unknown"].not_sent_yet, county["unknown"].cancelled) == (1, 1)
+    assert (county[held_out].audience, county[held_out].held_out, county[held_out].treated) == (2, 2, 0)
     variant = {s.key: s.funnel for s in r.by_variant}
+    assert list(variant) == ["A", "B", held_out]
     assert (variant["A"].treated, variant["A"].sent, variant["A"].delivered, variant["A"].failed) == (
         4,
         2,
@@ -168,17 +172,49 @@ def test_breakdowns(ext, campaign_id):
         2,
     )
     assert (variant["B"].awaiting_report, variant["B"].suppressed, variant["B"].cancelled) == (1, 1, 1)
-    assert variant["A"].held_out == 0
+    assert variant["A"].held_out == 0 and variant[held_out].held_out == 2
     day = {s.key: s.funnel for s in r.by_day}
-    assert list(day) == ["2026-06-01", "2026-06-02"]  # Nairobi dates, not UTC ones
+    assert list(day) == ["2026-06-01", "2026-06-02", "not sent", held_out]  # Nairobi dates, not UTC ones
     assert (day["2026-06-01"].sent, day["2026-06-01"].delivered, day["2026-06-01"].awaiting_report) == (
         3,
         2,
         1,
     )
     assert (day["2026-06-02"].sent, day["2026-06-02"].failed) == (1, 1)
+    assert (day["not sent"].treated, day["not sent"].failed, day["not sent"].suppressed) == (4, 1, 1)
     network = {s.key: s.funnel for s in r.by_network}
+    assert list(network) == ["Safaricom", "Airtel Kenya", "unknown", held_out]
     assert (network["Safaricom"].sent, network["Airtel Kenya"].failed) == (3, 1)
+    assert [s.is_holdout for s in r.by_network] == [False, False, False, True]
+
+
+def test_every_breakdown_adds_up_to_the_totals(ext, campaign_id):
+    """The issue's 17/0 against 18/1: every table's rows sum to the totals, field by field."""
+    with ext.session_scope() as session:
+        draft = Campaign(name="draft", seed=3)  # never started: nobody sent, no send day
+        session.add(draft)
+        session.flush()
+        recipient(session, draft, contact(session, 11, 47), "A")
+        recipient(session, draft, contact(session, 12, None))
+        draft_id = draft.id
+    for built in (build(ext, campaign_id), build(ext, campaign_id, window_days=1), build(ext, draft_id)):
+        for name in ("by_county", "by_network", "by_variant", "by_day"):
+            slices = getattr(built, name)
+            assert sum(s.is_holdout for s in slices) == 1, name
+            for field in render.FUNNEL:
+                total = getattr(built.totals, field)
+                assert sum(getattr(s.funnel, field) for s in slices) == total, (built.name, name, field)
+        t = built.totals
+        assert t.audience == t.held_out + t.treated
+        assert t.treated == sum(
+            getattr(t, f)
+            for f in ("delivered", "failed", "awaiting_report", "not_sent_yet", "suppressed", "cancelled")
+            + ("uncertain", "skipped")
+        )
+        assert sum(built.failed_by_reason.values()) == sum(built.failed_by_network.values()) == t.failed
+    text = render.table(build(ext, campaign_id))
+    totals_rows = re.findall(r"^total +10 +2 +8 +4 +2 +2 +3\.20$", text, re.MULTILINE)
+    assert len(totals_rows) == 4  # one per breakdown, equal to the totals
 
 
 def test_effect_counts_signals_in_the_window_only(ext, campaign_id):
@@ -193,6 +229,7 @@ def test_effect_counts_signals_in_the_window_only(ext, campaign_id):
     }
     assert r.effects["any"].difference == pytest.approx(3 / 8 - 1 / 2)
     assert r.effects["any"].measurable and not r.effects["any"].significant
+    assert r.effects["any"].too_few and r.effects["any"].verdict == "too few held out to say"
     assert (r.opt_outs.treated_x, r.opt_outs.held_out_x) == (1, 1)
     by_variant = {v: (e["any"].treated_x, e["any"].treated_n) for v, e in r.effects_by_variant.items()}
     assert by_variant == {"A": (3, 4), "B": (0, 4)}
@@ -226,7 +263,7 @@ def test_campaign_never_started(ext):
     assert (r.totals.sent, r.totals.delivered, r.reach, r.totals.cost) == (0, 0, 0, 0)
     assert (r.totals.treated, r.totals.held_out, r.totals.not_sent_yet) == (1, 1, 1)
     assert not any(e.measurable for e in r.effects.values()) and not r.opt_outs.measurable
-    assert r.by_day == []
+    assert [s.key for s in r.by_day] == ["not sent", report.HELD_OUT_ROW]
     assert "not started" in render.table(r) and "<svg" in render.html(r)
     rows = list(csv.reader(io.StringIO(render.csv_text(r))))
     assert ["summary", "", "measurement", "not started"] in rows and ["totals", "", "sent", "0"] in rows
@@ -242,6 +279,10 @@ def test_table(ext, campaign_id):
     assert "june" in text and "unique reach: 2" in text
     assert "Mombasa" in text and "2026-06-02" in text and "405 InsufficientBalance" in text
     assert "dialled the hotline" in text and "variant A" in text
+    assert "held out (no message)" in text and "too few held out to say" in text
+    assert "2026-06-01 to 2026-06-14 (whole days, Nairobi): closed, figures final" in text
+    # any engagement: 3/8 against 1/2, and variant A's 3/4 against 1/2
+    assert "-12.5 [-59.5, 39.1] points" in text and "+25.0 [-35.5, 70.4] points" in text
 
 
 def test_the_csv_has_one_tidy_row_per_figure_with_its_exact_value(ext, campaign_id):
@@ -253,7 +294,12 @@ def test_the_csv_has_one_tidy_row_per_figure_with_its_exact_value(ext, campaign_
         ["summary", "", "measurement", "final"],
         ["summary", "", "started", "2026-06-01 08:00 EAT"],
         ["summary", "", "finished", "2026-06-02 08:00 EAT"],
-        ["summary", "", "attribution window", "14 days, 2026-06-01 to 2026-06-14 (whole days, Nairobi)"],
+        [
+            "summary",
+            "",
+            "attribution window",
+            "14 days, 2026-06-01 to 2026-06-14 (whole days, Nairobi): closed, figures final",
+        ],
         ["summary", "", "holdout share", "20%"],
         ["summary", "", "generated", "2026-06-20 03:00 EAT"],
         *[["totals", "", metric, value] for metric, value in [
@@ -268,24 +314,30 @@ def test_the_csv_has_one_tidy_row_per_figure_with_its_exact_value(ext, campaign_
     ]
     funnels: dict[tuple[str, str], dict[str, str]] = {}
     effects: dict[tuple[str, str], dict[str, str]] = {}
-    for section, key, metric, value in rows[26:]:
+    assert rows[-1] == ["window", "", "closed", "True"]
+    for section, key, metric, value in rows[26:-1]:
         table = effects if section.startswith("effect") else funnels
         table.setdefault((section, key), {})[metric] = value
-    assert len(rows) == 26 + 13 * len(funnels) + 13 * len(effects)
+    assert len(rows) == 26 + 13 * len(funnels) + 14 * len(effects) + 1
     assert all(list(metrics) == render.FUNNEL for metrics in funnels.values())
     # audience, held out, treated, sent, delivered, failed, awaiting report, not sent yet, suppressed,
     # cancelled, uncertain, skipped, cost: per slice, in this order
     assert {slice_: ", ".join(metrics.values()) for slice_, metrics in funnels.items()} == {
-        ("network", "unknown"): "4, 0, 4, 0, 0, 1, 0, 1, 1, 1, 0, 0, 0",
         ("network", "Safaricom"): "3, 0, 3, 3, 2, 0, 1, 0, 0, 0, 0, 0, 2.4000",
         ("network", "Airtel Kenya"): "1, 0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0.8000",
-        ("county", "Mombasa"): "5, 1, 4, 2, 1, 1, 1, 0, 1, 0, 0, 0, 1.6000",
-        ("county", "Nairobi City"): "3, 1, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 1.6000",
+        ("network", "unknown"): "4, 0, 4, 0, 0, 1, 0, 1, 1, 1, 0, 0, 0",
+        ("network", "held out (no message)"): "2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0",
+        ("county", "Mombasa"): "4, 0, 4, 2, 1, 1, 1, 0, 1, 0, 0, 0, 1.6000",
+        ("county", "Nairobi City"): "2, 0, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0, 1.6000",
         ("county", "unknown"): "2, 0, 2, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0",
+        ("county", "held out (no message)"): "2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0",
         ("variant", "A"): "4, 0, 4, 2, 1, 2, 0, 1, 0, 0, 0, 0, 1.6000",
         ("variant", "B"): "4, 0, 4, 2, 1, 0, 1, 0, 1, 1, 0, 0, 1.6000",
+        ("variant", "held out (no message)"): "2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0",
         ("day", "2026-06-01"): "3, 0, 3, 3, 2, 0, 1, 0, 0, 0, 0, 0, 2.4000",
         ("day", "2026-06-02"): "1, 0, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0.8000",
+        ("day", "not sent"): "4, 0, 4, 0, 0, 1, 0, 1, 1, 1, 0, 0, 0",
+        ("day", "held out (no message)"): "2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0",
     }
     assert all(list(metrics) == render.EFFECT_FIELDS for metrics in effects.values())
     counts = {k: tuple(int(e[m]) for m in ("treated_x", "treated_n", "held_out_x", "held_out_n"))
@@ -311,9 +363,10 @@ def test_the_csv_has_one_tidy_row_per_figure_with_its_exact_value(ext, campaign_
     any_signal = effects[("effect", "any")]
     rate_names = ("treated_rate", "held_out_rate", "difference", "ci_low", "ci_high")
     rates = [float(any_signal[m]) for m in rate_names]
-    assert rates == pytest.approx([0.375, 0.5, -0.125, -0.8948864146575707, 0.6448864146575707])
-    flags = [any_signal[m] for m in ("significant", "measurable", "small_sample", "note")]
-    assert flags == ["False", "True", "True", ""]
+    # Newcombe's hybrid score interval, as statsmodels' confint_proportions_2indep(3, 8, 1, 2, "newcomb")
+    assert rates == pytest.approx([0.375, 0.5, -0.125, -0.5952372670452748, 0.3910720509070428])
+    flags = [any_signal[m] for m in ("significant", "measurable", "too_few", "note", "verdict")]
+    assert flags == ["False", "True", "True", "", "too few held out to say"]
 
 
 def test_html_is_self_contained_and_escaped(ext, campaign_id):

@@ -86,6 +86,7 @@ def test_make_run_routes_the_demo_tips_at_once_then_says_how_to_dial_and_stops_o
         # The console: where to sign in, the demo accounts and their password, how to get a code.
         assert f"http://127.0.0.1:{web}/console/sign-in" in log[banner:]
         assert "kakamega@demo.hotline.ke" in log[banner:] and "demo-hotline-2026" in log[banner:]
+        assert "manager@demo.hotline.ke" in log[banner:] and "campaign_manager" in log[banner:]
         assert "flask users code EMAIL" in log[banner:]
         page = requests.get(f"http://127.0.0.1:{web}/", timeout=5)
         assert page.status_code == 200 and f"http://127.0.0.1:{web}/ussd" in page.text

@@ -93,7 +93,7 @@ def test_demo_console_accounts_sign_in_and_kakamega_has_its_demo_tips(app):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed", "--demo"]).exit_code == 0
     again = runner.invoke(args=["seed", "--demo"])
-    assert "demo console accounts: 5, password demo-hotline-2026" in again.output
+    assert "demo console accounts: 6, password demo-hotline-2026" in again.output
     assert seed_demo_accounts(app.extensions["hotline"]) == 0  # none made twice
     ext = app.extensions["hotline"]
     with ext.session_scope() as session:

@@ -16,6 +16,15 @@ class SignInForm(FlaskForm):
                              render_kw={"autocomplete": "current-password"})
 
 
+class PhoneForm(FlaskForm):
+    """One's own mobile number (campaign test SMS go there), confirmed with an authenticator code."""
+
+    phone = StringField("Mobile number", validators=[Length(max=20)],
+                        render_kw={"type": "tel", "autocomplete": "tel", "placeholder": "+2547…"})
+    code = StringField("Authenticator code", validators=[DataRequired(), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
 class CodeForm(FlaskForm):
     """An authenticator code (or, where allowed, a recovery code): the second step."""
 

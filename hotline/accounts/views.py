@@ -6,18 +6,20 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from hotline.accounts import throttle, two_factor, users
 from hotline.accounts.access import roles_required
-from hotline.accounts.forms import CodeForm, SignInForm
+from hotline.accounts.forms import CodeForm, PhoneForm, SignInForm
 from hotline.accounts.identity import SECOND_FACTOR, SEEN, ConsoleUser
 from hotline.accounts.navigation import console_nav
 from hotline.core import audit
 from hotline.core.counties import name_of
+from hotline.core.errors import InvalidPhoneNumber
 from hotline.core.extensions import current
 from hotline.core.models import User
+from hotline.core.privacy import normalise_phone
 from hotline.core.time import utcnow
 from hotline.core.viewer import ROLES
 
@@ -202,13 +204,52 @@ def home():
     return render_template("console/accounts/home.html", pages=console_nav())
 
 
+WRONG_CODE = "That code is not right, or was used already."
+
+
+def _account_page(user: User, form=None, phone_form=None, error=None, phone_error=None, status=200):
+    page = render_template(
+        "console/accounts/account.html", user=user, form=form or CodeForm(),
+        phone_form=phone_form or PhoneForm(),
+        left=two_factor.recovery_codes_left(user), county_name=name_of(user.county_code), error=error,
+        phone_error=phone_error, own_phone=user.role != "focal_point",
+    )
+    return page, status
+
+
 @bp.get("/account")
 @roles_required(*ROLES)
 def account():
-    """The user's own account: role, county, recovery codes left."""
+    """The user's own account: role, county, phone, recovery codes left."""
+    return _account_page(current_user.row())
+
+
+@bp.post("/account/phone")
+@roles_required(*ROLES)
+def change_phone():
+    """Set (or clear) one's own mobile number after a fresh authenticator code; audited, never logged.
+
+    A focal point's number is their SMS directory entry, which the directory's keepers change.
+    """
+    db = current().sessions()
     user = current_user.row()
-    return render_template("console/accounts/account.html", user=user, form=CodeForm(),
-                           left=two_factor.recovery_codes_left(user), county_name=name_of(user.county_code))
+    form = PhoneForm()
+    if user.role == "focal_point":
+        abort(403, "A focal point's number is their directory entry: the secretariat changes it.")
+    if not (form.validate_on_submit() and two_factor.verify(db, user, form.code.data.strip(), utcnow())):
+        _second_factor_failed(db, user)
+        return _account_page(user, phone_form=form, phone_error=WRONG_CODE, status=400)
+    typed = (form.phone.data or "").strip()
+    try:
+        user.phone = normalise_phone(typed) if typed else None
+    except InvalidPhoneNumber:
+        db.commit()  # the spent code stays spent
+        return _account_page(user, phone_form=form, status=400,
+                             phone_error=f"{typed!r} is not a mobile number: write it as +2547… or 07….")
+    audit.record(db, user, "phone_changed", ip=_address(), detail={"set": user.phone is not None})
+    db.commit()
+    flash("Your mobile number was saved." if user.phone else "Your mobile number was removed.", "success")
+    return redirect(url_for(".account"))
 
 
 @bp.post("/account/recovery-codes")
@@ -220,10 +261,7 @@ def renew_recovery_codes():
     form = CodeForm()
     if not (form.validate_on_submit() and two_factor.verify(db, user, form.code.data, utcnow())):
         _second_factor_failed(db, user)
-        return render_template(
-            "console/accounts/account.html", user=user, form=form, left=two_factor.recovery_codes_left(user),
-            county_name=name_of(user.county_code), error="That code is not right, or was used already.",
-        ), 400
+        return _account_page(user, form=form, error=WRONG_CODE, status=400)
     codes = two_factor.new_recovery_codes(user)
     audit.record(db, user, "recovery_codes_renewed", ip=_address())
     db.commit()

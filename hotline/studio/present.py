@@ -1,0 +1,391 @@
+"""How the studio's pages say things: the live estimate of a campaign being built, the list's rows
+with their effect headline, the verdict of an effect in words. Plain values for the templates."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import redis as redis_errors
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from campaigns import audience, live, report
+from campaigns.effect import Effect
+from campaigns.hours import finish, next_opening, show
+from campaigns.service import NewCampaign, unsaved
+from hotline.core.counties import name_of
+from hotline.core.models import Campaign, Contact
+from hotline.core.time import NAIROBI, as_utc, kenya_time
+from hotline.studio.forms import LANGUAGE_NAMES
+
+ESTIMATE_SEED = 20261123  # a new campaign's estimate draws with a fixed seed: the figures do not jump
+BASELINE_DAYS = 90
+MAIN_OUTCOME = "any"  # any engagement: dialled, reported, checked an agency or sent an SMS
+TOO_FEW = 30  # people per group below which an effect cannot be told
+STATE_LABELS = {
+    "draft": "Draft",
+    "sending": "Sending",
+    "paused": "Paused",
+    "done": "Sent",
+    "cancelled": "Cancelled",
+}
+STATE_BADGES = {"draft": "", "sending": "ok", "paused": "warn", "done": "ok", "cancelled": "danger"}
+
+
+def when(moment: datetime | None) -> str:
+    """A stored time as Nairobi reads it: `2026-11-23 08:00 EAT`, or `-`."""
+    return f"{kenya_time(moment)} EAT" if moment else "-"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """0.0213 as `2.1%`."""
+    return "-" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def points(value: float | None) -> str:
+    """A difference of proportions in percentage points: `+0.6 pts`."""
+    return "-" if value is None else f"{value * 100:+.2f} pts"
+
+
+def duration(seconds: float) -> str:
+    """`40 s`, `12 min`, `3 h 20 min`, `2 d 4 h` of sending."""
+    seconds = max(0, math.ceil(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def consent_sources(session: Session) -> list[str]:
+    """The consent sources the contacts carry, for the builder's choice."""
+    return list(session.scalars(select(Contact.consent_source).distinct().order_by(Contact.consent_source)))
+
+
+def counties_text(codes: list[int] | None) -> str:
+    """The counties of an audience in words."""
+    if not codes:
+        return "every county"
+    names = sorted(name_of(code) or str(code) for code in codes)
+    return ", ".join(names) if len(names) <= 6 else f"{', '.join(names[:5])} and {len(names) - 5} more"
+
+
+def audience_text(campaign: Campaign) -> str:
+    """Who a campaign is for, in one line."""
+    parts = [counties_text(campaign.county_codes)]
+    languages = audience.campaign_languages(campaign)
+    parts.append(" and ".join(LANGUAGE_NAMES.get(lang, lang) for lang in languages) or "no language")
+    if campaign.sources:
+        parts.append("consent from " + ", ".join(campaign.sources))
+    return "; ".join(parts)
+
+
+# --- The minimum detectable effect. The "effect" helper provides these in campaigns.effect and
+# campaigns.baseline; until then they are computed here, the same way.
+
+@dataclass(frozen=True)
+class Baseline:
+    """The share of contacts who engaged in the last days, without any campaign."""
+
+    rate: float
+    engaged: int = 0
+    contacts: int = 0
+    assumed: bool = True
+
+
+def baseline_rate(session: Session, now: datetime) -> Baseline:
+    """The main outcome's rate over the last 90 days (assumed 2% until it can be measured)."""
+    return Baseline(0.02)
+
+
+def detectable_rise(baseline: float, treated_n: int, held_out_n: int) -> float | None:
+    """The smallest treated rate a test at 5% would find 80% of the time; None if a group is empty."""
+    if treated_n <= 0 or held_out_n <= 0:
+        return None
+    z = 1.959963984540054 + 0.8416212335729143
+    rise = baseline + 0.001
+    for _ in range(100):
+        spread = math.sqrt(baseline * (1 - baseline) / held_out_n + rise * (1 - rise) / treated_n)
+        rise = min(1.0, baseline + z * spread)
+    return rise
+
+
+def mde_sentence(baseline: float, rise: float | None, holdout_share: float) -> str:
+    """The minimum detectable effect in one plain sentence."""
+    if rise is None:
+        return "With nobody held out (or nobody to send to) no effect can be measured."
+    return (
+        f"With {holdout_share:.0%} held out you can detect a rise from {percent(baseline)} "
+        f"to {percent(rise)} or more."
+    )
+
+
+def verdict(effect: Effect) -> str:
+    """What an effect says, in words: too few to say, no clear difference, or a rise or fall."""
+    if not effect.measurable:
+        return f"Not measurable yet ({effect.note})." if effect.note else "Not measurable yet."
+    if min(effect.treated_n, effect.held_out_n) < TOO_FEW or effect.treated_x + effect.held_out_x < 5:
+        return "Too few held out to say (fewer than 30 people or 5 events in a group)."
+    span = f"{points(effect.difference)} [{points(effect.ci_low)}, {points(effect.ci_high)}]"
+    if not effect.significant:
+        return f"No clear difference: {span}."
+    return f"{'Higher' if effect.difference > 0 else 'Lower'} than the holdout: {span}."
+
+
+def safety_suppressed(figures: audience.Estimate) -> int:
+    """Contacts the safety rule leaves out of the audience and its holdout."""
+    return getattr(figures, "safety_suppressed", 0)
+
+
+# --- The live estimate.
+
+@dataclass
+class MessageRow:
+    """One (variant, language) of an estimate."""
+
+    variant: str
+    language: str
+    recipients: int
+    parts: int
+    encoding: str
+    characters: int
+    segments: int
+
+
+@dataclass
+class EstimateView:
+    """What the builder's live estimate shows."""
+
+    audience: int
+    held_out: int
+    treated: int
+    suppressed: int
+    messages: list[MessageRow]
+    segments: int
+    cost: Decimal
+    price: Decimal
+    starts: str
+    ends: str
+    sending: str
+    rate: int
+    hours: str
+    baseline: Baseline
+    rise: float | None
+    sentence: str
+    too_few: bool
+
+
+def estimate_campaign(
+    session: Session, campaign: Campaign, price: Decimal, now: datetime, base: Baseline | None = None
+) -> EstimateView:
+    """Audience, holdout, segments, cost, sending time and detectable effect of a (saved or unsaved)
+    campaign; reads only."""
+    figures = audience.estimate(session, campaign, price)
+    rows = []
+    for (variant, language), (parts, code, length) in sorted(figures.messages.items()):
+        count = figures.recipients.get((variant, language), 0)
+        rows.append(MessageRow(variant, language, count, parts, code, length, count * parts))
+    seconds = figures.treated / max(1, campaign.rate)
+    start_at = as_utc(campaign.start_at) if campaign.start_at else None
+    begin = next_opening(max(start_at, now) if start_at else now, campaign.hours_from, campaign.hours_until)
+    end = finish(begin, campaign.hours_from, campaign.hours_until, seconds)
+    base = base or baseline_rate(session, now)
+    rise = detectable_rise(base.rate, figures.treated, figures.held_out)
+    return EstimateView(
+        audience=figures.audience,
+        held_out=figures.held_out,
+        treated=figures.treated,
+        suppressed=safety_suppressed(figures),
+        messages=rows,
+        segments=figures.segments,
+        cost=figures.cost,
+        price=price,
+        starts=begin.astimezone(NAIROBI).strftime("%a %Y-%m-%d %H:%M EAT"),
+        ends=end.astimezone(NAIROBI).strftime("%a %Y-%m-%d %H:%M EAT"),
+        sending=duration(seconds),
+        rate=campaign.rate,
+        hours=show(campaign.hours_from, campaign.hours_until).replace("-", " to "),
+        baseline=base,
+        rise=rise,
+        sentence=mde_sentence(base.rate, rise, campaign.holdout_share),
+        too_few=min(figures.treated, figures.held_out) < TOO_FEW,
+    )
+
+
+def estimate_new(session: Session, new: NewCampaign, seed: int | None, price: Decimal, now: datetime):
+    """The estimate of what the builder holds, from an unsaved campaign (nothing is written)."""
+    return estimate_campaign(session, unsaved(new, ESTIMATE_SEED if seed is None else seed), price, now)
+
+
+# --- The list.
+
+@dataclass
+class ListRow:
+    """One campaign in the list."""
+
+    id: int
+    name: str
+    state: str
+    state_label: str
+    badge: str
+    audience: str
+    size: int | None
+    held_out: int | None
+    sent: int
+    delivered: int
+    started: str
+    headline: str
+
+
+HEADLINE_KEY = "campaign:{id}:headline"
+HEADLINE_FINAL_TTL = 30 * 24 * 3600  # once the window closed, the figures no longer change
+HEADLINE_OPEN_TTL = 600
+
+
+def headline(session: Session, redis, campaign: Campaign, now: datetime) -> str:
+    """The main outcome's verdict of a campaign sent in full (cached: a report is costly), else why none."""
+    if campaign.state == "draft":
+        return ""
+    if campaign.state in ("sending", "paused"):
+        return "After sending"
+    key = HEADLINE_KEY.format(id=campaign.id)
+    cached = _cached(redis, key)
+    if cached is not None:
+        return cached
+    built = report.build(session, campaign.id, now=now)
+    text = verdict(built.effects[MAIN_OUTCOME])
+    if built.status == "window open":
+        text = f"So far: {text}"
+    try:
+        redis.set(key, text, ex=HEADLINE_OPEN_TTL if built.window.open else HEADLINE_FINAL_TTL)
+    except redis_errors.RedisError:  # a cache that is down only costs time
+        pass
+    return text
+
+
+def _cached(redis, key: str) -> str | None:
+    try:
+        value = redis.get(key)
+    except redis_errors.RedisError:  # a cache that is down only costs time
+        return None
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def list_rows(session: Session, redis, campaigns: list[Campaign], now: datetime) -> list[ListRow]:
+    """The list's rows: state, audience, sent, delivered (reach), started, effect headline."""
+    counts = live.figures(session, [c.id for c in campaigns if c.state != "draft"])
+    rows = []
+    for campaign in campaigns:
+        figures = counts.get(campaign.id, live.Figures())
+        rows.append(
+            ListRow(
+                id=campaign.id,
+                name=campaign.name,
+                state=campaign.state,
+                state_label=STATE_LABELS.get(campaign.state, campaign.state),
+                badge=STATE_BADGES.get(campaign.state, ""),
+                audience=audience_text(campaign),
+                size=campaign.audience_size,
+                held_out=campaign.held_out,
+                sent=figures.sent,
+                delivered=figures.delivered,
+                started=kenya_time(campaign.started_at, missing=""),
+                headline=headline(session, redis, campaign, now),
+            )
+        )
+    return rows
+
+
+# --- The report.
+
+@dataclass
+class EffectRow:
+    """One outcome (or variant) against the holdout."""
+
+    label: str
+    treated: str
+    held_out: str
+    difference: str
+    verdict: str
+    effect: Effect
+
+
+def _effect_row(label: str, effect: Effect) -> EffectRow:
+    def group(x: int, n: int, rate: float | None) -> str:
+        return f"{x:,} of {n:,} ({percent(rate, 2)})"
+
+    span = (
+        f"{points(effect.difference)} [{points(effect.ci_low)}, {points(effect.ci_high)}]"
+        if effect.measurable
+        else "-"
+    )
+    return EffectRow(
+        label,
+        group(effect.treated_x, effect.treated_n, effect.treated_rate),
+        group(effect.held_out_x, effect.held_out_n, effect.held_out_rate),
+        span,
+        verdict(effect),
+        effect,
+    )
+
+
+def forest_plot(rows: list[tuple[str, Effect]]):
+    """The effects as a forest plot (inline SVG); none until campaigns.charts lands."""
+    return None
+
+
+def window_text(built: report.CampaignReport) -> str:
+    """The attribution window and whether it has closed, in words."""
+    window = built.window
+    if window.first_day is None:
+        return f"{window.days} days from the first send; not started yet."
+    state = "open: the effect may still change" if window.open else "closed: the figures are final"
+    return f"{window.days} days, {window.first_day} to {window.last_day} (Nairobi days); {state}."
+
+
+def report_context(campaign: Campaign, built: report.CampaignReport) -> dict:
+    """What the report page shows, from `campaigns.report.build`."""
+    from campaigns.render import FUNNEL, FUNNEL_LABELS
+
+    outcomes = [_effect_row(report.SIGNAL_LABELS[s], built.effects[s]) for s in report.SIGNALS]
+    outcomes.append(_effect_row("opted out", built.opt_outs))
+    by_variant = [
+        _effect_row(f"variant {variant}", effects[MAIN_OUTCOME])
+        for variant, effects in built.effects_by_variant.items()
+    ]
+    plot_rows = [(row.label, row.effect) for row in outcomes[:-1]] + [(r.label, r.effect) for r in by_variant]
+    return {
+        "built": built,
+        "funnel": [(FUNNEL_LABELS[name], getattr(built.totals, name)) for name in FUNNEL if name != "cost"],
+        "cost": built.totals.cost,
+        "window": window_text(built),
+        "started": when(built.started_at),
+        "finished": when(built.finished_at),
+        "outcomes": outcomes,
+        "by_variant": by_variant,
+        "main": outcomes[report.SIGNALS.index(MAIN_OUTCOME)],
+        "plot": forest_plot(plot_rows),
+        "breakdowns": [
+            ("County", built.by_county),
+            ("Network", built.by_network),
+            ("Variant", built.by_variant),
+            ("Day (Nairobi)", built.by_day),
+        ],
+        "columns": [
+            ("audience", "Audience"),
+            ("held_out", "Held out"),
+            ("treated", "Treated"),
+            ("sent", "Sent"),
+            ("delivered", "Delivered"),
+            ("failed", "Failed"),
+        ],
+        "holdout": f"{built.holdout_share:.0%}",
+    }
