@@ -1,6 +1,7 @@
 """The selectable county map in a real browser (Playwright driving Debian's chromium): the macro rendered
 into a form with the counties' checkboxes, served by the test itself with the console's own console.js,
-console.css and security headers (the CSP included), so no route exists only for a test."""
+console.css and security headers (the CSP included), so no route exists only for a test; and the map in
+the studio's builder, where it drives the live estimate."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from playwright.sync_api import expect
 
 from hotline.accounts.protection import HTML_HEADERS
 from hotline.core import counties
+from hotline.core.maps import ATTRIBUTION
 from tests.conftest import serve, stop
+from tests.console import make_user, sign_in
+from tests.test_studio_campaigns import add_contacts
 
 STATIC = Path(__file__).resolve().parents[1] / "hotline" / "static"
 PHONE_WIDTH = {"width": 390, "height": 844}
@@ -98,4 +102,27 @@ def test_on_a_phone_the_map_fits_the_width_and_a_tap_ticks_a_county(map_page):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH["width"]
     county(page, 23).click()  # Turkana: big enough for a finger
     expect(box(page, 23)).to_be_checked()
-    expect(page.locator("figcaption")).to_have_text("Boundaries © OpenStreetMap contributors (ODbL)")
+    expect(page.locator("figcaption")).to_have_text("Boundaries © OpenStreetMap contributors (ODbL)")  # as is
+
+
+def test_the_builder_map_ticks_the_builders_county_list_and_the_estimate_follows(console, page):
+    """The studio's builder (/console/campaigns/new): the map is drawn in the form, beside its list of
+    checkboxes `county`; a click on Kakamega ticks 37 and the live estimate counts Kakamega's contacts."""
+    add_contacts(console.ext, 30, county=lambda n: 47 if n % 3 else 37, language=lambda n: "en")  # 10 in 37
+    manager = make_user(console.ext, "campaign_manager", phone="+254700000121")
+    page.set_viewport_size(PHONE_WIDTH)
+    sign_in(page, console.url, manager, next_path="/console/campaigns/new")
+    page.fill("#message-A-en", "Jobs abroad? Check the agency first: dial *384*1234#")
+    audience = page.locator("#estimate [data-figure=audience]")
+    expect(audience).to_have_text("30 contacts")
+    kakamega = page.locator("[data-county-map=county] path[data-county='37']")
+    kakamega.click()
+    expect(page.locator("input[name=county][value='37']")).to_be_checked()
+    expect(kakamega).to_have_class("selected")
+    expect(audience).to_have_text("10 contacts")
+    page.locator("input[name=county][value='47']").check()
+    expect(page.locator("[data-county-map=county] path[data-county='47']")).to_have_class("selected")
+    expect(audience).to_have_text("30 contacts")
+    assert page.locator("[data-county-map]").bounding_box()["width"] <= PHONE_WIDTH["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH["width"]
+    expect(page.locator(".county-map figcaption")).to_have_text(ATTRIBUTION)

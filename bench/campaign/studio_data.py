@@ -33,6 +33,7 @@ from decimal import Decimal
 import psycopg
 
 from campaigns.audience import Draw
+from campaigns.dispatch import BATCH_LIMIT
 from hotline.contacts.service import SALT_MODULUS
 from hotline.core.engagement import day_of
 from hotline.core.privacy import engagement_key, reporter_key, seal_engagement
@@ -205,40 +206,77 @@ class Loader:
         delivery_of, failure_of = _weighted(rng, DELIVERY), _weighted(rng, FAILURES)
         network_of, figures = _weighted(rng, NETWORKS), {"audience": 0, "held_out": 0}
         self.say("campaign recipients")
+        def assignments():
+            """(contact index, recipient id, held out, variant) of each contact drawn, in id order."""
+            recipient_id = 0
+            for index, salt in enumerate(self.salts):
+                if not self.reachable[index] or index + 1 in at_risk:
+                    continue
+                recipient_id += 1
+                if (draw.holdout_a * salt + draw.holdout_b) % SALT_MODULUS < threshold:
+                    yield index, recipient_id, True, None
+                else:
+                    variant = (draw.variant_c * salt + draw.variant_d) % SALT_MODULUS % 2
+                    yield index, recipient_id, False, "AB"[variant]
+
+        # The AT requests: BATCH_LIMIT recipients of one (variant, language) group each, one after the
+        # other at the campaign's rate; [id, variant, language, first recipient id, last, size, sent at].
+        batches: list[list] = []
+        filling: dict[tuple[str, str], list] = {}
+        for index, recipient_id, held_out, variant in assignments():
+            if held_out:
+                continue
+            group = (variant, self.languages[index])
+            batch = filling.get(group)
+            if batch is None or batch[5] == BATCH_LIMIT:
+                at = sent_at + timedelta(seconds=len(batches) * BATCH_LIMIT / rate)
+                batch = filling[group] = [len(batches) + 1, *group, recipient_id, recipient_id, 0, at]
+                batches.append(batch)
+            batch[4], batch[5] = recipient_id, batch[5] + 1
+        self.copy("campaign_batch", ("id", "campaign_id", "variant", "language", "kind",
+                                     "first_recipient_id", "last_recipient_id", "size", "state", "claimed_at",
+                                     "finished_at"),
+                  ((number, campaign_id, variant, language, "forward", first, last, size, "sent", at,
+                    at + timedelta(seconds=1))
+                   for number, variant, language, first, last, size, at in batches))
+        by_group: dict[tuple[str, str], list] = {}
+        for batch in batches:
+            by_group.setdefault((batch[1], batch[2]), []).append(batch)
 
         def rows():
-            treated = 0
-            for index, salt in enumerate(self.salts):
-                contact_id = index + 1
-                if not self.reachable[index] or contact_id in at_risk:
-                    continue
+            taken = dict.fromkeys(by_group, 0)  # recipients of each group written so far
+            for index, recipient_id, held_out, variant in assignments():
+                language = self.languages[index]
+                common = (recipient_id, campaign_id, index + 1, language, self.county_codes[index])
                 figures["audience"] += 1
-                common = (campaign_id, contact_id, self.languages[index], self.county_codes[index])
-                if (draw.holdout_a * salt + draw.holdout_b) % SALT_MODULUS < threshold:
+                if held_out:
                     figures["held_out"] += 1
                     yield (*common, True, None, "held_out", 0, *(None,) * 10)
                     continue
-                variant = "AB"[(draw.variant_c * salt + draw.variant_d) % SALT_MODULUS % 2]
-                at = sent_at + timedelta(seconds=treated / rate)
-                treated += 1
+                group = (variant, language)
+                batch = by_group[group][taken[group] // BATCH_LIMIT]
+                taken[group] += 1
+                batch_id, at = batch[0], batch[6]
                 if rng.random() < 0.004:  # refused by AT at the send
                     code, name = rng.choice(((403, "InvalidPhoneNumber"), (406, "UserInBlacklist")))
-                    yield (*common, False, variant, "failed", 1, None, code, None, at, None, name, None, None,
-                           None, None)
+                    yield (*common, False, variant, "failed", 1, None, code, None, None, None, name, None,
+                           None, None, batch_id)
                     continue
                 status = delivery_of()
                 reason = failure_of() if status == "Failed" else None
-                yield (*common, False, variant, "sent", 1, f"ATXid_bench{contact_id}", 101, PRICE, at, status,
+                yield (*common, False, variant, "sent", 1, f"ATXid_bench{index + 1}", 101, PRICE, at, status,
                        reason, network_of(), 0 if status else None,
-                       at + timedelta(seconds=rng.uniform(2, 60)) if status else None, None)
+                       at + timedelta(seconds=rng.uniform(2, 60)) if status else None, batch_id)
 
         self.copy("campaign_recipient", (
-            "campaign_id", "contact_id", "language", "county_code", "held_out", "variant", "state",
-            "attempts",
-            "at_message_id", "at_status_code", "cost", "sent_at", "delivery_status", "failure_reason",
-            "network_code", "retry_count", "delivered_at", "batch_id"), rows())
+            "id", "campaign_id", "contact_id", "language", "county_code", "held_out", "variant", "state",
+            "attempts", "at_message_id", "at_status_code", "cost", "sent_at", "delivery_status",
+            "failure_reason", "network_code", "retry_count", "delivered_at", "batch_id"), rows())
+        for table, last in (("campaign_recipient", figures["audience"]), ("campaign_batch", len(batches))):
+            self.connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", (last,))
         self.connection.execute("UPDATE campaign SET audience_size = %s, held_out = %s WHERE id = %s",
                                 (figures["audience"], figures["held_out"], campaign_id))
+        figures["batches"] = len(batches)
         return {"campaign_id": campaign_id, **figures, "safety_suppressed": len(at_risk)}
 
 
