@@ -7,6 +7,11 @@ campaign these draws are independent across contacts (the salts are), different 
 differently, and the same seed always draws the same: the assignment is random, reproducible and,
 being plain integer arithmetic, computed by the database in one INSERT ... SELECT for a million
 contacts. Each recipient row records the outcome (held out or not, variant).
+
+Contacts at risk (`campaigns.safety`: a tip open or made in the last 30 days) are drawn neither in
+nor out: they get no recipient row at all, and only their number is kept, as
+`Campaign.safety_suppressed` (the estimate shows it too). Leaving them out before the draw keeps the
+comparison fair: each is out of both arms alike, whatever their salt would have drawn.
 """
 
 from __future__ import annotations
@@ -14,14 +19,17 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, and_, case, func, insert, literal, select
+from sqlalchemy import BigInteger, and_, case, func, insert, literal, not_, select
 from sqlalchemy.orm import Session
 
+from campaigns import safety
 from flows.gsm import encoding, segments
 from hotline.contacts.service import SALT_MODULUS
-from hotline.core.models import Campaign, CampaignRecipient, Contact
+from hotline.core import bulk
+from hotline.core.models import Campaign, CampaignRecipient, Contact, utcnow
 
 P = SALT_MODULUS
 
@@ -77,8 +85,18 @@ def _columns(campaign: Campaign):
     return held_out, case((held_out, None), else_=variant)
 
 
-def draw_audience(session: Session, campaign: Campaign) -> tuple[int, int]:
-    """Insert one recipient row per matching contact (INSERT ... SELECT); returns (audience, held out)."""
+@dataclass(frozen=True)
+class Drawn:
+    """What a draw put in the campaign, and how many it left out for their safety."""
+
+    audience: int
+    held_out: int
+    safety_suppressed: int
+
+
+def draw_audience(session: Session, campaign: Campaign, now: datetime | None = None) -> Drawn:
+    """Insert one recipient row per matching contact not at risk (INSERT ... SELECT)."""
+    at_risk = sorted(safety.at_risk_contacts(session, now or utcnow()))
     held_out, variant = _columns(campaign)
     chosen = select(
         literal(campaign.id),
@@ -90,6 +108,8 @@ def draw_audience(session: Session, campaign: Campaign) -> tuple[int, int]:
         case((held_out, "held_out"), else_="queued"),
         literal(0),
     ).where(audience_filter(campaign))
+    if at_risk:
+        chosen = chosen.where(not_(bulk.one_of(session, Contact.id, at_risk)))
     target = (
         CampaignRecipient.campaign_id,
         CampaignRecipient.contact_id,
@@ -106,7 +126,29 @@ def draw_audience(session: Session, campaign: Campaign) -> tuple[int, int]:
             CampaignRecipient.campaign_id == campaign.id
         )
     ).one()
-    return audience, held
+    left_out = sum(count for *_group, count in _groups(session, campaign, at_risk))
+    return Drawn(audience, held, left_out)
+
+
+def _groups(session: Session, campaign: Campaign, only: list[int] | None = None) -> list[tuple]:
+    """(held out, variant, language, contacts) of the audience, or of its contacts among `only`."""
+    held_out, variant = _columns(campaign)
+    rows = []
+    for chunk in [None] if only is None else safety.chunks(only):
+        where = audience_filter(campaign)
+        if chunk is not None:
+            where = and_(where, bulk.one_of(session, Contact.id, chunk))
+        drawn = (
+            select(held_out.label("held_out"), variant.label("variant"), Contact.language.label("language"))
+            .where(where)
+            .subquery()
+        )
+        rows += session.execute(
+            select(drawn.c.held_out, drawn.c.variant, drawn.c.language, func.count()).group_by(
+                drawn.c.held_out, drawn.c.variant, drawn.c.language
+            )
+        ).all()
+    return rows
 
 
 @dataclass
@@ -115,6 +157,7 @@ class Estimate:
 
     audience: int = 0
     held_out: int = 0
+    safety_suppressed: int = 0  # left out of audience and holdout: a tip open or made in the last 30 days
     # (variant, language) -> recipients
     recipients: dict[tuple[str, str], int] = field(default_factory=dict)
     # (variant, language) -> (segments per message, encoding, characters)
@@ -137,26 +180,27 @@ class Estimate:
         return self.segments * self.price_per_segment
 
 
-def estimate(session: Session, campaign: Campaign, price_per_segment: Decimal) -> Estimate:
-    """Audience, held-out count, recipients per variant and language, segments and cost."""
-    held_out, variant = _columns(campaign)
-    drawn = (
-        select(held_out.label("held_out"), variant.label("variant"), Contact.language.label("language"))
-        .where(audience_filter(campaign))
-        .subquery()
-    )
-    rows = session.execute(
-        select(drawn.c.held_out, drawn.c.variant, drawn.c.language, func.count()).group_by(
-            drawn.c.held_out, drawn.c.variant, drawn.c.language
-        )
-    ).all()
+def estimate(
+    session: Session, campaign: Campaign, price_per_segment: Decimal, now: datetime | None = None
+) -> Estimate:
+    """Audience, held-out count, recipients per variant and language, segments and cost; the contacts
+    at risk are left out, and counted."""
+    # The audience's groups, less the at-risk contacts' own groups (a few thousand rows by primary
+    # key): cheaper on a million contacts than a NOT IN on the big GROUP BY, and the same counts.
+    counts: dict[tuple, int] = defaultdict(int)
+    for is_held_out, variant_name, language, count in _groups(session, campaign):
+        counts[(bool(is_held_out), variant_name, language)] += count
     result = Estimate(price_per_segment=price_per_segment)
+    at_risk = sorted(safety.at_risk_contacts(session, now or utcnow()))
+    for is_held_out, variant_name, language, count in _groups(session, campaign, at_risk):
+        counts[(bool(is_held_out), variant_name, language)] -= count
+        result.safety_suppressed += count
     recipients: dict[tuple[str, str], int] = defaultdict(int)
-    for is_held_out, variant_name, language, count in rows:
+    for (is_held_out, variant_name, language), count in counts.items():
         result.audience += count
         if is_held_out:
             result.held_out += count
-        else:
+        elif count:
             recipients[(variant_name, language)] += count
     result.recipients = dict(sorted(recipients.items()))
     result.messages = {

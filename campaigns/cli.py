@@ -173,6 +173,8 @@ def _estimate(session, name_or_id: str) -> str:
         f"  held out      {figures.held_out:>10,}  "
         f"({campaign.holdout_share:.0%} drawn at random, get nothing)",
         f"  to send       {figures.treated:>10,}",
+        f"  left out      {figures.safety_suppressed:>10,}  "
+        "for their safety (a tip open or made in the last 30 days: counted, never listed)",
     ]
     for (variant, language), (parts, code, length) in sorted(figures.messages.items()):
         count = figures.recipients.get((variant, language), 0)
@@ -351,6 +353,8 @@ def _status_line(campaign_id: int, detail: bool = False) -> str:
         )
         if by_state.get("skipped"):
             line += f", skipped {by_state['skipped']:,}"
+        if campaign.safety_suppressed:
+            line += f", left out for safety {campaign.safety_suppressed:,}"
         if figures.uncertain:
             line += f"; {figures.uncertain:,} recipients uncertain: resend or skip"
         due = as_utc(campaign.next_send_at) if campaign.next_send_at else None

@@ -3,7 +3,8 @@
 One batch goes through three transactions:
 1. `claim`: the next recipients of one (variant, language) by id, after the group's cursor, make a
    new batch (`claimed`) that records their id range; anyone who opted out or became unreachable
-   meanwhile is marked `suppressed` instead (recipients tried before are marked `sending`);
+   meanwhile is marked `suppressed` instead (recipients tried before are marked `sending`), and anyone
+   who reported since the draw is left out without a trace, held-out neighbours alike (`_safety_check`);
 2. the AT request, outside any transaction;
 3. `record`: AT's answer per recipient (message id, status code, cost), the batch `sent`.
 A worker that dies between 1 and 3 leaves a `claimed` batch whose request may or may not have reached
@@ -24,12 +25,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from campaigns import safety
 from hotline.africastalking.gateway import RecipientResult
 from hotline.contacts import service as contacts
 from hotline.core import bulk
+from hotline.core.engagement import seal_key
 from hotline.core.models import (
     Campaign,
     CampaignBatch,
@@ -83,17 +86,83 @@ def groups(campaign: Campaign) -> list[CampaignMessage]:
     return sorted(campaign.messages, key=lambda m: (m.variant, m.language))
 
 
-def claim(session: Session, campaign: Campaign, size: int, turn: int, now: datetime) -> Claim | None:
-    """Claim the next batch, taking the groups in turn so variants go out side by side; None when done."""
+def claim(
+    session: Session,
+    campaign: Campaign,
+    size: int,
+    turn: int,
+    now: datetime,
+    phone_hash_key: str | None = None,
+) -> Claim | None:
+    """Claim the next batch, taking the groups in turn so variants go out side by side; None when done.
+
+    `phone_hash_key` (the database's own when None) finds who reported since the draw (`_safety_check`).
+    """
+    key = phone_hash_key or seal_key(session)
     messages = groups(campaign)
     for step in range(len(messages)):
-        found = _claim_group(session, campaign, messages[(turn + step) % len(messages)], size, now)
+        found = _claim_group(session, campaign, messages[(turn + step) % len(messages)], size, now, key)
         if found is not None:
             return found
     return None
 
 
-def _claim_group(session, campaign, message: CampaignMessage, size: int, now: datetime) -> Claim | None:
+def _safety_check(session: Session, campaign: Campaign, rows: list, held_out: list, key: str, now: datetime):
+    """Leave out, without a trace, the recipients of a batch who reported since the draw.
+
+    The draw left out everyone at risk then (`campaigns.safety`); someone may have reported since. An
+    awareness SMS must not reach their phone now, so their recipient row is deleted (no row says
+    "left out for safety") and only `campaign.safety_suppressed` counts them.
+
+    The effect estimate pays for this, and safety wins. The people removed are treated contacts whose
+    outcome, a tip, has already happened after randomisation: dropping them from the treated arm
+    alone would lower its tip rate and understate the campaign's effect (or invent a harmful one),
+    since held-out contacts who reported in the same days would still count. So the rule is applied
+    to both arms alike: each held-out row whose place in the send order this batch reaches (the
+    group's language, ids up to the batch's last) is checked at the same moment as its treated
+    neighbours and removed the same way. What is left is close to symmetric: a treated recipient
+    retried later is checked again at that later time, and held-out rows after the last treated one
+    are never reached (a small asymmetry, the retries are few). The estimand becomes the effect
+    among those not at risk when their message went out.
+
+    `rows` are (recipient id, contact id, phone, blocked, attempts) of the batch; `held_out` are
+    (recipient id, phone) of the held-out rows it reaches. Returns `rows` without those removed.
+    """
+    phones = {row[2] for row in rows if not row[3]} | {phone for _rid, phone in held_out}
+    at_risk = safety.reported(session, phones, key, now) if phones else set()
+    if not at_risk:
+        return rows
+    gone_treated = [row[0] for row in rows if not row[3] and row[2] in at_risk]
+    gone_held = [rid for rid, phone in held_out if phone in at_risk]
+    gone = gone_treated + gone_held
+    session.execute(delete(_recipients).where(bulk.one_of(session, _recipients.c.id, gone)))
+    campaign.safety_suppressed = (campaign.safety_suppressed or 0) + len(gone)
+    campaign.audience_size = (campaign.audience_size or 0) - len(gone)
+    campaign.held_out = (campaign.held_out or 0) - len(gone_held)
+    removed = set(gone_treated)
+    return [row for row in rows if row[0] not in removed]
+
+
+def _held_out_reached(session: Session, campaign: Campaign, message: CampaignMessage, after: int, last: int):
+    """(recipient id, phone) of the held-out rows of `message`'s language with ids in (after, last]."""
+    return session.execute(
+        select(_recipients.c.id, Contact.phone)
+        .join(Contact, Contact.id == _recipients.c.contact_id)
+        .where(
+            _recipients.c.campaign_id == campaign.id,
+            # A held-out row's variant is null and its state `held_out`: the claim index's own range.
+            _recipients.c.variant.is_(None),
+            _recipients.c.language == message.language,
+            _recipients.c.state == "held_out",
+            _recipients.c.id > after,
+            _recipients.c.id <= last,
+        )
+    ).all()
+
+
+def _claim_group(
+    session, campaign, message: CampaignMessage, size: int, now: datetime, key: str
+) -> Claim | None:
     recipient = CampaignRecipient
     blocked = or_(Contact.opted_out_at.is_not(None), Contact.unreachable_reason.is_not(None))
     base = (
@@ -107,7 +176,7 @@ def _claim_group(session, campaign, message: CampaignMessage, size: int, now: da
         .order_by(recipient.id)
         .limit(size)
     )
-    kind = "retry"
+    kind, cursor = "retry", None
     rows = session.execute(base.where(recipient.state == "retry")).all()
     if not rows:
         # The forward cursor keeps every claim off the rows already sent (no dead index entries scanned).
@@ -122,13 +191,16 @@ def _claim_group(session, campaign, message: CampaignMessage, size: int, now: da
         rows = session.execute(base.where(recipient.state == "queued", recipient.id > (cursor or 0))).all()
     if not rows:
         return None
+    first, last = min(row[0] for row in rows), max(row[0] for row in rows)
+    held_out = _held_out_reached(session, campaign, message, cursor or 0, last) if kind == "forward" else []
+    rows = _safety_check(session, campaign, rows, held_out, key, now)
     batch = CampaignBatch(
         campaign_id=campaign.id,
         variant=message.variant,
         language=message.language,
         kind=kind,
-        first_recipient_id=min(row[0] for row in rows),
-        last_recipient_id=max(row[0] for row in rows),
+        first_recipient_id=first,
+        last_recipient_id=last,
         size=0,
         state="claimed",
         claimed_at=now,

@@ -225,16 +225,21 @@ def _check_messages(messages: dict[tuple[str, str], str]) -> None:
 
 
 def start(session: Session, campaign: Campaign, now: datetime | None = None) -> tuple[int, int]:
-    """Draw the audience of a draft campaign and mark it sending; returns (audience, held out)."""
+    """Draw the audience of a draft campaign and mark it sending; returns (audience, held out).
+
+    Contacts at risk (`campaigns.safety`) are left out of both; `campaign.safety_suppressed` counts them.
+    """
     if campaign.state != "draft":
         raise CampaignError(
             f"campaign {campaign.name!r} is {campaign.state}, not a draft: it was sent already"
         )
     now = now or utcnow()
-    size, held_out = audience.draw_audience(session, campaign)
+    drawn = audience.draw_audience(session, campaign, now)
+    size, held_out = drawn.audience, drawn.held_out
     if size == 0:
         raise CampaignError(f"campaign {campaign.name!r} has nobody in its audience: nothing was sent")
     campaign.audience_size, campaign.held_out = size, held_out
+    campaign.safety_suppressed = drawn.safety_suppressed  # counted, never listed (campaigns.safety)
     campaign.state = "sending"
     campaign.next_send_at = first_due(campaign, now)
     return size, held_out

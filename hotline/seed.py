@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from hotline.accounts import two_factor, users
 from hotline.agencies import register as agencies
-from hotline.contacts import cli as contacts_cli
+from hotline.contacts import contacts_csv
 from hotline.core.counties import all_counties
 from hotline.core.csv_import import import_file
 from hotline.core.extensions import current
@@ -145,8 +145,8 @@ def seed_command(demo):
         click.echo(f"{accounts} (`flask users list`)")
         report = import_file(agencies.DEMO_FILE, agencies.SPEC, ext.session_scope)
         click.echo(f"demo agencies: {len(report.checked.rows)} in the register (`flask agencies list`)")
-        spec = contacts_cli.spec_for(ext.config.phone_hash_key)
-        report = import_file(contacts_cli.DEMO_FILE, spec, ext.session_scope)
+        spec = contacts_csv.spec_for(ext.config.phone_hash_key)
+        report = import_file(contacts_csv.DEMO_FILE, spec, ext.session_scope)
         click.echo(f"demo contacts: {report.counts}")
         with ext.session_scope() as session:
             referrals.seed_demo(session)

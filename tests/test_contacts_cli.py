@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from hotline.contacts import cli as contacts_cli
+from hotline.contacts import contacts_csv
 from hotline.contacts import service as contacts
 from hotline.core.csv_import import RowError
 from hotline.core.models import Contact
@@ -163,7 +163,7 @@ def test_skip_invalid_imports_the_good_rows(app, ext, tmp_path):
 def test_a_row_with_several_problems_names_them_all():
     row = dict(phone="12", county_code="99", language="", consent_source="", consented_at="yesterday")
     with pytest.raises(RowError) as caught:
-        contacts_cli.validate_row(row)
+        contacts_csv.validate_row(row)
     assert str(caught.value).count(";") == 4
 
 

@@ -144,7 +144,8 @@ def _next_batch(ext, campaign_id: int, turn: int) -> Step:
         uncertain.settle(session, now, ext.config.phone_hash_key, campaign_id)
         if campaign.started_at is None:
             campaign.started_at = now
-        claim = dispatch.claim(session, campaign, min(dispatch.BATCH_LIMIT, campaign.rate), turn, now)
+        size = min(dispatch.BATCH_LIMIT, campaign.rate)
+        claim = dispatch.claim(session, campaign, size, turn, now, ext.config.phone_hash_key)
         if claim is not None:
             return Step(claim=claim, rate=campaign.rate)
         if waiting:

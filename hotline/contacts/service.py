@@ -2,8 +2,9 @@
 
 Plain functions taking a session; the caller commits. Consent comes from an import
 (`consent_source` is the file's text), an SMS keyword (`sms`) or USSD menu 5 (`ussd`). Opting out
-comes from a keyword (`sms`), menu 5 (`ussd`), AT's bulk opt-out callback (`at_opt_out`) or a
-delivery report saying the number blacklisted us (`blacklist`).
+comes from a keyword (`sms`), menu 5 (`ussd`), AT's bulk opt-out callback (`at_opt_out`), a
+delivery report saying the number blacklisted us (`blacklist`), or a campaign manager acting on the
+person's request in the console (`console`, with who did it).
 
 Only the person can undo an opt-out, by joining again by SMS or USSD: an import never does. A
 number that opts out before it ever joined is not a contact and its number is not stored: only its
@@ -21,14 +22,14 @@ from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from flows.texts import DEFAULT_LANGUAGE, LANGUAGES
-from hotline.core import randomness
+from hotline.core import audit, randomness
 from hotline.core.engagement import day_of
-from hotline.core.models import Contact, Suppression, utcnow
+from hotline.core.models import Contact, Suppression, User, utcnow
 from hotline.core.privacy import engagement_key, suppression_key
 from hotline.core.time import as_utc
 
 SALT_MODULUS = 2**31 - 1
-OPT_OUT_SOURCES = ("sms", "ussd", "at_opt_out", "blacklist")
+OPT_OUT_SOURCES = ("sms", "ussd", "at_opt_out", "blacklist", "console")
 SELF_SERVICE = ("sms", "ussd")  # consent the person gave themselves: an import does not override it
 CHUNK = 500  # ids or phones per IN (...) query: well under SQLite's bound-parameter limit
 
@@ -119,6 +120,35 @@ def opt_out(
     session.add(Suppression(suppression_key=key, source=source[:20], day=day_of(at)))
     session.flush()
     return True
+
+
+def look_up(
+    session: Session, phone_e164: str, user: User, phone_hash_key: str, ip: str | None = None
+) -> tuple[Contact | None, bool]:
+    """The contact with this number for a console user, or None; whether the number opted out before
+    ever joining. Every lookup is written to the audit log (the contact's id, never the number)."""
+    contact = find(session, phone_e164)
+    key = suppression_key(phone_e164, phone_hash_key)
+    suppressed = contact is None and bool(suppressed_keys(session, [key]))
+    found = contact is not None
+    target = f"contact {contact.id}" if found else None
+    audit.record(session, user, "contact_looked_up", target=target, detail={"found": found}, ip=ip)
+    return contact, suppressed
+
+
+def opt_out_by_hand(
+    session: Session, contact: Contact, user: User, ip: str | None = None, at: datetime | None = None
+) -> bool:
+    """Opt a contact out at their request, by a console user (source `console`, who is recorded);
+    True when it changed, False when they had opted out already. Audited either way."""
+    changed = contact.opted_out_at is None
+    if changed:
+        at = as_utc(at or utcnow())
+        contact.opted_out_at, contact.opt_out_source, contact.opted_out_by_id = at, "console", user.id
+        contact.updated_at = at
+    audit.record(session, user, "contact_opted_out", target=f"contact {contact.id}",
+                 detail={"changed": changed}, ip=ip)
+    return changed
 
 
 def suppressed_keys(session: Session, keys: list[str]) -> set[str]:

@@ -139,10 +139,7 @@ def _build(campaign: Campaign | None):
     return redirect(url_for("studio.detail", campaign_id=campaign.id))
 
 
-def _sentence(text: str) -> str:
-    """A service's message as a sentence: capital first, full stop last."""
-    text = text.strip()
-    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+_sentence = present.sentence
 
 
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")
@@ -187,7 +184,7 @@ def estimate():
         try:
             new = draft.request()
             service.check_settings(session, new)
-            figures = present.estimate_new(session, new, seed, _price(), utcnow())
+            figures = present.estimate_new(session, new, seed, _price(), utcnow(), current().redis)
         except Problems as refused:
             problems += list(refused.problems.values())
         except CampaignError as refused:
@@ -320,7 +317,7 @@ def confirm_send(campaign_id: int):
     if campaign.state != "draft":
         flash(f"{campaign.name!r} was sent already.", "error")
         return redirect(url_for("studio.detail", campaign_id=campaign.id))
-    figures = present.estimate_campaign(session, campaign, _price(), utcnow())
+    figures = present.estimate_campaign(session, campaign, _price(), utcnow(), current().redis)
     session.rollback()
     return render_template("studio/campaign_send.html", campaign=campaign, figures=figures,
                            audience=present.audience_text(campaign), form=ActionForm())

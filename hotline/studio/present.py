@@ -12,9 +12,11 @@ import redis as redis_errors
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaigns import audience, live, report
+from campaigns import audience, baseline, effect, live, report
+from campaigns.charts import forest_plot
 from campaigns.effect import Effect
 from campaigns.hours import finish, next_opening, show
+from campaigns.render import FUNNEL, FUNNEL_LABELS, interval, window_text
 from campaigns.service import NewCampaign, unsaved
 from hotline.core.counties import name_of
 from hotline.core.models import Campaign, Contact
@@ -22,9 +24,7 @@ from hotline.core.time import NAIROBI, as_utc, kenya_time
 from hotline.studio.forms import LANGUAGE_NAMES
 
 ESTIMATE_SEED = 20261123  # a new campaign's estimate draws with a fixed seed: the figures do not jump
-BASELINE_DAYS = 90
 MAIN_OUTCOME = "any"  # any engagement: dialled, reported, checked an agency or sent an SMS
-TOO_FEW = 30  # people per group below which an effect cannot be told
 STATE_LABELS = {
     "draft": "Draft",
     "sending": "Sending",
@@ -43,11 +43,6 @@ def when(moment: datetime | None) -> str:
 def percent(value: float | None, digits: int = 1) -> str:
     """0.0213 as `2.1%`."""
     return "-" if value is None else f"{value * 100:.{digits}f}%"
-
-
-def points(value: float | None) -> str:
-    """A difference of proportions in percentage points: `+0.6 pts`."""
-    return "-" if value is None else f"{value * 100:+.2f} pts"
 
 
 def duration(seconds: float) -> str:
@@ -88,56 +83,15 @@ def audience_text(campaign: Campaign) -> str:
     return "; ".join(parts)
 
 
-# --- The minimum detectable effect. The "effect" helper provides these in campaigns.effect and
-# campaigns.baseline; until then they are computed here, the same way.
-
-@dataclass(frozen=True)
-class Baseline:
-    """The share of contacts who engaged in the last days, without any campaign."""
-
-    rate: float
-    engaged: int = 0
-    contacts: int = 0
-    assumed: bool = True
-
-
-def baseline_rate(session: Session, now: datetime) -> Baseline:
-    """The main outcome's rate over the last 90 days (assumed 2% until it can be measured)."""
-    return Baseline(0.02)
-
-
-def detectable_rise(baseline: float, treated_n: int, held_out_n: int) -> float | None:
-    """The smallest treated rate a test at 5% would find 80% of the time; None if a group is empty."""
-    if treated_n <= 0 or held_out_n <= 0:
-        return None
-    z = 1.959963984540054 + 0.8416212335729143
-    rise = baseline + 0.001
-    for _ in range(100):
-        spread = math.sqrt(baseline * (1 - baseline) / held_out_n + rise * (1 - rise) / treated_n)
-        rise = min(1.0, baseline + z * spread)
-    return rise
-
-
-def mde_sentence(baseline: float, rise: float | None, holdout_share: float) -> str:
-    """The minimum detectable effect in one plain sentence."""
-    if rise is None:
-        return "With nobody held out (or nobody to send to) no effect can be measured."
-    return (
-        f"With {holdout_share:.0%} held out you can detect a rise from {percent(baseline)} "
-        f"to {percent(rise)} or more."
-    )
+def sentence(text: str) -> str:
+    """A phrase as a sentence: capital first, full stop last."""
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
 
 
 def verdict(effect: Effect) -> str:
-    """What an effect says, in words: too few to say, no clear difference, or a rise or fall."""
-    if not effect.measurable:
-        return f"Not measurable yet ({effect.note})." if effect.note else "Not measurable yet."
-    if min(effect.treated_n, effect.held_out_n) < TOO_FEW or effect.treated_x + effect.held_out_x < 5:
-        return "Too few held out to say (fewer than 30 people or 5 events in a group)."
-    span = f"{points(effect.difference)} [{points(effect.ci_low)}, {points(effect.ci_high)}]"
-    if not effect.significant:
-        return f"No clear difference: {span}."
-    return f"{'Higher' if effect.difference > 0 else 'Lower'} than the holdout: {span}."
+    """What an effect says, as a sentence (`Effect.verdict`: too few to say, no measurable effect, ...)."""
+    return sentence(effect.verdict)
 
 
 def safety_suppressed(figures: audience.Estimate) -> int:
@@ -177,17 +131,16 @@ class EstimateView:
     sending: str
     rate: int
     hours: str
-    baseline: Baseline
+    baseline: baseline.Baseline
     rise: float | None
     sentence: str
-    too_few: bool
 
 
 def estimate_campaign(
-    session: Session, campaign: Campaign, price: Decimal, now: datetime, base: Baseline | None = None
+    session: Session, campaign: Campaign, price: Decimal, now: datetime, cache=None
 ) -> EstimateView:
     """Audience, holdout, segments, cost, sending time and detectable effect of a (saved or unsaved)
-    campaign; reads only."""
+    campaign; reads only (`cache`: Redis, where the 90-day baseline is kept for an hour)."""
     figures = audience.estimate(session, campaign, price)
     rows = []
     for (variant, language), (parts, code, length) in sorted(figures.messages.items()):
@@ -197,8 +150,8 @@ def estimate_campaign(
     start_at = as_utc(campaign.start_at) if campaign.start_at else None
     begin = next_opening(max(start_at, now) if start_at else now, campaign.hours_from, campaign.hours_until)
     end = finish(begin, campaign.hours_from, campaign.hours_until, seconds)
-    base = base or baseline_rate(session, now)
-    rise = detectable_rise(base.rate, figures.treated, figures.held_out)
+    base = baseline.rate(session, campaign.attribution_days, now, cache)
+    rise = effect.detectable_rise(base.rate, figures.treated, figures.held_out)
     return EstimateView(
         audience=figures.audience,
         held_out=figures.held_out,
@@ -215,14 +168,16 @@ def estimate_campaign(
         hours=show(campaign.hours_from, campaign.hours_until).replace("-", " to "),
         baseline=base,
         rise=rise,
-        sentence=mde_sentence(base.rate, rise, campaign.holdout_share),
-        too_few=min(figures.treated, figures.held_out) < TOO_FEW,
+        sentence=sentence(effect.mde_sentence(base.rate, rise, campaign.holdout_share, figures.held_out)),
     )
 
 
-def estimate_new(session: Session, new: NewCampaign, seed: int | None, price: Decimal, now: datetime):
+def estimate_new(
+    session: Session, new: NewCampaign, seed: int | None, price: Decimal, now: datetime, cache=None
+) -> EstimateView:
     """The estimate of what the builder holds, from an unsaved campaign (nothing is written)."""
-    return estimate_campaign(session, unsaved(new, ESTIMATE_SEED if seed is None else seed), price, now)
+    campaign = unsaved(new, ESTIMATE_SEED if seed is None else seed)
+    return estimate_campaign(session, campaign, price, now, cache)
 
 
 # --- The list.
@@ -318,61 +273,43 @@ class EffectRow:
     effect: Effect
 
 
-def _effect_row(label: str, effect: Effect) -> EffectRow:
+def _effect_row(label: str, measured: Effect) -> EffectRow:
     def group(x: int, n: int, rate: float | None) -> str:
         return f"{x:,} of {n:,} ({percent(rate, 2)})"
 
-    span = (
-        f"{points(effect.difference)} [{points(effect.ci_low)}, {points(effect.ci_high)}]"
-        if effect.measurable
-        else "-"
-    )
     return EffectRow(
         label,
-        group(effect.treated_x, effect.treated_n, effect.treated_rate),
-        group(effect.held_out_x, effect.held_out_n, effect.held_out_rate),
-        span,
-        verdict(effect),
-        effect,
+        group(measured.treated_x, measured.treated_n, measured.treated_rate),
+        group(measured.held_out_x, measured.held_out_n, measured.held_out_rate),
+        interval(measured),
+        verdict(measured),
+        measured,
     )
-
-
-def forest_plot(rows: list[tuple[str, Effect]]):
-    """The effects as a forest plot (inline SVG); none until campaigns.charts lands."""
-    return None
-
-
-def window_text(built: report.CampaignReport) -> str:
-    """The attribution window and whether it has closed, in words."""
-    window = built.window
-    if window.first_day is None:
-        return f"{window.days} days from the first send; not started yet."
-    state = "open: the effect may still change" if window.open else "closed: the figures are final"
-    return f"{window.days} days, {window.first_day} to {window.last_day} (Nairobi days); {state}."
 
 
 def report_context(campaign: Campaign, built: report.CampaignReport) -> dict:
     """What the report page shows, from `campaigns.report.build`."""
-    from campaigns.render import FUNNEL, FUNNEL_LABELS
-
     outcomes = [_effect_row(report.SIGNAL_LABELS[s], built.effects[s]) for s in report.SIGNALS]
     outcomes.append(_effect_row("opted out", built.opt_outs))
     by_variant = [
         _effect_row(f"variant {variant}", effects[MAIN_OUTCOME])
         for variant, effects in built.effects_by_variant.items()
     ]
-    plot_rows = [(row.label, row.effect) for row in outcomes[:-1]] + [(r.label, r.effect) for r in by_variant]
+    plot_rows = [(row.label, row.effect) for row in outcomes[:-1]]
     return {
         "built": built,
         "funnel": [(FUNNEL_LABELS[name], getattr(built.totals, name)) for name in FUNNEL if name != "cost"],
         "cost": built.totals.cost,
-        "window": window_text(built),
+        "window": sentence(window_text(built.window)),
         "started": when(built.started_at),
         "finished": when(built.finished_at),
         "outcomes": outcomes,
         "by_variant": by_variant,
         "main": outcomes[report.SIGNALS.index(MAIN_OUTCOME)],
         "plot": forest_plot(plot_rows),
+        "variant_plot": forest_plot([(r.label, r.effect) for r in by_variant], "Any engagement, by variant")
+        if by_variant
+        else None,
         "breakdowns": [
             ("County", built.by_county),
             ("Network", built.by_network),
