@@ -18,6 +18,7 @@ from hotline.core.models import AuditEvent, Campaign, CampaignBatch, CampaignRec
 from hotline.core.privacy import decrypt_contact, engagement_key
 from hotline.core.time import utcnow
 from tests.console import csrf_token, make_user, sign_in_client
+from tests.test_campaign_safety import report
 
 STUDIO = "/console/campaigns"
 MANAGER_PHONE = "+254700000121"
@@ -230,6 +231,21 @@ def test_the_estimate_counts_the_audience_and_says_what_effect_can_be_seen_and_w
     # Nobody in the audience: figures of zero, not an error.
     empty = manager.post(f"{STUDIO}/estimate", data=builder_fields(csrf_token=token, county=["1"]))
     assert empty.status_code == 200 and "0 contacts" in empty.get_data(as_text=True)
+
+
+def test_the_estimate_and_the_confirmation_count_a_recent_reporter_as_suppressed_for_safety(ext, manager):
+    add_contacts(ext, 40, language=lambda n: "en")
+    report(ext, "+254710500007")  # contact 7 reported a tip: left out of the campaign and its holdout
+    token = csrf_token(manager, f"{STUDIO}/new")
+    page = manager.post(f"{STUDIO}/estimate", data=builder_fields(csrf_token=token)).get_data(as_text=True)
+    assert 'data-figure="audience">39 contacts' in page and 'data-figure="suppressed">1 ' in page
+    campaign_id = make_draft(ext)
+    confirm = manager.get(f"{STUDIO}/{campaign_id}/send").get_data(as_text=True)
+    assert 'data-figure="audience">39 contacts' in confirm and "Suppressed for safety</dt><dd>1<" in confirm
+    post(manager, f"{STUDIO}/{campaign_id}/send", {}, form_path=f"{STUDIO}/{campaign_id}/send")
+    detail = manager.get(f"{STUDIO}/{campaign_id}").get_data(as_text=True)
+    assert "Suppressed for safety</dt><dd>1<" in detail
+    assert "+254710500007" not in detail
 
 
 @pytest.mark.parametrize(

@@ -94,11 +94,6 @@ def verdict(effect: Effect) -> str:
     return sentence(effect.verdict)
 
 
-def safety_suppressed(figures: audience.Estimate) -> int:
-    """Contacts the safety rule leaves out of the audience and its holdout."""
-    return getattr(figures, "safety_suppressed", 0)
-
-
 # --- The live estimate.
 
 @dataclass
@@ -141,7 +136,7 @@ def estimate_campaign(
 ) -> EstimateView:
     """Audience, holdout, segments, cost, sending time and detectable effect of a (saved or unsaved)
     campaign; reads only (`cache`: Redis, where the 90-day baseline is kept for an hour)."""
-    figures = audience.estimate(session, campaign, price)
+    figures = audience.estimate(session, campaign, price, now)
     rows = []
     for (variant, language), (parts, code, length) in sorted(figures.messages.items()):
         count = figures.recipients.get((variant, language), 0)
@@ -156,7 +151,7 @@ def estimate_campaign(
         audience=figures.audience,
         held_out=figures.held_out,
         treated=figures.treated,
-        suppressed=safety_suppressed(figures),
+        suppressed=figures.safety_suppressed,
         messages=rows,
         segments=figures.segments,
         cost=figures.cost,
