@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint mutation dial bench bench-ussd bench-routing bench-agencies bench-delivery bench-campaign bench-desk redis-server chromium clean help
+.PHONY: run test lint mutation dial bench bench-ussd bench-routing bench-agencies bench-delivery bench-campaign bench-studio bench-desk redis-server chromium clean help
 
 help:
 	@echo "make run    set up (virtualenv, requirements, Redis, database) and start web, worker, simulator"
@@ -60,7 +60,7 @@ mutation: $(STAMP) redis-server chromium
 dial: $(STAMP)
 	HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/flask ussd dial
 
-bench: bench-ussd bench-routing bench-agencies bench-delivery bench-campaign bench-desk
+bench: bench-ussd bench-routing bench-agencies bench-delivery bench-campaign bench-studio bench-desk
 
 bench-ussd: $(STAMP) redis-server
 	@command -v wrk >/dev/null || { echo "bench-ussd needs wrk (Debian/Ubuntu: sudo apt-get install wrk)"; exit 1; }
@@ -77,6 +77,10 @@ bench-delivery: $(STAMP) redis-server
 
 bench-campaign: $(STAMP) redis-server
 	$(BIN)/python bench/campaign/run.py --best-case
+
+# The campaign studio's console pages at 1,000,000 contacts: the live estimate and the report page.
+bench-studio: $(STAMP) redis-server
+	$(BIN)/python bench/campaign/console.py $(BENCH_ARGS)
 
 bench-desk: $(STAMP) redis-server
 	$(BIN)/python bench/desk/run.py $(BENCH_ARGS)

@@ -36,8 +36,9 @@ import click
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
+from inprocess import RedisOnly, ServerTime, percentile, sign_in, timed  # noqa: E402
 from load import load  # noqa: E402
-from processes import Processes, postgres_command  # noqa: E402
+from processes import postgres_command  # noqa: E402
 from sqlalchemy import create_engine, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -71,38 +72,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database (its URL is printed)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON results")
     return parser.parse_args(argv)
-
-
-class RedisOnly(Processes):
-    """A private redis-server in a temporary directory (the app's sign-in limits and sessions use it)."""
-
-    def _start(self) -> None:
-        self.start_redis()
-
-
-class ServerTime:
-    """WSGI middleware: the time from a request entering the app to its body's last byte, per request."""
-
-    def __init__(self, wsgi_app):
-        self.wsgi_app = wsgi_app
-        self.last_ms = 0.0
-
-    def __call__(self, environ, start_response):
-        started = time.perf_counter()
-        response = self.wsgi_app(environ, start_response)
-        try:
-            body = b"".join(response)
-        finally:
-            if hasattr(response, "close"):
-                response.close()
-        self.last_ms = (time.perf_counter() - started) * 1000
-        return [body]
-
-
-def percentile(samples: list[float], pct: float) -> float:
-    """The pct-th percentile (nearest rank) of samples."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, int(round(pct / 100 * len(ordered) + 0.5)) - 1))]
 
 
 def prepare_database(args) -> tuple[str, str | None, dict]:
@@ -140,36 +109,6 @@ def page_weight(client, html: bytes) -> dict:
         gzipped += len(gzip.compress(body))
     total_kb = round(sum(sizes.values()) / 1024, 1)
     return {"bytes": sizes, "total_kb": total_kb, "gzipped_kb": round(gzipped / 1024, 1)}
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
-    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    hertz = os.sysconf("SC_CLK_TCK")
-    idle = ticks[3] + ticks[4]  # idle and iowait
-    return (sum(ticks) - idle) / hertz, sum(ticks) / hertz
-
-
-def measure(client, timer: ServerTime, urls: list[str], warmup: int, check
-            ) -> tuple[list[float], list[str], float]:
-    """Server milliseconds of each url (after `warmup` untimed ones), what went wrong, and how busy the
-    machine was meanwhile beyond this process and its database backend's share (percent, a rough guide)."""
-    problems = []
-    for url in urls[:warmup]:
-        client.get(url)
-    samples = []
-    busy_before, total_before = machine_cpu()
-    for url in urls[warmup:]:
-        response = client.get(url)
-        samples.append(timer.last_ms)
-        if response.status_code != 200 or not check(url, response.get_data(as_text=True)):
-            problems.append(f"{url}: {response.status_code}")
-    busy, total = machine_cpu()
-    wall = sum(samples) / 1000
-    # One request at a time: this process or its PostgreSQL backend keeps about one core busy while
-    # it runs; what the machine did beyond that is other people's work.
-    other = max(0.0, (busy - busy_before) - wall)
-    return samples, problems, round(100 * other / max(total - total_before, 1e-9), 1)
 
 
 def main(argv=None) -> int:
@@ -238,7 +177,8 @@ def run(args, rng: random.Random, url: str, redis_url: str) -> dict:
     }
     figures, problems = {}, []
     for label, (client, urls, kind) in pages.items():
-        samples, failed, other = measure(client, timer, urls, args.warmup, lambda _url, body: "<html" in body)
+        requests = [lambda client=client, url=url: client.get(url) for url in urls]
+        samples, failed, other = timed(timer, requests, args.warmup, lambda body: "<html" in body)
         problems += failed
         html = client.get(urls[-1]).get_data()
         p95 = percentile(samples, 95)
@@ -271,38 +211,11 @@ def print_figures(figures: dict) -> None:
               "the times say more about the machine than about the pages; run again on a quiet machine")
 
 
-PASSWORD = "a bench password, not a secret"
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
-
-
 def sign_in_users(ext, focal_point, secretariat) -> None:
-    """Make the two accounts through the accounts service (their authenticator set up, as `flask seed
-    --demo` does for demo accounts) and sign each client in through the console's sign-in pages."""
-    import pyotp
-
-    from hotline.accounts import two_factor, users
-    from hotline.core.time import utcnow
-
-    people = ((focal_point, "focal.nairobi@bench.example", "focal_point", NAIROBI, NAIROBI_PHONE),
-              (secretariat, "secretariat@bench.example", "secretariat", None, None))
-    for client, email, role, county_code, phone in people:
-        secret = two_factor.new_secret()
-        with ext.session_scope() as session:
-            user = users.find(session, email) or users.create(
-                session, email, role, PASSWORD, county_code=county_code, phone=phone)
-            users.enrol(user, two_factor.seal(secret, ext.config.contact_key), utcnow())
-        post_form(client, "/console/sign-in", {"email": email, "password": PASSWORD})
-        post_form(client, "/console/two-factor", {"code": pyotp.TOTP(secret).now()})
-
-
-def post_form(client, path: str, data: dict) -> None:
-    """GET a form, POST it back with its CSRF token; RuntimeError unless it redirects onwards."""
-    found = TOKEN.search(client.get(path).get_data(as_text=True))
-    if not found:
-        raise RuntimeError(f"no CSRF token on {path}")
-    response = client.post(path, data={"csrf_token": found.group(1) or found.group(2), **data})
-    if response.status_code != 302:
-        raise RuntimeError(f"{path} answered {response.status_code}, not a redirect: signing in failed")
+    """The two accounts, each client signed in through the console's sign-in pages."""
+    sign_in(ext, focal_point, "focal.nairobi@bench.example", "focal_point", county_code=NAIROBI,
+            phone=NAIROBI_PHONE)
+    sign_in(ext, secretariat, "secretariat@bench.example", "secretariat")
 
 
 if __name__ == "__main__":
