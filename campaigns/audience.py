@@ -12,6 +12,13 @@ Contacts at risk (`campaigns.safety`: a tip open or made in the last 30 days) ar
 nor out: they get no recipient row at all, and only their number is kept, as
 `Campaign.safety_suppressed` (the estimate shows it too). Leaving them out before the draw keeps the
 comparison fair: each is out of both arms alike, whatever their salt would have drawn.
+
+Two estimates: `estimate` computes the draw itself for every contact (exact: what `start` will
+draw), for the CLI and the send confirmation; `expected` counts the audience per language (an
+index-only count of a partial index, `ix_contact_audience`) and splits it by the holdout share and
+the variants as the draw will on average, for the builder's live estimate, which runs as the manager
+types. The two differ by the draw's chance alone (for 100,000 contacts and 10% held out, the held-out
+count's standard deviation is about 95).
 """
 
 from __future__ import annotations
@@ -163,6 +170,7 @@ class Estimate:
     # (variant, language) -> (segments per message, encoding, characters)
     messages: dict[tuple[str, str], tuple[int, str, int]] = field(default_factory=dict)
     price_per_segment: Decimal = Decimal("0.80")
+    exact: bool = True  # False: held out and variants are the draw's expected split (`expected`)
 
     @property
     def treated(self) -> int:
@@ -203,6 +211,37 @@ def estimate(
         elif count:
             recipients[(variant_name, language)] += count
     result.recipients = dict(sorted(recipients.items()))
+    result.messages = {
+        (m.variant, m.language): (segments(m.text), encoding(m.text), len(m.text)) for m in campaign.messages
+    }
+    return result
+
+
+def expected(
+    session: Session, campaign: Campaign, price_per_segment: Decimal, now: datetime | None = None
+) -> Estimate:
+    """As `estimate`, but with the holdout and the variants split as the draw will on average: one
+    count per language instead of drawing every contact, for the builder's live estimate."""
+    counts: dict[str, int] = defaultdict(int)
+    per_language = select(Contact.language, func.count()).group_by(Contact.language)
+    for language, count in session.execute(per_language.where(audience_filter(campaign))):
+        counts[language] += count
+    result = Estimate(price_per_segment=price_per_segment, exact=False)
+    for chunk in safety.chunks(sorted(safety.at_risk_contacts(session, now or utcnow()))):
+        at_risk = and_(audience_filter(campaign), bulk.one_of(session, Contact.id, chunk))
+        for language, count in session.execute(per_language.where(at_risk)):
+            counts[language] -= count
+            result.safety_suppressed += count
+    names = variants(campaign)
+    recipients: dict[tuple[str, str], int] = {}
+    for language, count in sorted(counts.items()):
+        held = round(count * campaign.holdout_share)
+        result.audience += count
+        result.held_out += held
+        share, extra = divmod(count - held, len(names))
+        for number, name in enumerate(names):
+            recipients[(name, language)] = share + (1 if number < extra else 0)
+    result.recipients = {key: n for key, n in sorted(recipients.items()) if n}
     result.messages = {
         (m.variant, m.language): (segments(m.text), encoding(m.text), len(m.text)) for m in campaign.messages
     }

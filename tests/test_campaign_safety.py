@@ -82,8 +82,12 @@ def test_a_contact_with_an_open_tip_is_left_out_of_estimate_draw_and_holdout_and
     with stack.ext.session_scope() as session:
         assert safety.at_risk_contacts(session, utcnow()) == {ids[phone(held)], ids[phone(treated)]}
         figures = audience.estimate(session, service.find(session, "after"), Decimal("0.80"))
+        # The builder's live estimate: the same audience and the same left out, the draw's expected split.
+        live = audience.expected(session, service.find(session, "after"), Decimal("0.80"))
     held_before = sum(drawn.values())
     assert (figures.audience, figures.held_out, figures.safety_suppressed) == (38, held_before - 1, 2)
+    assert (live.audience, live.held_out, live.safety_suppressed, live.exact) == (38, 19, 2, False)
+    assert sum(live.recipients.values()) == live.treated == 19
     assert sum(figures.recipients.values()) == 40 - held_before - 1
     assert re.search(r"left out +2  for their safety", stack.flask("campaigns", "estimate", "after").output)
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -347,6 +348,20 @@ class Contact(Base):
     salt: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    # The subscribed contacts with what an audience filters on and the draw reads: the builder's live
+    # estimate counts a million of them from this index alone (campaigns.audience.expected).
+    __table_args__ = (
+        Index(
+            "ix_contact_audience",
+            "language",
+            "county_code",
+            "consent_source",
+            "salt",
+            postgresql_where=text("opted_out_at IS NULL AND unreachable_reason IS NULL"),
+            sqlite_where=text("opted_out_at IS NULL AND unreachable_reason IS NULL"),
+        ),
+    )
 
 
 class Suppression(Base):
