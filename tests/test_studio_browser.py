@@ -159,6 +159,8 @@ def test_build_estimate_test_send_send_progress_and_report(console, manager, pag
     expect(variants.last).to_contain_text("held out (no message)")
     expect(page.locator("table[data-breakdown=variant] tfoot")).to_contain_text(str(240))
     expect(page.locator(".forest svg").first).to_be_visible()
+    expect(page.locator(".county-map.shaded path[data-county='47'] title")).to_have_text(
+        re.compile(r"^Nairobi City: \d+ reached$"))
     no_sideways_scroll(page, viewport)
     with ext.session_scope() as session:
         assert session.scalar(select(Campaign.state)) == "done"

@@ -18,7 +18,7 @@ from campaigns.effect import Effect
 from campaigns.hours import finish, next_opening, show
 from campaigns.render import FUNNEL, FUNNEL_LABELS, interval, window_text
 from campaigns.service import NewCampaign, unsaved
-from hotline.core.counties import name_of
+from hotline.core.counties import all_counties, name_of
 from hotline.core.models import Campaign, Contact
 from hotline.core.time import NAIROBI, as_utc, kenya_time
 from hotline.studio.forms import LANGUAGE_NAMES
@@ -320,4 +320,11 @@ def report_context(campaign: Campaign, built: report.CampaignReport) -> dict:
             ("failed", "Failed"),
         ],
         "holdout": f"{built.holdout_share:.0%}",
+        "reach_by_county": reach_by_county(built),
     }
+
+
+def reach_by_county(built: report.CampaignReport) -> dict[int, int]:
+    """Unique numbers reached per county code, for the shaded map (the report keys counties by name)."""
+    codes = {county.name: county.code for county in all_counties()}
+    return {codes[s.key]: s.funnel.delivered for s in built.by_county if s.key in codes}
