@@ -267,17 +267,19 @@ def test_the_estimate_answers_nonsense_with_a_plain_message(ext, manager, overri
     assert "<script>" not in page
 
 
-def test_an_estimate_of_a_draft_draws_with_its_own_seed(ext, manager):
+def test_the_live_estimate_gives_the_expected_split_and_the_send_confirmation_the_exact_draw(ext, manager):
     add_contacts(ext, 200)
     campaign_id = make_draft(ext, holdout=0.2)
     token = csrf_token(manager, f"{STUDIO}/{campaign_id}/edit")
     data = builder_fields(csrf_token=token, campaign=str(campaign_id), holdout="20", name="nov")
     page = manager.post(f"{STUDIO}/estimate", data=data).get_data(as_text=True)
+    assert 'data-figure="held_out">about 40 ' in page and "expected split" in page
+    confirmation = manager.get(f"{STUDIO}/{campaign_id}/send").get_data(as_text=True)
     with ext.session_scope() as session:
         campaign = session.get(Campaign, campaign_id)
         size, held_out = service.start(session, campaign)
         session.rollback()
-    assert f'data-figure="held_out">{held_out} ' in page
+    assert f'data-figure="held_out">{held_out} ' in confirmation
 
 
 # --- Drafts: edit, duplicate, delete.

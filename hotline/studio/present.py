@@ -129,14 +129,17 @@ class EstimateView:
     baseline: baseline.Baseline
     rise: float | None
     sentence: str
+    exact: bool = True  # False: held out and variants are the draw's expected split
 
 
 def estimate_campaign(
-    session: Session, campaign: Campaign, price: Decimal, now: datetime, cache=None
+    session: Session, campaign: Campaign, price: Decimal, now: datetime, cache=None, exact: bool = True
 ) -> EstimateView:
     """Audience, holdout, segments, cost, sending time and detectable effect of a (saved or unsaved)
-    campaign; reads only (`cache`: Redis, where the 90-day baseline is kept for an hour)."""
-    figures = audience.estimate(session, campaign, price, now)
+    campaign; reads only (`cache`: Redis, where the 90-day baseline is kept for an hour). `exact`
+    draws every contact as sending will (the send confirmation); otherwise the holdout and variants
+    are the draw's expected split of the audience (the live estimate: a count per language)."""
+    figures = (audience.estimate if exact else audience.expected)(session, campaign, price, now)
     rows = []
     for (variant, language), (parts, code, length) in sorted(figures.messages.items()):
         count = figures.recipients.get((variant, language), 0)
@@ -164,6 +167,7 @@ def estimate_campaign(
         baseline=base,
         rise=rise,
         sentence=sentence(effect.mde_sentence(base.rate, rise, campaign.holdout_share, figures.held_out)),
+        exact=figures.exact,
     )
 
 
@@ -172,7 +176,7 @@ def estimate_new(
 ) -> EstimateView:
     """The estimate of what the builder holds, from an unsaved campaign (nothing is written)."""
     campaign = unsaved(new, ESTIMATE_SEED if seed is None else seed)
-    return estimate_campaign(session, campaign, price, now, cache)
+    return estimate_campaign(session, campaign, price, now, cache, exact=False)
 
 
 # --- The list.
