@@ -137,16 +137,19 @@ def test_a_slice_whose_lock_expired_during_a_slow_batch_stops_and_the_sweeper_ha
     campaign_id = stack.campaign("c").id
     assert stack.dispatch("c") == "lost its lock"
     # The batch it sent is recorded; it sends no more and queues no slice: the campaign is not its own.
-    assert sent_to(fake_at) == [phone(0), phone(1)]
+    first = sent_to(fake_at)
+    assert len(first) == 2  # one batch (recipients go in the order the draw made their rows)
     by_phone = recipients_by_phone(stack)
-    assert [by_phone[phone(n)].state for n in range(4)] == ["sent", "sent", "queued", "queued"]
+    assert {number: r.state for number, r in by_phone.items()} == {
+        phone(n): "sent" if phone(n) in first else "queued" for n in range(4)
+    }
     assert not stack.ext.redis.exists(lock_key(campaign_id), queued_key(campaign_id))
     fake_at.answer_with(accepted)
     with stack.app.app_context():
         assert sweep_campaigns() == 1  # nobody works it: the sweeper queues a slice
     stack.work()
     assert stack.campaign("c").state == "done"
-    assert sent_to(fake_at) == [phone(n) for n in range(4)]  # everyone once, nobody twice
+    assert sorted(sent_to(fake_at)) == [phone(n) for n in range(4)]  # everyone once, nobody twice
 
 
 # --- The steps, called directly on campaigns built row by row --------------------------------------
