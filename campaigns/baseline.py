@@ -19,7 +19,8 @@ example uses), and `assumed` says so.
 The builder asks for it on every keystroke, for audiences of a million contacts: pass a Redis
 client as `cache` and the two counts (engaged, contacts) are kept for `CACHE_SECONDS` under a key of
 the days measured, so a new day measures afresh. Without `cache` every call measures: deterministic,
-as tests want. A cache that fails (Redis down) is only a slower answer, never an error.
+as tests want. A cache that fails (Redis down) is only a slower answer, never an error. The
+worker's sweep (`refresh`) measures again before the kept counts expire.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import redis
 from sqlalchemy import and_, func, select
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 DAYS = 90  # the baseline's whole Nairobi days, up to yesterday
 ASSUMED_RATE = 0.02  # per attribution window, when there is no data to measure
 CACHE_SECONDS = 3600
+REFRESH_AHEAD = 300  # the worker measures again when the kept counts have less than this to live
 CACHE_KEY = "campaigns:baseline:{first}:{last}"
 
 
@@ -94,14 +96,35 @@ def _keep(cache, key: str, counts: tuple[int, int]) -> None:
         log.warning("baseline: cache unavailable (%s), not kept", exc)
 
 
+def _key(now: datetime) -> tuple[date, date, str]:
+    after = day_of(now)  # today is not over: the days measured end yesterday
+    first = after - timedelta(days=DAYS)
+    last = after - timedelta(days=1)
+    return first, after, CACHE_KEY.format(first=first.isoformat(), last=last.isoformat())
+
+
+def refresh(session, now: datetime, cache: redis.Redis, ahead_seconds: int = REFRESH_AHEAD) -> bool:
+    """Measure and keep the counts when the kept ones are missing or expire within `ahead_seconds`,
+    so that no manager's keystroke pays for the measure (the worker's sweep calls this every
+    minute); True when it measured."""
+    first, after, key = _key(now)
+    try:
+        left = cache.ttl(key)
+    except redis.RedisError as exc:
+        log.warning("baseline: cache unavailable (%s), not refreshed", exc)
+        return False
+    if left > ahead_seconds:
+        return False
+    _keep(cache, key, _measure(session, first, after))
+    return True
+
+
 def rate(session, window_days: int, now: datetime, cache: redis.Redis | None = None) -> Baseline:
     """The baseline rate of any engagement per attribution window of `window_days` days (see the
     module), measured over the last `DAYS` days, or kept in `cache` for an hour."""
     if window_days < 1:
         raise ValueError(f"window_days must be at least 1, got {window_days}")
-    after = day_of(now)  # today is not over: the days measured end yesterday
-    first = after - timedelta(days=DAYS)
-    key = CACHE_KEY.format(first=first.isoformat(), last=(after - timedelta(days=1)).isoformat())
+    first, after, key = _key(now)
     counts = _cached(cache, key) if cache is not None else None
     if counts is None:
         counts = _measure(session, first, after)

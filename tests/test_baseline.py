@@ -111,3 +111,23 @@ def test_a_cache_that_fails_only_costs_time(ext, contacts):
 def test_window_must_be_a_day_or_more(ext):
     with pytest.raises(ValueError):
         measure(ext, 0)
+
+
+def test_the_sweep_measures_again_before_the_kept_counts_expire(ext, contacts):
+    key = "campaigns:baseline:2026-03-22:2026-06-19"
+    with ext.session_scope() as session:
+        assert baseline.refresh(session, NOW, ext.redis)  # nothing kept: measured
+        assert not baseline.refresh(session, NOW, ext.redis)  # an hour to live: left alone
+        engagement.record(session, "key-7", "dialled", noon("2026-06-19"))
+        ext.redis.expire(key, baseline.REFRESH_AHEAD - 1)  # about to expire: measured again
+        assert baseline.refresh(session, NOW, ext.redis)
+    assert measure(ext, 14, cache=ext.redis).engaged == 3
+    assert ext.redis.ttl(key) > baseline.REFRESH_AHEAD
+
+
+def test_the_workers_sweep_keeps_the_baseline_ready(app, ext, contacts):
+    from workers.sweeper import sweep_campaign_baseline
+
+    with app.app_context():
+        assert sweep_campaign_baseline() is True
+        assert sweep_campaign_baseline() is False

@@ -7,7 +7,9 @@
   an alarm (ERROR, once each) for service SMS still unsent after SMS_ALARM_SECONDS;
 - sending campaigns that nobody is working (their slice was lost with a worker or with Redis);
 - delivery reports waiting in the buffer with no applying job (it was not queued, or its worker died);
-- USSD states kept in the database during a Redis outage, once past the resume window.
+- USSD states kept in the database during a Redis outage, once past the resume window;
+- the campaign builder's 90-day baseline, measured again before its kept counts expire, so that no
+  manager's keystroke pays for the measure.
 
 It runs when a worker starts and then every minute, scheduling itself by RQ's scheduler. Each run
 leaves a marker that expires after a few minutes; a worker that finds it gone (Redis restarted empty
@@ -22,6 +24,7 @@ from datetime import timedelta
 from rq.job import Job
 from sqlalchemy import select
 
+from campaigns import baseline
 from campaigns import queueing as campaign_jobs
 from hotline.core.models import Campaign, CampaignBatch, Tip, utcnow
 from hotline.core.queues import job_status
@@ -164,9 +167,17 @@ def sweep_all(now=None) -> dict:
         "campaigns": sweep_campaigns(now),
         "delivery_reports": sweep_delivery_reports(),
         "ussd_state_backups": sweep_ussd_state_backups(),
+        "campaign_baseline": sweep_campaign_baseline(now),
     }
     extensions().redis.set(SWEPT_KEY, utcnow().isoformat(), ex=SWEPT_TTL)
     return done
+
+
+def sweep_campaign_baseline(now=None) -> bool:
+    """Measure the builder's baseline again when its kept counts are about to expire."""
+    ext = extensions()
+    with ext.session_scope() as session:
+        return baseline.refresh(session, now or utcnow(), ext.redis)
 
 
 def sweep_ussd_state_backups() -> int:
