@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta, timezone
 
 # Kenya keeps East Africa Time, UTC+3, all year (no daylight saving): a fixed offset needs no tz data.
@@ -32,3 +33,20 @@ def kenya_time(moment: datetime | None, seconds: bool = False, missing: str = "-
     if moment is None:
         return missing
     return as_utc(moment).astimezone(NAIROBI).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def duration(seconds: float, round_up: bool = False, days_after_hours: int = 48) -> str:
+    """`45 s`, `12 min`, `3 h 20 min`, `4 d 2 h`: short, for a phone's width. Rounded down (an
+    age, a time left) or, with `round_up`, up (how long something will take); whole days from
+    `days_after_hours` hours on."""
+    seconds = math.ceil(abs(seconds)) if round_up else int(abs(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = math.ceil(seconds / 60) if round_up else seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < days_after_hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

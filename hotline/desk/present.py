@@ -9,7 +9,7 @@ from datetime import date, datetime
 from hotline.agencies.register import verdict
 from hotline.core.counties import name_of
 from hotline.core.models import Agency, Tip
-from hotline.core.time import as_utc, kenya_time
+from hotline.core.time import as_utc, duration, kenya_time
 from hotline.desk.forms import kind_label
 from hotline.tips import casework
 from hotline.tips.reference import display
@@ -31,19 +31,6 @@ VERDICTS = {
 }
 
 
-def duration(seconds: float) -> str:
-    """`45 s`, `12 min`, `3 h 20 min`, `4 d 2 h`: short, for a phone's width."""
-    seconds = int(abs(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 @dataclass(frozen=True)

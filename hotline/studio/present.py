@@ -3,7 +3,6 @@ with their effect headline, the verdict of an effect in words. Plain values for 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,7 +19,7 @@ from campaigns.render import FUNNEL, FUNNEL_LABELS, interval, window_text
 from campaigns.service import NewCampaign, unsaved
 from hotline.core.counties import all_counties, name_of
 from hotline.core.models import Campaign, Contact
-from hotline.core.time import NAIROBI, as_utc, kenya_time
+from hotline.core.time import NAIROBI, as_utc, duration, kenya_time
 from hotline.studio.forms import LANGUAGE_NAMES
 
 ESTIMATE_SEED = 20261123  # a new campaign's estimate draws with a fixed seed: the figures do not jump
@@ -45,19 +44,6 @@ def percent(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value * 100:.{digits}f}%"
 
 
-def duration(seconds: float) -> str:
-    """`40 s`, `12 min`, `3 h 20 min`, `2 d 4 h` of sending."""
-    seconds = max(0, math.ceil(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = math.ceil(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def consent_sources(session: Session) -> list[str]:
@@ -161,7 +147,7 @@ def estimate_campaign(
         price=price,
         starts=begin.astimezone(NAIROBI).strftime("%a %Y-%m-%d %H:%M EAT"),
         ends=end.astimezone(NAIROBI).strftime("%a %Y-%m-%d %H:%M EAT"),
-        sending=duration(seconds),
+        sending=duration(seconds, round_up=True, days_after_hours=24),
         rate=campaign.rate,
         hours=show(campaign.hours_from, campaign.hours_until).replace("-", " to "),
         baseline=base,
