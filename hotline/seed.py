@@ -13,7 +13,7 @@ from hotline.core.counties import all_counties
 from hotline.core.csv_import import import_file
 from hotline.core.extensions import current
 from hotline.core.models import County
-from hotline.core.privacy import encrypt_contact, reporter_key
+from hotline.core.privacy import encrypt_contact, engagement_key, reporter_key
 from hotline.core.time import utcnow
 from hotline.tips import focal_points, referrals
 from hotline.tips import submission as tips
@@ -154,15 +154,17 @@ def seed_command(demo):
 
 
 def seed_demo_tips(ext) -> None:
-    """Submit the demo tips and queue their routing at once, as the USSD path does for a real one."""
+    """Submit the demo tips and queue their routing at once, as the USSD path does for a real one (the
+    reporter's engagement counted and sealed on the tip for the campaigns' safety rule)."""
     key = reporter_key(DEMO_PHONE, ext.config.phone_hash_key)
+    engaged = engagement_key(DEMO_PHONE, ext.config.phone_hash_key)
     unrouted = []
     for number, demo in enumerate(DEMO_TIPS, 1):
         fields = {name: value for name, value in demo.items() if name != "callback"}
         if demo.get("callback"):  # the reporter said yes to a call back: their number, encrypted
             fields["callback_contact"] = encrypt_contact(DEMO_PHONE, ext.config.contact_key)
         new = tips.NewTip(channel="ussd", source_id=f"demo:{number}", reporter_key=key, **fields)
-        tip = tips.submit_tip(ext.session_scope, new)
+        tip = tips.submit_tip(ext.session_scope, new, engaged)
         click.echo(f"demo tip {tip.reference} ({new.kind})")
         if tip.routing_started_at is None:  # seeded before and already routed: nothing to queue
             unrouted.append(tip.id)

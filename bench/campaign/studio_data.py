@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
+from desk.load import weighted  # bench/ is on sys.path, as bench/campaign/console.py sets it
 
 from campaigns.audience import Draw
 from campaigns.dispatch import BATCH_LIMIT
@@ -57,19 +58,12 @@ NETWORKS = (("63902", 70), ("63903", 30))
 PRICE = Decimal("0.8000")  # KES a segment: each message is one segment
 
 
-def _weighted(rng: random.Random, pairs) -> Callable[[], object]:
-    values, weights = zip(*pairs, strict=True)
-    cumulative, total = [], 0.0
-    for weight in weights:
-        total += weight
-        cumulative.append(total)
-    return lambda: rng.choices(values, cum_weights=cumulative)[0]
 
 
 def _counties(rng: random.Random) -> Callable[[], int]:
     rest = [code for code in range(1, 48) if code not in HEAVY]
     share = (1 - sum(HEAVY.values())) / len(rest)
-    return _weighted(rng, [*HEAVY.items(), *((code, share) for code in rest)])
+    return weighted(rng, [*HEAVY.items(), *((code, share) for code in rest)])
 
 
 class Loader:
@@ -96,7 +90,7 @@ class Loader:
 
     def contacts(self, count: int) -> int:
         """`count` consented contacts, ids 1..count."""
-        rng, county_of, source_of = self.rng, _counties(self.rng), _weighted(self.rng, SOURCES)
+        rng, county_of, source_of = self.rng, _counties(self.rng), weighted(self.rng, SOURCES)
         self.say(f"contacts: {count:,}")
 
         def rows():
@@ -162,7 +156,7 @@ class Loader:
     def engagement(self, days: int = 100, engaged_share: float = 0.02) -> int:
         """Engagement of the last `days` days: `engaged_share` of the contacts (1-3 rows each) and as
         many rows from numbers that are not contacts."""
-        rng, signal_of = self.rng, _weighted(self.rng, SIGNALS)
+        rng, signal_of = self.rng, weighted(self.rng, SIGNALS)
         engaged = rng.sample(range(len(self.keys)), int(len(self.keys) * engaged_share))
         self.say(f"engagement: {len(engaged):,} contacts over {days} days")
 
@@ -203,8 +197,8 @@ class Loader:
                 "INSERT INTO campaign_message (campaign_id, variant, language, text) VALUES (%s, %s, %s, %s)",
                 [(campaign_id, variant, language, text) for (variant, language), text in MESSAGES.items()])
         draw, threshold = Draw.of(seed), round(holdout_share * SALT_MODULUS)
-        delivery_of, failure_of = _weighted(rng, DELIVERY), _weighted(rng, FAILURES)
-        network_of, figures = _weighted(rng, NETWORKS), {"audience": 0, "held_out": 0}
+        delivery_of, failure_of = weighted(rng, DELIVERY), weighted(rng, FAILURES)
+        network_of, figures = weighted(rng, NETWORKS), {"audience": 0, "held_out": 0}
         self.say("campaign recipients")
         def assignments():
             """(contact index, recipient id, held out, variant) of each contact drawn, in id order."""

@@ -55,7 +55,7 @@ MESSAGES_OUT = ("Thank you. Is the person still at the place you described?",
 MESSAGES_IN = ("Yes they are still there", "The agency is called Bright Future", "Only in the morning")
 
 
-def _weighted(rng: random.Random, pairs) -> Callable[[], object]:
+def weighted(rng: random.Random, pairs) -> Callable[[], object]:
     values, weights = zip(*pairs, strict=True)
     cumulative, total = [], 0.0
     for weight in weights:
@@ -68,7 +68,7 @@ def county_picker(rng: random.Random) -> Callable[[], int | None]:
     """A draw of a tip's county: the heavy ones by share, the others evenly, some with none."""
     rest = [code for code in range(1, 48) if code not in HEAVY]
     share = (1 - NO_COUNTY - sum(HEAVY.values())) / len(rest)
-    return _weighted(rng, [*HEAVY.items(), *((code, share) for code in rest), (None, NO_COUNTY)])
+    return weighted(rng, [*HEAVY.items(), *((code, share) for code in rest), (None, NO_COUNTY)])
 
 
 def references(rng: random.Random, count: int) -> list[str]:
@@ -102,8 +102,8 @@ TIP_COLUMNS = ("id", "reference", "channel", "source_id", "kind", "county_code",
 
 def tips(rng: random.Random, count: int, people: dict[int, list[int]]) -> Iterator[tuple[tuple, dict]]:
     """Each tip's row (TIP_COLUMNS) and what its timeline needs to know about it."""
-    county_of, folder_of = county_picker(rng), _weighted(rng, FOLDERS)
-    kind_of = _weighted(rng, [(kind, KIND_WEIGHTS.get(kind, 1)) for kind in TIP_KINDS])
+    county_of, folder_of = county_picker(rng), weighted(rng, FOLDERS)
+    kind_of = weighted(rng, [(kind, KIND_WEIGHTS.get(kind, 1)) for kind in TIP_KINDS])
     for tip_id, reference in enumerate(references(rng, count), 1):
         county, folder, kind = county_of(), folder_of(), kind_of()
         created = NOW - timedelta(days=rng.random() * FOLDER_AGE[folder], seconds=rng.randrange(86400))
