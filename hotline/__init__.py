@@ -70,8 +70,11 @@ def create_app(config: Config | None = None) -> Flask:
         core,
         desk,
         directory,
+        evidence,
         health,
         home,
+        oversight,
+        retention,
         seed,
         sms,
         studio,
@@ -79,8 +82,8 @@ def create_app(config: Config | None = None) -> Flask:
         ussd,
     )
 
-    features = (core, africastalking, ussd, sms, tips, agencies, contacts, campaigns, workers)
-    for feature in (*features, accounts, desk, directory, audit, studio):
+    features = (core, africastalking, ussd, sms, tips, agencies, contacts, campaigns, retention, workers)
+    for feature in (*features, accounts, desk, directory, audit, studio, oversight, evidence):
         feature.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(home.bp)

@@ -332,8 +332,9 @@ class Contact(Base):
     __tablename__ = "contact"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    phone: Mapped[str] = mapped_column(String(16), unique=True)  # E.164
-    engagement_key: Mapped[str] = mapped_column(String(64), index=True)
+    # E.164; None once erased (retention or the person's request), with the engagement key.
+    phone: Mapped[str | None] = mapped_column(String(16), unique=True)
+    engagement_key: Mapped[str | None] = mapped_column(String(64), index=True)
     county_code: Mapped[int | None] = mapped_column(Integer, index=True)
     language: Mapped[str] = mapped_column(String(2), default="en")
     consent_source: Mapped[str] = mapped_column(String(40))
@@ -348,6 +349,9 @@ class Contact(Base):
     salt: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # When the number and engagement key were removed (hotline.contacts.erasure): the row stays, with
+    # nothing that leads to a person, so past campaigns keep their counts.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     # The subscribed contacts with what an audience filters on and the draw reads: the builder's live
     # estimate counts a million of them from this index alone (campaigns.audience.expected).
