@@ -1,0 +1,119 @@
+"""The oversight benchmark's dashboard timing: /console/dashboard served in process, as bench/desk and
+bench/campaign/console.py serve their pages (bench/inprocess.py: the app's WSGI callable timed from the
+request entering it to its body's last byte, users signed in through the console's own pages).
+
+The secretariat's national view over the last 365, 90 and 30 days and the Nairobi focal point's view of
+their county, each `warmup` requests untimed then `requests` timed; then each chart's CSV download found
+on the national page, once. The statements of one national request are profiled (statements.py) so a
+miss says which query to look at, and a missed page gets PostgreSQL's plan of its costliest one.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+
+from inprocess import ServerTime, percentile, sign_in, timed
+from statements import Statements, explain
+
+TARGET_P95_MS = 500.0
+NAIROBI, NAIROBI_PHONE = 47, "+254700047001"  # data.py's focal points: desk/load.py's, the first of Nairobi
+CSV_LINK = re.compile(r'href="([^"]*(?:csv|CSV)[^"]*)"')
+
+
+def landed(response) -> str | None:
+    """None when the response is the dashboard's page, else what is not there yet."""
+    body = response.get_data(as_text=True)
+    if response.status_code == 404:
+        return "GET /console/dashboard answers 404: the oversight blueprint is not on main"
+    if response.status_code == 200 and "<html" not in body:
+        return (f"GET /console/dashboard is still the placeholder ({body.strip()[:60]!r}): "
+                "the dashboard is not on main yet")
+    return None
+
+
+def measure(app, args) -> dict:
+    """Time the dashboard's views and CSV downloads in `app`; its figures (or why it could not)."""
+    timer = ServerTime(app.wsgi_app)
+    app.wsgi_app = timer
+    ext = app.extensions["hotline"]
+    secretariat, focal_point = app.test_client(), app.test_client()
+    sign_in(ext, secretariat, "secretariat@oversight-run.bench.example", "secretariat")
+    sign_in(ext, focal_point, "focal.nairobi@oversight-run.bench.example", "focal_point", county_code=NAIROBI,
+            phone=NAIROBI_PHONE)
+    missing = landed(secretariat.get("/console/dashboard?days=365"))
+    if missing:
+        return {"missing": missing}
+    views = {
+        "national, 365 days": (secretariat, "/console/dashboard?days=365"),
+        "national, 90 days": (secretariat, "/console/dashboard?days=90"),
+        "national, 30 days": (secretariat, "/console/dashboard?days=30"),
+        "Nairobi focal point, 365 days": (focal_point, "/console/dashboard?days=365"),
+    }
+    figures, problems = {}, []
+    for label, (client, path) in views.items():
+        print(f"  dashboard {label}: {args.warmup} warm-ups, {args.requests} requests ...", file=sys.stderr,
+              flush=True)
+        requests = [lambda client=client, path=path: client.get(path)] * (args.warmup + args.requests)
+        samples, failed, other = timed(timer, requests, args.warmup, lambda body: "<html" in body)
+        problems += failed
+        p95 = percentile(samples, 95)
+        figures[label] = {"path": path, "requests": len(samples), "p50_ms": round(percentile(samples, 50), 1),
+                          "p95_ms": round(p95, 1), "max_ms": round(max(samples), 1),
+                          "ratio": round(p95 / TARGET_P95_MS, 2), "other_work_pct": other,
+                          "html_kb": round(len(client.get(path).get_data()) / 1024, 1)}
+    with Statements(ext.engine) as statements:
+        page = secretariat.get(views["national, 365 days"][1]).get_data(as_text=True)
+    profile = {"request_ms": round(timer.last_ms, 1), "sql_ms": statements.total_ms(),
+               "statements": sum(entry[0] for entry in statements.totals.values()),
+               "top": statements.top(6)}
+    if any(f["ratio"] > 1 for f in figures.values()) and profile["top"]:
+        costliest = profile["top"][0]
+        profile["plan"] = explain(ext.engine, costliest["statement"], costliest["parameters"])
+    for entry in profile["top"]:
+        entry.pop("statement")
+        entry.pop("parameters")
+    downloads = csv_downloads(secretariat, timer, page, problems)
+    return {"views": figures, "csv": downloads, "profile": profile, "problems": problems,
+            "passed": all(f["ratio"] <= 1 for f in figures.values()) and not problems}
+
+
+def csv_downloads(client, timer: ServerTime, page: str, problems: list[str]) -> dict:
+    """Each CSV link of the page fetched once: server milliseconds, kilobytes and rows."""
+    downloads = {}
+    for link in dict.fromkeys(html.unescape(href) for href in CSV_LINK.findall(page)):
+        response = client.get(link)
+        body = response.get_data(as_text=True)
+        if response.status_code != 200:
+            problems.append(f"GET {link}: {response.status_code}")
+        downloads[link] = {"ms": round(timer.last_ms, 1), "kb": round(len(body.encode()) / 1024, 1),
+                           "rows": max(0, body.count("\n") - 1), "status": response.status_code}
+    return downloads
+
+
+def report(result: dict) -> list[str]:
+    """The dashboard's lines of the printout."""
+    if "missing" in result:
+        return [f"dashboard: NOT MEASURED: {result['missing']}"]
+    lines = [f"{'dashboard view':<32} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p95/500':>8}"
+             f" {'HTML kB':>8} {'other work':>10}"]
+    for label, f in result["views"].items():
+        verdict = "PASS" if f["ratio"] <= 1 else "MISS"
+        lines.append(f"{label:<32} {f['requests']:>8} {f['p50_ms']:>8.1f} {f['p95_ms']:>8.1f}"
+                     f" {f['ratio']:>8.2f} {f['html_kb']:>8.1f} {f['other_work_pct']:>9.0f}%  {verdict}")
+    if result["csv"]:
+        lines.append("CSV downloads (once each): " + ", ".join(
+            f"{link.rsplit('/', 1)[-1]} {d['ms']:.0f} ms ({d['rows']:,} rows)"
+            for link, d in result["csv"].items()))
+    else:
+        lines.append("CSV downloads: no CSV link found on the national page")
+    profile = result["profile"]
+    lines.append(f"one national 365-day request: {profile['request_ms']:.0f} ms, of which"
+                 f" {profile['sql_ms']:.0f} ms in {profile['statements']} SQL statements; the costliest:")
+    lines += [f"  {entry['ms']:8.1f} ms  x{entry['runs']:<3} {entry['sql'][:150]}"
+              for entry in profile["top"][:4]]
+    if "plan" in profile:
+        lines.append("  its plan (EXPLAIN ANALYZE):")
+        lines += [f"    {line}" for line in profile["plan"][:40]]
+    return lines

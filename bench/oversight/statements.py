@@ -1,0 +1,66 @@
+"""Which SQL statements a piece of work spent its time in: every statement an engine runs while a
+`Statements` block is open is timed (SQLAlchemy's cursor events), grouped by its text; `explain` shows
+PostgreSQL's plan of one, as it ran (EXPLAIN ANALYZE, inside a transaction that is rolled back)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from sqlalchemy import event
+
+SPACES = re.compile(r"\s+")
+
+
+class Statements:
+    """Times each statement `engine` runs inside the block: `top(n)` the costliest, by total time."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.totals: dict[str, list] = {}  # statement -> [count, seconds, parameters of the slowest run]
+        self._started: list[float] = []
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+    def _before(self, _conn, _cursor, _statement, _parameters, _context, _many) -> None:
+        self._started.append(time.perf_counter())
+
+    def _after(self, _conn, _cursor, statement, parameters, _context, _many) -> None:
+        seconds = time.perf_counter() - self._started.pop()
+        entry = self.totals.setdefault(statement, [0, 0.0, parameters, 0.0])
+        entry[0] += 1
+        entry[1] += seconds
+        if seconds >= entry[3]:
+            entry[2], entry[3] = parameters, seconds
+
+    def top(self, count: int = 5) -> list[dict]:
+        """The `count` statements that took the most time in all: text (shortened), runs, milliseconds."""
+        ranked = sorted(self.totals.items(), key=lambda item: -item[1][1])[:count]
+        return [{"sql": SPACES.sub(" ", statement).strip()[:300], "runs": runs,
+                 "ms": round(seconds * 1000, 1), "statement": statement, "parameters": parameters}
+                for statement, (runs, seconds, parameters, _slowest) in ranked]
+
+    def total_ms(self) -> float:
+        """Milliseconds spent in every statement."""
+        return round(sum(seconds for _runs, seconds, _p, _s in self.totals.values()) * 1000, 1)
+
+
+def explain(engine, statement: str, parameters) -> list[str]:
+    """PostgreSQL's plan of `statement` as it ran (EXPLAIN (ANALYZE, BUFFERS)); rolled back afterwards,
+    so a DELETE or UPDATE explained changes nothing."""
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        try:
+            with raw.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters or None)
+                lines = [row[0] for row in cursor.fetchall()]
+        finally:
+            raw.rollback()
+    return lines
