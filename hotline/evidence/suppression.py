@@ -9,7 +9,8 @@ the column totals and the grand total, the closure reasons and the number closed
 2. complementary, repeated until nothing changes: a line with a suppressed figure has its total
    suppressed too; a line with exactly one suppressed entry (then its total, which the rule above
    makes the only case) gets its smallest other figure suppressed, so no line ever has a single
-   unknown to subtract for.
+   unknown to subtract for. These are shown as "x": they may be any number, so they say nothing
+   of their size.
 
 The test (`tests/test_evidence_suppression.py`) tries to undo it with linear programming over
 every published equality, and checks each suppressed count can still take at least two values.
@@ -21,7 +22,8 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 SMALL = range(1, 5)
-HIDDEN = "<5"
+SMALL_MARK = "<5"  # a count from 1 to 4
+HIDDEN_MARK = "x"  # a count hidden so that no "<5" can be worked out (any number, 0 included)
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,10 @@ def suppress(values: dict[Hashable, int], lines: Iterable[Line]) -> Suppressed:
 
 
 def shown(value: int, name: Hashable, suppressed: Suppressed) -> int | str:
-    """The count as published: the number, or "<5" when suppressed."""
-    return HIDDEN if name in suppressed.hidden else value
+    """The count as published: the number, "<5" for a small one, "x" for one hidden to protect it."""
+    if name in suppressed.primary:
+        return SMALL_MARK
+    return HIDDEN_MARK if name in suppressed.complementary else value
 
 
 def grid_lines(rows: Iterable[Hashable], columns: Iterable[Hashable]) -> list[Line]:
