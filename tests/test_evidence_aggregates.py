@@ -16,8 +16,14 @@ X, SMALL = "x", "<5"
 
 
 def add_tip(session, created: datetime, **overrides) -> Tip:
-    values = {"reference": new_reference(), "channel": "ussd", "kind": "forced_labour", "county_code": 37,
-              "reporter_key": "k" * 64, "created_at": created}
+    values = {
+        "reference": new_reference(),
+        "channel": "ussd",
+        "kind": "forced_labour",
+        "county_code": 37,
+        "reporter_key": "k" * 64,
+        "created_at": created,
+    }
     tip = Tip(**{**values, **overrides})
     session.add(tip)
     session.flush()
@@ -76,23 +82,50 @@ def test_annual_figures_are_counted_by_hand_and_suppressed(ext):
         for tip in made[8:10]:
             tip.case_status, tip.closure_reason, tip.folder = "Closed", "duplicate", "closed"
         for tip in made[:6]:
-            session.add(Referral(tip_id=tip.id, organisation_id=organisation.id, referred_on=date(2026, 4, 1),
-                                 reason="Other"))
-        session.add(Referral(tip_id=made[0].id, organisation_id=organisation.id, referred_on=date(2026, 4, 2),
-                             reason="Other"))  # a second referral of the same tip: still one tip referred
+            session.add(
+                Referral(
+                    tip_id=tip.id,
+                    organisation_id=organisation.id,
+                    referred_on=date(2026, 4, 1),
+                    reason="Other",
+                )
+            )
+        session.add(
+            Referral(
+                tip_id=made[0].id,
+                organisation_id=organisation.id,
+                referred_on=date(2026, 4, 2),
+                reason="Other",
+            )
+        )  # a second referral of the same tip: still one tip referred
         from hotline.core.models import Agency
 
-        agency = Agency(name="Fly Ltd", registration_number="R1", registration_key="r1", name_key="fly",
-                        status="revoked", licence_type="local")
+        agency = Agency(
+            name="Fly Ltd",
+            registration_number="R1",
+            registration_key="r1",
+            name_key="fly",
+            status="revoked",
+            licence_type="local",
+        )
         session.add(agency)
         session.flush()
         made[11].agency_id = made[12].agency_id = agency.id
         add_tip(session, datetime(2025, 12, 31, 20, 0, tzinfo=UTC))  # 31 December 23:00 in Nairobi: 2025
         for verdict, n in (("licensed", 12), ("not_found", 5)):
-            session.add_all(AgencyLookup(verdict=verdict, channel="ussd", day=date(2026, 6, 1)) for _ in range(n))
+            session.add_all(
+                AgencyLookup(verdict=verdict, channel="ussd", day=date(2026, 6, 1)) for _ in range(n)
+            )
         session.add(AgencyLookup(verdict="revoked", channel="ussd", day=date(2025, 6, 1)))  # another year
-        session.add(Campaign(name="Safe jobs", state="done", seed=1, started_at=datetime(2026, 5, 1, tzinfo=UTC),
-                             finished_at=datetime(2026, 5, 2, tzinfo=UTC)))
+        session.add(
+            Campaign(
+                name="Safe jobs",
+                state="done",
+                seed=1,
+                started_at=datetime(2026, 5, 1, tzinfo=UTC),
+                finished_at=datetime(2026, 5, 2, tzinfo=UTC),
+            )
+        )
     with ext.session_scope() as session:
         raw = aggregates.annual_figures(session, ext.config, 2026, NOW)
         table = aggregates.annual(session, ext.config, 2026, NOW)

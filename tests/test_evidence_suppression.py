@@ -88,7 +88,9 @@ def test_one_small_cell_hides_its_row_and_column_totals_and_the_grand_total():
     suppressed = suppress(values, lines)
     assert suppressed.primary == {(0, 0)}
     assert suppressed.complementary == {(0, TOTAL), (TOTAL, 0), (TOTAL, TOTAL)}
-    published = [[shown(values[r, c], (r, c), suppressed) for c in (0, 1, 2, TOTAL)] for r in (0, 1, 2, TOTAL)]
+    published = [
+        [shown(values[r, c], (r, c), suppressed) for c in (0, 1, 2, TOTAL)] for r in (0, 1, 2, TOTAL)
+    ]
     assert published == [
         [SMALL_MARK, 10, 12, HIDDEN_MARK],
         [9, 11, 30, 50],
@@ -107,13 +109,26 @@ def test_random_sparse_tables_are_safe():
 
 
 ANNUAL_FIXTURES = {
-    "few acknowledged late": {"tips_received": 60, "acknowledged_within_deadline": 55,
-                              "acknowledged_late": 3, "not_acknowledged": 2},
-    "one closure reason small": {"closed": 30, "closed_resolved": 26, "closed_referred": 4,
-                                 "closed_not_trafficking": 0, "closed_duplicate": 0,
-                                 "closed_insufficient_information": 0},
-    "few lookups in all": {"lookups_all": 3, "lookups_licensed": 0, "lookups_unlicensed": 3,
-                           "lookups_not_found": 0},
+    "few acknowledged late": {
+        "tips_received": 60,
+        "acknowledged_within_deadline": 55,
+        "acknowledged_late": 3,
+        "not_acknowledged": 2,
+    },
+    "one closure reason small": {
+        "closed": 30,
+        "closed_resolved": 26,
+        "closed_referred": 4,
+        "closed_not_trafficking": 0,
+        "closed_duplicate": 0,
+        "closed_insufficient_information": 0,
+    },
+    "few lookups in all": {
+        "lookups_all": 3,
+        "lookups_licensed": 0,
+        "lookups_unlicensed": 3,
+        "lookups_not_found": 0,
+    },
 }
 
 

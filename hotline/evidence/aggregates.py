@@ -37,7 +37,7 @@ from hotline.tips.casework import CLOSED_STATUSES, CLOSURE_REASONS
 from hotline.tips.inbox import kenya_midnight
 
 UNKNOWN = "unknown"
-SUPPRESSION_NOTE = 'Counts from 1 to 4 are shown as "<5"; "x" is a count hidden so that none can be worked out.'
+SUPPRESSION_NOTE = 'Counts from 1 to 4 are shown as "<5"; "x" is a count hidden so none can be worked out.'
 COUNT_TYPE = 'Number, "<5" or "x"'
 CAMPAIGN_STATES = ("sending", "paused", "done", "cancelled")  # started at some point
 

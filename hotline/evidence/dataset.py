@@ -8,8 +8,9 @@ for (`free_text`), with every phone number and e-mail address redacted.
 
 `row_id` lets the secretariat join exports made at different times (a tip exported open in March
 and closed in June keeps its row id): HMAC-SHA256 of the tip's id under a key derived from
-PHONE_HASH_KEY for this use only, its first 80 bits in base 32 (16 characters). Without the key nobody can go from a row id
-to a tip, its reference or its id, or back; a per-export number could not be joined at all.
+PHONE_HASH_KEY for this use only, its first 80 bits in base 32 (16 characters). Without the key
+nobody can go from a row id to a tip, its reference or its id, or back; a per-export number could
+not be joined at all. (Changing PHONE_HASH_KEY changes every row id.)
 
 Speed: one query, read through a server-side cursor (`stream_results`, 5,000 rows a fetch) as Core
 rows, the tip's first referral and its number of referrals joined from one window-function
