@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from hotline.evidence.formats import FORMATS
@@ -18,8 +19,8 @@ TABLE_LABELS = {
 class ExportForm(FlaskForm):
     """One export; the dates and year are checked by `exports.Request.checked`, as the command's."""
 
-    table = SelectField("Table", choices=list(TABLE_LABELS.items()), default="cases")
-    fmt = SelectField("Format", choices=[(fmt, fmt.upper()) for fmt in FORMATS], default="csv")
+    table = SelectField("Table", choices=[SelectChoice(*pair) for pair in TABLE_LABELS.items()], default="cases")
+    fmt = SelectField("Format", choices=[SelectChoice(fmt, fmt.upper()) for fmt in FORMATS], default="csv")
     year = IntegerField("Year", validators=[Optional()])
     since = DateField("Received from", validators=[Optional()])
     until = DateField("Received until", validators=[Optional()])
