@@ -19,7 +19,7 @@ TABLE_LABELS = {
 class ExportForm(FlaskForm):
     """One export; the dates and year are checked by `exports.Request.checked`, as the command's."""
 
-    table = SelectField("Table", choices=[SelectChoice(*pair) for pair in TABLE_LABELS.items()], default="cases")
+    table = SelectField("Table", choices=[SelectChoice(*p) for p in TABLE_LABELS.items()], default="cases")
     fmt = SelectField("Format", choices=[SelectChoice(fmt, fmt.upper()) for fmt in FORMATS], default="csv")
     year = IntegerField("Year", validators=[Optional()])
     since = DateField("Received from", validators=[Optional()])
