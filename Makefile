@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint mutation dial bench bench-ussd bench-routing bench-agencies bench-delivery bench-campaign bench-studio bench-desk redis-server chromium clean help
+.PHONY: run test lint mutation dial bench bench-ussd bench-routing bench-agencies bench-delivery bench-campaign bench-studio bench-desk bench-oversight redis-server chromium clean help
 
 help:
 	@echo "make run    set up (virtualenv, requirements, Redis, database) and start web, worker, simulator"
@@ -69,7 +69,7 @@ mutation: $(STAMP) redis-server chromium
 dial: $(STAMP)
 	HOTLINE_ENV=$${HOTLINE_ENV:-development} $(BIN)/flask ussd dial
 
-bench: bench-ussd bench-routing bench-agencies bench-delivery bench-campaign bench-studio bench-desk
+bench: bench-ussd bench-routing bench-agencies bench-delivery bench-campaign bench-studio bench-desk bench-oversight
 
 bench-ussd: $(STAMP) redis-server
 	@command -v wrk >/dev/null || { echo "bench-ussd needs wrk (Debian/Ubuntu: sudo apt-get install wrk)"; exit 1; }
@@ -93,6 +93,11 @@ bench-studio: $(STAMP) redis-server
 
 bench-desk: $(STAMP) redis-server
 	$(BIN)/python bench/desk/run.py $(BENCH_ARGS)
+
+# The oversight dashboard, the full de-identified export and a year's purge at 1,000,000 tips (PostgreSQL:
+# the data is loaded once into the database bench_oversight and kept for the next run).
+bench-oversight: $(STAMP) redis-server
+	$(BIN)/python bench/oversight/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

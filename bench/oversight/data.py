@@ -7,14 +7,15 @@ Run it from the repository root with the project's virtualenv:
     .venv/bin/python bench/oversight/data.py --fresh         # load again even if it is loaded
     .venv/bin/python bench/oversight/data.py --tips 2000 --database-url postgresql://postgres@127.0.0.1:5432/test_bench
 
-The database must exist. It is migrated (`hotline.core.db.upgrade`, as `flask db upgrade` does) and its
-counties seeded; then, unless it already holds this loader's data of the same seed and size (a JSON
-note in the database's comment says what was loaded, and when the data ends), every table but the
-counties is emptied and loaded from one seeded generator: the tips and their timelines by `cases.py`,
-the rest by `traffic.py`. Each table has its own connection and COPY stream, all open at once, so the
-generator writes every row once, as it draws it, and PostgreSQL takes them in while the next are drawn
-(foreign keys are not checked during the load: `session_replication_role = replica`; the generator
-makes them consistent). Then the sequences are set past the ids written, and VACUUM ANALYZE.
+The database is created if it does not exist, migrated (`hotline.core.db.upgrade`, as `flask db
+upgrade` does) and its counties seeded; then, unless it already holds this loader's data of the same
+seed and size (a JSON note in the database's comment says what was loaded, and when the data ends),
+every table but the counties is emptied and loaded from one seeded generator: the tips and their
+timelines by `cases.py`, the rest by `traffic.py`. Each table has its own connection and COPY stream,
+all open at once, so the generator writes every row once, as it draws it, and PostgreSQL takes them in
+while the next are drawn (foreign keys are not checked during the load: `session_replication_role =
+replica`; the generator makes them consistent). Then the sequences are set past the ids written, and
+VACUUM ANALYZE.
 Times are relative to the moment of the load ("now"): the note keeps it as `end`.
 """
 
@@ -40,6 +41,7 @@ from cases import COLUMNS as CASE_COLUMNS  # noqa: E402
 from cases import Cases, organisation_rows  # noqa: E402
 from desk.load import focal_points  # noqa: E402
 from psycopg import sql  # noqa: E402
+from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_oversight"
 LOADER = 1  # bump when what is drawn changes: a database loaded by another version is loaded again
@@ -100,6 +102,14 @@ def note(url: str) -> dict | None:
         return None
 
 
+def create(url: str) -> None:
+    """Create the database at `url` unless it exists (on the same server, through its `postgres`)."""
+    name = conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 def prepare(url: str) -> None:
     """Migrate the database to the newest revision and seed the counties (both idempotent)."""
     from sqlalchemy import create_engine
@@ -129,6 +139,7 @@ def empty(url: str) -> None:
 def ensure(url: str, tips: int, seed: int, fresh: bool = False, say=print) -> dict:
     """The database at `url` (libpq URL) migrated and holding the load of `tips` tips from `seed`: loaded
     unless it already was (or always with `fresh`); the load's note (rows per table, `end`, seconds)."""
+    create(url)
     prepare(url)
     wanted = {"loader": LOADER, "seed": seed, "tips": tips}
     loaded = note(url)
