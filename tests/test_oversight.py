@@ -91,10 +91,15 @@ def fill(ext) -> dict[str, int]:
         second_shelter = ReferralOrganisation(name="shelter two", kind="shelter")
         session.add_all([*organisations.values(), second_shelter])
         session.flush()
-        for tip, organisation in (("t3", organisations["police"]), ("t3", organisations["ngo"]),
-                                  ("t9", organisations["shelter"]), ("t9", second_shelter),
-                                  ("t8", organisations["health"])):  # t8's is outside every window
-            session.add(Referral(tip_id=ids[tip], organisation_id=organisation.id, referred_on=TODAY,
+        for tip, organisation, day in (
+            ("t3", organisations["police"], date(2026, 6, 10)),
+            ("t3", organisations["ngo"], date(2026, 6, 10)),
+            ("t9", organisations["shelter"], date(2026, 4, 20)),  # before the 30 days
+            ("t9", second_shelter, date(2026, 6, 1)),
+            ("t8", organisations["health"], TODAY),  # a referral today of a tip from last year
+            ("t9", organisations["police"], date(2026, 3, 19)),  # the day before the 90 days
+        ):
+            session.add(Referral(tip_id=ids[tip], organisation_id=organisation.id, referred_on=day,
                                  reason="Other"))
         for county, verdict, day in (
             (KAKAMEGA, "not_found", date(2026, 6, 10)),
@@ -216,11 +221,16 @@ def test_escalations_and_outcomes(ext, filled):
         ("Total tips", 7)]
 
 
-def test_referrals_by_organisation_type(ext, filled):
+def test_referrals_made_in_the_window_by_organisation_type(ext, filled):
+    # Referrals made, tips referred: t9 went to two shelters, one tip referred.
+    police = "Police (gender and children's desk)"
     assert rows(board(ext).sections["referrals"]) == [
-        ("Police (gender and children's desk)", 1, 1), ("Shelter", 2, 1), ("NGO", 1, 1), ("Total", 4, 2)]
+        (police, 1, 1), ("Shelter", 2, 1), ("NGO", 1, 1), ("Health", 1, 1), ("Total", 5, 3)]
     assert rows(board(ext, days=30).sections["referrals"]) == [
-        ("Police (gender and children's desk)", 1, 1), ("NGO", 1, 1), ("Total", 2, 1)]
+        (police, 1, 1), ("Shelter", 1, 1), ("NGO", 1, 1), ("Health", 1, 1), ("Total", 4, 3)]
+    assert rows(board(ext, days=365).sections["referrals"]) == [
+        (police, 2, 2), ("Shelter", 2, 1), ("NGO", 1, 1), ("Health", 1, 1), ("Total", 6, 3)]
+    assert rows(board(ext, kind="forced_labour").sections["referrals"]) == [("Health", 1, 1), ("Total", 1, 1)]
 
 
 def test_agency_signals_by_county(ext, filled):

@@ -105,7 +105,7 @@ def test_a_csv_download_is_the_table_and_is_audited(app, ext):
     assert downloaded(client, "/console/dashboard/referrals.csv") == [
         ["Organisation type", "Referrals", "Tips referred"],
         ["Police (gender and children's desk)", "1", "1"], ["Shelter", "2", "1"], ["NGO", "1", "1"],
-        ["Total", "4", "2"]]
+        ["Health", "1", "1"], ["Total", "5", "3"]]
     first, second = exports(ext)
     assert (first.actor, first.target, first.detail) == (
         "sec@example.org", "dashboard:escalations",

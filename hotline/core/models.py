@@ -655,6 +655,9 @@ class Referral(Base):
 
     organisation: Mapped[ReferralOrganisation] = relationship()
 
+    # The dashboard's referrals per organisation type and tip over a window of days, index only.
+    __table_args__ = (Index("ix_referral_dashboard", "referred_on", "organisation_id", "tip_id"),)
+
 
 class CaseMessage(Base):
     """A message between the case team and the anonymous reporter, read and answered in the USSD

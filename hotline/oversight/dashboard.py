@@ -190,7 +190,7 @@ def _referrals(session, scope, window, figures) -> Section:
                   ("Total", sum(found.referrals.values()), found.tips_total) if rows else None)
     chart = bars("Referrals by organisation type", [Bar(r.values[0], (r.values[1],), f"{r.values[1]:,}")
                                                     for r in rows], [Series("Referrals", "series-2")])
-    note = ("Referrals of the window's tips, whenever they were made; a tip referred twice is one "
+    note = ("Referrals made in the window, of tips received at any time; a tip referred twice is one "
             "tip referred.")
     return Section("referrals", table.title, table, chart, note=note)
 

@@ -1,12 +1,12 @@
 """The dashboard's figures from beyond the tips: referrals by organisation type, checks of
 unlicensed agencies, and campaign reach, per county where the data has one.
 
-Referrals are those of the window's tips (what became of the cases received), whatever day they
-were made. An agency check counts when its verdict was anything but licensed (not in the register
-included), on the Nairobi days of the window; checks carry no kind, so the kind filter leaves them
-be. Reach counts as `campaigns.report` does: a contact reached is one with a Success delivery
-report, each contact once however many campaigns reached them, here by the day it was delivered
-and the county the contact had when drawn for the campaign.
+Referrals are those made on the window's Nairobi days, whenever their tip was received (a tip counts
+in scope by its county today). An agency check counts when its verdict was anything but licensed
+(not in the register included), on the Nairobi days of the window; checks carry no kind, so the
+kind filter leaves them be. Reach counts as `campaigns.report` does: a contact reached is one with
+a Success delivery report, each contact once however many campaigns reached them, here by the day
+it was delivered and the county the contact had when drawn for the campaign.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import distinct, false, func, select
+from sqlalchemy import case, distinct, false, func, literal, select
 from sqlalchemy.orm import Session
 
 from hotline.africastalking.statuses import DELIVERED
@@ -36,23 +36,32 @@ class Referrals:
 
 
 def referrals(session: Session, scope: Scope, window: Window) -> Referrals:
-    """Referrals of the window's tips, by organisation type (ReferralOrganisation.kind)."""
-    joined = (
-        select(ReferralOrganisation.kind, Referral.tip_id)
-        .join(Referral, Referral.organisation_id == ReferralOrganisation.id)
-        .join(Tip, Tip.id == Referral.tip_id)
-        .where(*tip_conditions(scope, window))
-        .subquery()
+    """Referrals made in the window, by organisation type (ReferralOrganisation.kind), of the tips in
+    scope and of the kind asked for (`ix_referral_dashboard`).
+
+    One query: per tip, its referrals to each type; then per type, the referrals and the tips with
+    any, and the tips referred in all (a tip referred to two types is one tip referred)."""
+    known = list(ORGANISATION_KINDS)
+    kind = case((ReferralOrganisation.kind.in_(known), ReferralOrganisation.kind), else_=literal("other"))
+    per_tip = (
+        select(*(func.sum(case((kind == k, 1), else_=0)).label(k) for k in known))
+        .select_from(Referral)
+        .join(ReferralOrganisation, Referral.organisation_id == ReferralOrganisation.id)
+        .where(Referral.referred_on >= window.first_day, Referral.referred_on <= window.today)
+        .group_by(Referral.tip_id)
     )
-    query = select(joined.c.kind, func.count(), func.count(distinct(joined.c.tip_id))).group_by(joined.c.kind)
-    made, tips = Counter(), Counter()
-    for kind, n, referred in session.execute(query):
-        made[kind] += n
-        tips[kind] += referred
-    # A tip referred to two kinds of organisation is one tip referred: counted apart, from the kinds'.
-    total = session.scalar(select(func.count(distinct(joined.c.tip_id)))) if made else 0
-    order = list(ORGANISATION_KINDS)
-    made = Counter(dict(sorted(made.items(), key=lambda i: order.index(i[0]) if i[0] in order else 99)))
+    if window.kind or not scope.national:  # the national view of every kind needs no tip at all
+        per_tip = per_tip.join(Tip, Tip.id == Referral.tip_id).where(
+            *tip_conditions(scope, window, received=False))
+    per_tip = per_tip.subquery()
+    query = select(
+        func.count(),
+        *(func.sum(per_tip.c[k]) for k in known),
+        *(func.sum(case((per_tip.c[k] > 0, 1), else_=0)) for k in known),
+    )
+    total, *figures = session.execute(query).one()
+    made = Counter({k: int(n) for k, n in zip(known, figures[:len(known)], strict=True) if n})
+    tips = Counter({k: int(n) for k, n in zip(known, figures[len(known):], strict=True) if n})
     return Referrals(made, tips, total)
 
 

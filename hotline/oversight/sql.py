@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Float, case, cast, func, or_, select, text
+from sqlalchemy import Date, case, cast, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 
 
@@ -35,7 +35,8 @@ def as_date(value) -> date:
 def seconds_between(session: Session, start, end):
     """SQL for the seconds from `start` to `end` (timestamp columns or typed binds), to the millisecond."""
     if postgresql(session):
-        return cast(func.extract("epoch", end - start), Float)
+        # date_part's double precision, not EXTRACT's numeric: half the time over 400,000 tips.
+        return func.date_part("epoch", end - start)
     # julianday keeps the fraction of a day in a double: rounded, 900 s stays 900 s, not 899.9999.
     return func.round((func.julianday(end) - func.julianday(start)) * 86400.0, 3)
 
@@ -44,8 +45,22 @@ def medians(session: Session, value, group, where) -> tuple[dict, float | None]:
     """({group: exact median of `value`}, the median of all rows together) over the rows matching
     `where`; a group with an even count takes the mean of its two middle values.
 
-    One scan and window functions, so both databases compute it exactly: row_number() and count(),
-    per group and overall, mark the middle one or two rows, and only those are summed."""
+    PostgreSQL: percentile_cont over GROUPING SETS (each group, and all rows), one scan and one sort.
+    SQLite: window functions, row_number() and count() per group and overall marking the middle one
+    or two rows, which alone are summed. Both exact, and equal on the same rows."""
+    if postgresql(session):
+        query = (
+            select(group, func.grouping(group), func.percentile_cont(0.5).within_group(value))
+            .where(*where)
+            .group_by(func.grouping_sets(group, tuple_()))
+        )
+        by_group, overall = {}, None
+        for grp, is_total, median in session.execute(query):
+            if is_total:
+                overall = median
+            elif median is not None:
+                by_group[grp] = float(median)
+        return by_group, overall
     ranked = select(
         group.label("grp"),
         value.label("v"),

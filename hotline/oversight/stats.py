@@ -29,9 +29,10 @@ from hotline.tips.casework import CLOSED_STATUSES
 CHANNELS = ("ussd", "sms")
 
 
-def tip_conditions(scope: Scope, window: Window) -> list:
-    """The SQL conditions of the tips a scope and window cover."""
-    found = [Tip.created_at >= window.start]
+def tip_conditions(scope: Scope, window: Window, received: bool = True) -> list:
+    """The SQL conditions of the tips a scope and window cover (without `received`: whenever they
+    were received)."""
+    found = [Tip.created_at >= window.start] if received else []
     if window.kind:
         found.append(Tip.kind == window.kind)
     if scope.nothing:
