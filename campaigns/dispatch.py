@@ -154,6 +154,7 @@ def _held_out_reached(session: Session, campaign: Campaign, message: CampaignMes
             _recipients.c.variant.is_(None),
             _recipients.c.language == message.language,
             _recipients.c.state == "held_out",
+            Contact.phone.is_not(None),  # erased (hotline.contacts.erasure): no number to check
             _recipients.c.id > after,
             _recipients.c.id <= last,
         )
@@ -409,7 +410,7 @@ def keyed(session: Session, where, phone_hash_key: str) -> list[tuple[int, str]]
     rows = session.execute(
         select(_recipients.c.id, Contact.phone)
         .join(Contact, Contact.id == _recipients.c.contact_id)
-        .where(where)
+        .where(where, Contact.phone.is_not(None))  # an erased number has no reports to match
     ).all()
     return [(rid, delivery_reports.phone_key(phone, phone_hash_key)) for rid, phone in rows]
 

@@ -257,7 +257,9 @@ def _engaged_masks(session, window: Window) -> dict[str, int]:
     first, after = window.first_day, window.last_day + timedelta(days=1)
     masks, _ = signal_masks(session, first, after)
     opted_out = select(Contact.engagement_key).where(
-        Contact.opted_out_at >= day_start(first), Contact.opted_out_at < day_start(after)
+        Contact.opted_out_at >= day_start(first),
+        Contact.opted_out_at < day_start(after),
+        Contact.engagement_key.is_not(None),  # erased: its opt-out can be matched to no recipient
     )
     for key in session.scalars(opted_out):
         masks[key] |= BITS["opt_out"]

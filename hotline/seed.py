@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
@@ -9,11 +11,12 @@ from sqlalchemy import select
 from hotline.accounts import two_factor, users
 from hotline.agencies import register as agencies
 from hotline.contacts import contacts_csv
+from hotline.contacts.service import new_salt
 from hotline.core.counties import all_counties
 from hotline.core.csv_import import import_file
 from hotline.core.extensions import current
-from hotline.core.models import County
-from hotline.core.privacy import encrypt_contact, engagement_key, reporter_key
+from hotline.core.models import Contact, County, InboundSms, Suppression, UssdSessionEnd
+from hotline.core.privacy import encrypt_contact, engagement_key, reporter_key, suppression_key
 from hotline.core.time import utcnow
 from hotline.tips import focal_points, referrals
 from hotline.tips import submission as tips
@@ -151,6 +154,46 @@ def seed_command(demo):
         with ext.session_scope() as session:
             referrals.seed_demo(session)
         click.echo(f"demo referral organisations: {len(referrals.DEMO_ORGANISATIONS)} in the directory")
+        seed_demo_past_retention(ext)
+        click.echo(
+            "demo data past its retention: 3 USSD session ends and 2 inbound SMS from 100 days ago, "
+            "a contact opted out 3 years ago (`flask purge --dry-run` lists them)"
+        )
+
+
+# A contact of the demo list who opted out three years ago: past RETAIN_OPTED_OUT_NUMBER_DAYS (730).
+DEMO_OLD_CONTACT = "+254700003099"
+
+
+def seed_demo_past_retention(ext) -> int:
+    """Add demo rows old enough for a dry-run purge to list (once: a purge removes them for good, and
+    the old contact's keyed hash then says it was there); returns how many were added."""
+    now, added = utcnow(), 0
+    then = now - timedelta(days=100)
+    with ext.session_scope() as session:
+        for number in range(1, 4):
+            if session.get(UssdSessionEnd, f"demo-old-{number}") is None:
+                session.add(UssdSessionEnd(
+                    session_id=f"demo-old-{number}", status="Success", last_screen="main", language="en",
+                    duration_ms=30_000, hops=4, received_at=then,
+                ))
+                added += 1
+        for number in range(1, 3):
+            if session.get(InboundSms, f"demo-old-{number}") is None:
+                old = InboundSms(at_id=f"demo-old-{number}", keyword="HELP", received_at=then, sent_at=then)
+                session.add(old)
+                added += 1
+        key = ext.config.phone_hash_key
+        known = session.scalar(select(Contact.id).where(Contact.phone == DEMO_OLD_CONTACT))
+        if known is None and session.get(Suppression, suppression_key(DEMO_OLD_CONTACT, key)) is None:
+            joined, left = now - timedelta(days=4 * 365), now - timedelta(days=3 * 365)
+            session.add(Contact(
+                phone=DEMO_OLD_CONTACT, engagement_key=engagement_key(DEMO_OLD_CONTACT, key), county_code=47,
+                language="en", consent_source="Demo old list", consented_at=joined, opted_out_at=left,
+                opt_out_source="sms", salt=new_salt(), created_at=joined, updated_at=left,
+            ))
+            added += 1
+    return added
 
 
 def seed_demo_tips(ext) -> None:

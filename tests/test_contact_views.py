@@ -241,3 +241,42 @@ def test_no_file_or_a_file_too_big_gets_a_clear_message(ext, signed_in):
     # A form under the limit but over the webhooks' 64 KB goes through.
     page = upload(client, csv(*[f"07110{n:05d},37,en,Fair,2026-10-01" for n in range(3000)]))
     assert page.status_code == 200 and "<dt>Added</dt><dd>3,000</dd>" in page.text
+
+
+HELD = "/console/contacts/held"
+FORGET = "/console/contacts/forget"
+
+
+def test_the_secretariat_sees_what_is_held_and_forgets_a_number_after_confirming(ext, signed_in, contact):
+    client, user = signed_in("secretariat")
+    page = client.post(HELD, data={"csrf_token": csrf_token(client, INDEX), "phone": "0712 345 678"})
+    assert page.status_code == 200 and "Kakamega fair" in page.text and "Forget" in page.text
+    token = csrf_token(client, INDEX)
+    asked = client.post(FORGET, data={"csrf_token": token, "phone": NUMBER})
+    assert asked.status_code == 200 and "Forget this number?" in asked.text
+    with ext.session_scope() as session:
+        assert session.get(Contact, contact).phone == NUMBER  # nothing happens before the confirmation
+    done = client.post(FORGET, data={"csrf_token": token, "phone": NUMBER, "confirmed": "yes"},
+                       environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert done.status_code == 200 and f"contact {contact} has no number any more" in done.text
+    with ext.session_scope() as session:
+        forgotten = session.get(Contact, contact)
+        assert (forgotten.phone, forgotten.opt_out_source) == (None, "erased")
+        entry = session.scalar(select(AuditEvent).where(AuditEvent.action == "contact_forgotten"))
+        assert (entry.user_id, entry.actor, entry.target, entry.ip) == (
+            user.user_id, user.email, f"contact {contact}", "10.1.2.3")
+    assert audit_entries(ext, "contact_shown") == [(user.email, f"contact {contact}", {"found": True})]
+    # The counts page now says how that contact left.
+    assert "erased: the number was forgotten or past its retention" in client.get(INDEX).text
+
+
+@pytest.mark.parametrize("role", ["campaign_manager", "focal_point", "auditor"])
+def test_only_the_secretariat_may_see_what_is_held_or_forget(ext, signed_in, contact, role):
+    client, _ = signed_in(role, **({"county_code": 37} if role == "focal_point" else {}))
+    token = csrf_token(client, "/console/account")
+    assert client.post(HELD, data={"csrf_token": token, "phone": NUMBER}).status_code == 403
+    confirmed = {"csrf_token": token, "phone": NUMBER, "confirmed": "yes"}
+    assert client.post(FORGET, data=confirmed).status_code == 403
+    with ext.session_scope() as session:
+        assert session.get(Contact, contact).phone == NUMBER
+    assert audit_entries(ext, "contact_forgotten") == []

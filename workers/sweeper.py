@@ -9,7 +9,8 @@
 - delivery reports waiting in the buffer with no applying job (it was not queued, or its worker died);
 - USSD states kept in the database during a Redis outage, once past the resume window;
 - the campaign builder's 90-day baseline, measured again before its kept counts expire, so that no
-  manager's keystroke pays for the measure.
+  manager's keystroke pays for the measure;
+- the daily retention purge, queued once a day after 03:00 in Nairobi (workers/retention.py).
 
 It runs when a worker starts and then every minute, scheduling itself by RQ's scheduler. Each run
 leaves a marker that expires after a few minutes; a worker that finds it gone (Redis restarted empty
@@ -35,6 +36,7 @@ from hotline.tips import submission as tips
 from hotline.ussd import sessions as ussd_sessions
 from workers.context import extensions
 from workers.delivery import STALE_AFTER
+from workers.retention import queue_daily_purge
 from workers.routing import escalate_tip, escalate_unreached
 
 log = logging.getLogger(__name__)
@@ -168,6 +170,7 @@ def sweep_all(now=None) -> dict:
         "delivery_reports": sweep_delivery_reports(),
         "ussd_state_backups": sweep_ussd_state_backups(),
         "campaign_baseline": sweep_campaign_baseline(now),
+        "retention": queue_daily_purge(now),
     }
     extensions().redis.set(SWEPT_KEY, utcnow().isoformat(), ex=SWEPT_TTL)
     return done

@@ -1,18 +1,26 @@
-"""`flask contacts import FILE` and `flask contacts stats`: the consented audience of awareness SMS.
+"""`flask contacts import FILE`, `flask contacts stats`: the consented audience of awareness SMS; and
+`flask contacts show PHONE` / `forget PHONE`: a person's rights over it (`hotline.contacts.erasure`).
 
 What a contacts file holds and how it is checked and imported: `hotline.contacts.contacts_csv`.
 """
 
 from __future__ import annotations
 
+import getpass
+
 import click
 from flask.cli import with_appcontext
 
+from hotline.contacts import erasure
 from hotline.contacts import service as contacts
 from hotline.contacts.contacts_csv import spec_for
+from hotline.core import audit
 from hotline.core.counties import name_of
 from hotline.core.csv_import import cli_import, import_options
+from hotline.core.errors import InvalidPhoneNumber
 from hotline.core.extensions import current
+from hotline.core.privacy import normalise_phone
+from hotline.core.time import kenya_time
 
 
 @click.group("contacts")
@@ -61,6 +69,97 @@ def stats_command():
             click.echo()
         shown = [(_label(name, value), *map(str, counts)) for value, *counts in rows]
         _table([(name, "subscribed", "opted out", "unreachable"), *shown])
+
+
+def _phone(typed: str) -> str:
+    try:
+        return normalise_phone(typed)
+    except InvalidPhoneNumber:
+        raise click.BadParameter(
+            f"{typed!r} is not a phone number: type it as 0712345678, 254712345678 or +254712345678",
+            param_hint="PHONE",
+        ) from None
+
+
+def _actor() -> str:
+    """Who ran the command, for the audit log: the operating system's login."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container without one)
+        return "cli:unknown"
+
+
+@contacts_group.command("show")
+@click.argument("phone")
+@with_appcontext
+def show_command(phone):
+    """Everything held about PHONE as a campaign contact: consent, opt-out, county, language, the
+    campaigns it was sent or held out of, its engagement by signal and day, and whether a keyed
+    hash stops imports. Written to the audit log (the contact's id, never the number)."""
+    number = _phone(phone)
+    ext = current()
+    with ext.session_scope() as session:
+        held = erasure.held_about(session, number, ext.config)
+        found = held["contact"]
+        audit.record(session, None, "contact_shown", actor=_actor(),
+                     target=f"contact {found['id']}" if found else None, detail={"found": bool(found)})
+    _show(held)
+
+
+def _show(held: dict) -> None:
+    contact = held["contact"]
+    if contact is None:
+        click.echo(f"{held['phone']}: not a contact")
+    else:
+        click.echo(f"{held['phone']}: contact {contact['id']}")
+        click.echo(f"  consent       {contact['consent_source']}, {kenya_time(contact['consented_at'])} EAT")
+        opted = contact["opted_out_at"]
+        state = f"{kenya_time(opted)} EAT ({contact['opt_out_source']})" if opted else "no: subscribed"
+        click.echo(f"  opted out     {state}")
+        if contact["unreachable_reason"]:
+            click.echo(f"  unreachable   {contact['unreachable_reason']}")
+        county = contact["county_code"]
+        click.echo(f"  county        {f'{county} {name_of(county)}' if county else 'not known'}")
+        click.echo(f"  language      {contact['language']}")
+        click.echo(f"  added         {kenya_time(contact['created_at'])} EAT")
+        for row in held["campaigns"]:
+            report = row["delivery_status"] or "no report"
+            what = "held out" if row["held_out"] else f"{row['state']}, {report}"
+            when = kenya_time(row["sent_at"] or row["started_at"])
+            click.echo(f"  campaign      {row['name']}: {what} ({when} EAT)")
+        if not held["campaigns"]:
+            click.echo("  campaigns     none")
+    for (signal, day), n in held["engagement"]:
+        click.echo(f"  engagement    {day} {signal}: {n}")
+    if not held["engagement"]:
+        click.echo("  engagement    none")
+    click.echo(f"  delivery reports kept for reconciliation: {held['delivery_reports']}")
+    click.echo(f"  keyed hash that stops imports: {'yes' if held['suppressed'] else 'no'}")
+
+
+@contacts_group.command("forget")
+@click.argument("phone")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def forget_command(phone, yes):
+    """Erase PHONE at the person's request: its number and engagement key on the contact row (the
+    row stays, so past campaign counts hold), its engagement rows, delivery reports and AT message
+    ids. Only a keyed hash stays, so no import subscribes it again; they can join again by SMS or
+    USSD themselves. Asks first unless --yes. Written to the audit log (the contact's id only)."""
+    number = _phone(phone)
+    if not yes:
+        click.confirm(f"Forget {number}? This cannot be undone.", abort=True)
+    ext = current()
+    with ext.session_scope() as session:
+        done = erasure.forget(session, number, ext.config, actor=_actor())
+    if done["contact_id"] is None:
+        click.echo(f"{number} was not a contact.")
+    else:
+        click.echo(f"Forgot contact {done['contact_id']}: its number and engagement key are erased.")
+    rows, reports = done["engagement_rows"], done["delivery_reports"]
+    click.echo(f"Removed {rows} engagement rows and {reports} delivery reports.")
+    if done["suppressed"]:
+        click.echo("Kept a keyed hash of the number, so no import subscribes it again.")
 
 
 def _label(dimension: str, value) -> str:

@@ -41,6 +41,20 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 # Where focal points open a case: the SMS that notifies them ends with `{CONSOLE_URL}/t/<reference>`.
 DEFAULT_CONSOLE_URL = "http://127.0.0.1:5000/console"
+# Retention (README: Retention): days each kind of data is kept, by environment variable. A closed
+# tip keeps its de-identified row; an opted-out contact keeps only the keyed hash that stops imports.
+DEFAULT_RETENTION_DAYS = {
+    "RETAIN_USSD_SESSIONS_DAYS": 90,  # ussd_session_end rows (the drop-off funnel)
+    "RETAIN_INBOUND_SMS_DAYS": 90,  # inbound_sms rows (AT's id, keyword, time: duplicate guard)
+    "RETAIN_CLOSED_TIP_TEXT_DAYS": 365,  # a closed tip's free text, call-back number, seal, ids
+    "RETAIN_OPTED_OUT_NUMBER_DAYS": 730,  # an opted-out contact's number and engagement key
+    "RETAIN_DELIVERY_REPORTS_DAYS": 30,  # delivery reports kept for unknown message ids (phone_key)
+    "RETAIN_ENGAGEMENT_DAYS": 400,  # engagement rows: the longest attribution window (365) + 35
+    "RETAIN_AUDIT_DAYS": 2557,  # the audit log: 7 years
+}
+# Shorter than this would break something that reads the data: the follow-up duplicate guard of AT's
+# retries (a day), a campaign report's longest attribution window (365 days), the reconcile window.
+MIN_RETENTION_DAYS = {"RETAIN_ENGAGEMENT_DAYS": 365, "RETAIN_AUDIT_DAYS": 365}
 
 
 @dataclass(frozen=True)
@@ -107,6 +121,8 @@ class Config:
     # Proxies (load balancer, TLS terminator) in front of the web process that set X-Forwarded-For and
     # -Proto (PROXY_HOPS): the console's rate limit and audit log then see the client's address.
     proxy_hops: int = 0
+    # Retention: days per kind, keyed by the environment variable (DEFAULT_RETENTION_DAYS).
+    retention_days: dict = field(default_factory=lambda: dict(DEFAULT_RETENTION_DAYS))
     extra: dict = field(default_factory=dict)
 
     @property
@@ -141,6 +157,10 @@ class Config:
         if urgent:
             return table.get("urgent", DEFAULT_ESCALATION["urgent"])
         return table.get(kind, table.get("default", DEFAULT_ESCALATION["default"]))
+
+    def retain_days(self, name: str) -> int:
+        """Days the kind of data behind RETAIN_<name>_DAYS is kept (its default when not set)."""
+        return self.retention_days.get(name, DEFAULT_RETENTION_DAYS[name])
 
     def replace(self, **changes) -> Config:
         """A copy with some fields changed."""
@@ -222,6 +242,7 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
             "CONSOLE_IDLE_MINUTES", get("CONSOLE_IDLE_MINUTES"), 30, "minutes"
         )),
         proxy_hops=_whole("PROXY_HOPS", get("PROXY_HOPS"), 0, "proxies"),
+        retention_days={name: _retention(name, get(name)) for name in DEFAULT_RETENTION_DAYS},
     )
     if not config.secret_key and not config.production:
         config = config.replace(secret_key=_dev_secret_key(instance_path))
@@ -238,6 +259,17 @@ def _escalation(text: str | None) -> dict:
             raise ConfigError(f"ESCALATION_MINUTES: {part!r} is not name=minutes")
         table[name.strip()] = int(minutes)
     return table
+
+
+def _retention(name: str, text: str | None) -> int:
+    """Days of one retention setting: a whole number from 1 (or its floor) to 36,500."""
+    days = _whole(name, text, DEFAULT_RETENTION_DAYS[name], "days")
+    least = MIN_RETENTION_DAYS.get(name, 1)
+    if not least <= days <= 36500:
+        raise ConfigError(
+            f"{name} must be from {least} to 36500 days, not {days} (default {DEFAULT_RETENTION_DAYS[name]})"
+        )
+    return days
 
 
 def _price(text: str | None) -> str:

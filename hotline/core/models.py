@@ -126,6 +126,9 @@ class Tip(Base):
     __table_args__ = (
         Index("ix_tip_inbox", "folder", "county_code", "priority", "created_at", "id"),
         Index("ix_tip_order", "folder", "priority", "created_at", "id"),  # the secretariat's folders
+        # The dashboard (hotline.oversight): a window of tips with every column it reads, index only.
+        Index("ix_tip_dashboard", "created_at", "county_code", "kind", "channel", "urgent", "acknowledged_at",
+              "escalation_level", "agency_id", "case_status", "closure_reason"),
     )
 
 
@@ -319,6 +322,9 @@ class AgencyLookup(Base):
     county_code: Mapped[int | None] = mapped_column(Integer)
     day: Mapped[date] = mapped_column(Date, index=True)
 
+    # The dashboard's unlicensed checks per day and county, from the index alone.
+    __table_args__ = (Index("ix_agency_lookup_dashboard", "day", "county_code", "verdict"),)
+
 
 class Contact(Base):
     """Someone who consented to awareness SMS.
@@ -492,6 +498,15 @@ class CampaignRecipient(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "contact_id"),
         Index("ix_campaign_recipient_claim", "campaign_id", "variant", "language", "state", "id"),
+        # The dashboard's reach: contacts delivered to per day and county, from the index alone.
+        Index(
+            "ix_campaign_recipient_reach",
+            "delivered_at",
+            "county_code",
+            "contact_id",
+            postgresql_where=text("delivery_status = 'Success'"),
+            sqlite_where=text("delivery_status = 'Success'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -639,6 +654,9 @@ class Referral(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     organisation: Mapped[ReferralOrganisation] = relationship()
+
+    # The dashboard's referrals per organisation type and tip over a window of days, index only.
+    __table_args__ = (Index("ix_referral_dashboard", "referred_on", "organisation_id", "tip_id"),)
 
 
 class CaseMessage(Base):

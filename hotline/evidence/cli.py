@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 
 from hotline.core import audit
 from hotline.core.extensions import current
-from hotline.core.time import kenya_today
+from hotline.core.time import kenya_today, utcnow
 from hotline.evidence import errors, exports, formats
 from hotline.tips.cli import cli_actor
 
@@ -42,27 +42,31 @@ def export_command(table_name, year, since, until, fmt, free_text, output, descr
         )
     except errors.ExportError as exc:
         raise click.UsageError(str(exc)) from None
+    now, to_file = utcnow(), output != "-"
     with ext.session_scope() as session:
-        table = exports.build(session, ext.config, request)
+        # The aggregate tables are small and built here; the case rows are read while writing.
+        ready = None if request.table == "cases" else exports.build(session, ext.config, request, now)
         if describe:
-            click.echo(formats.describe(table), nl=False)
+            click.echo(formats.describe(ready or exports.build(session, ext.config, request, now)), nl=False)
             return
-        to_file = output != "-"
         try:
             out = open(output, "w", encoding="utf-8", newline="") if to_file else sys.stdout  # noqa: SIM115
         except OSError as exc:
             raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
-        try:
+        total = exports.expected_rows(session, request, ready)
+        # On record before a row leaves: an export cut short is in the audit log too.
+        audit.record(session, None, "dataset_exported", actor=cli_actor(), detail=request.audit_detail(total),
+                     at=now)
+    try:
+        with ext.session_scope() as session:
+            table = ready or exports.build(session, ext.config, request, now)
             if to_file:
-                total = exports.expected_rows(session, request, table)
                 with click.progressbar(length=total, label=f"Exporting {table_name}", file=sys.stderr) as bar:
                     written = formats.write(table, out, fmt, progress=bar.update)
             else:
                 written = formats.write(table, out, fmt)
-        finally:
-            if to_file:
-                out.close()
-        detail = request.audit_detail(written)
-        audit.record(session, None, "dataset_exported", actor=cli_actor(), detail=detail)
+    finally:
+        if to_file:
+            out.close()
     if to_file:
         click.echo(f"{written:,} rows written to {output}", err=True)

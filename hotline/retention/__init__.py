@@ -5,3 +5,6 @@ report it per kind and write that to the audit log."""
 
 def init_app(app) -> None:
     """The `flask purge` command."""
+    from hotline.retention import cli
+
+    app.cli.add_command(cli.purge_command)

@@ -1,6 +1,11 @@
-"""Campaign contacts in the console: counts, find a number, opt it out by hand, upload a contacts CSV.
+"""Campaign contacts in the console: counts, find a number, opt it out by hand, upload a contacts CSV;
+and for the secretariat, a person's rights: everything held about a number, and forgetting it.
 
-Campaign managers do everything here; the secretariat reads the counts only. A contact's number is
+Campaign managers find, opt out and upload. The secretariat reads the counts and answers a person's
+request under the Data Protection Act: it sees what is held about a number (`erasure.held_about`)
+and forgets it after a confirmation step (`erasure.forget`). Managers do not forget: erasure is a
+legal request the secretariat (the data controller's office) handles, and opting out already stops
+every campaign SMS. A contact's number is
 personal data: it is typed into a POST form (never a URL, so never an access log line), every lookup
 and opt-out is written to the audit log with the contact's id (never the number), and an upload's
 audit entry holds its counts only. Nothing here says whether a contact is left out of campaigns for
@@ -14,6 +19,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from hotline.accounts.access import roles_required
+from hotline.contacts import erasure
 from hotline.contacts import service as contacts
 from hotline.contacts.contacts_csv import spec_for
 from hotline.core import audit
@@ -24,10 +30,11 @@ from hotline.core.extensions import current
 from hotline.core.models import Contact, User
 from hotline.core.privacy import normalise_phone
 from hotline.core.time import kenya_time
-from hotline.studio.contact_forms import FindForm, OptOutForm, UploadForm
+from hotline.studio.contact_forms import FindForm, ForgetForm, OptOutForm, UploadForm
 
 bp = Blueprint("contacts", __name__, url_prefix="/console/contacts")
 MANAGERS = ("campaign_manager",)
+RIGHTS = ("secretariat",)  # see what is held about a number, and forget it
 READERS = ("campaign_manager", "secretariat")
 UPLOAD_MAX_BYTES = 8 * 1024 * 1024  # about 150,000 rows; a bigger file goes through `flask contacts import`
 ERRORS_SHOWN = 200  # bad rows listed on the page; the rest are counted
@@ -38,6 +45,7 @@ OPT_OUT_WAYS = {
     "at_opt_out": "through Africa's Talking's opt-out",
     "blacklist": "their network says the number blocked our messages",
     "console": "by hand in the console",
+    "erased": "erased: the number was forgotten or past its retention",
 }
 
 
@@ -62,7 +70,20 @@ def _index(form: FindForm, status: int = 200):
         "studio/contacts_index.html", form=form, total=tables["total"][0], counties=counties,
         languages=languages, sources=tables["consent source"], opted_out_by=tables["opt-out source"],
         never_joined=tables["suppressed"], ways=OPT_OUT_WAYS, may_manage=current_user.role in MANAGERS,
+        may_forget=current_user.role in RIGHTS,
     ), status
+
+
+def _typed_phone(form: FindForm) -> str | None:
+    """The E.164 number typed into the form, or None with the form's error set."""
+    typed = (form.phone.data or "").strip()
+    try:
+        if not typed:
+            raise InvalidPhoneNumber("empty")
+        return normalise_phone(typed)
+    except InvalidPhoneNumber:
+        form.phone.errors = ["Type a phone number, as 0712 345 678 or +254 712 345 678."]
+        return None
 
 
 @bp.post("/find")
@@ -70,13 +91,8 @@ def _index(form: FindForm, status: int = 200):
 def find():
     """One number's contact: consent, language, county, subscribed or opted out (audited)."""
     form = FindForm()
-    typed = (form.phone.data or "").strip()
-    try:
-        if not typed:
-            raise InvalidPhoneNumber("empty")
-        phone = normalise_phone(typed)
-    except InvalidPhoneNumber:
-        form.phone.errors = ["Type a phone number, as 0712 345 678 or +254 712 345 678."]
+    phone = _typed_phone(form)
+    if phone is None:
         return _index(form, 400)
     ext = current()
     with ext.session_scope() as session:
@@ -124,7 +140,68 @@ def opt_out(contact_id: int):
         contact = session.get(Contact, contact_id) or abort(404)
         changed = contacts.opt_out_by_hand(session, contact, _user(session), ip=request.remote_addr)
         done = "Opted out: they get no more campaign SMS." if changed else "They had opted out already."
-        return _found(session, contact.phone, contact, done=done)
+        return _found(session, contact.phone or "Erased number", contact, done=done)
+
+
+@bp.post("/held")
+@roles_required(*RIGHTS)
+def held():
+    """Everything held about a number, for a person's access request (audited: the contact's id)."""
+    form = FindForm()
+    phone = _typed_phone(form)
+    if phone is None:
+        return _index(form, 400)
+    ext = current()
+    with ext.session_scope() as session:
+        about = erasure.held_about(session, phone, ext.config)
+        for row in about["campaigns"]:
+            row["started"] = kenya_time(row["started_at"]) if row["started_at"] else "not started"
+        found = about["contact"]
+        target = f"contact {found['id']}" if found else None
+        audit.record(session, _user(session), "contact_shown", target=target, detail={"found": bool(found)},
+                     ip=request.remote_addr)
+    return render_template("studio/contacts_held.html", held=about, facts=_held_facts(about),
+                           form=ForgetForm(phone=phone), find_form=FindForm(formdata=None))
+
+
+def _held_facts(about: dict) -> dict:
+    contact = about["contact"]
+    if contact is None:
+        return {}
+    if contact["opted_out_at"] is not None:
+        way = OPT_OUT_WAYS.get(contact["opt_out_source"] or "", contact["opt_out_source"] or "not recorded")
+        state = f"Opted out on {kenya_time(contact['opted_out_at'])} EAT, {way}"
+    elif contact["unreachable_reason"]:
+        state = f"Subscribed, but unreachable: {contact['unreachable_reason']}"
+    else:
+        state = "Subscribed: gets campaign SMS"
+    return {
+        "Contact": f"Contact {contact['id']}, added {kenya_time(contact['created_at'])} EAT",
+        "Consent": f"{contact['consent_source']}, on {kenya_time(contact['consented_at'])} EAT",
+        "Language": LANGUAGES.get(contact["language"], contact["language"]),
+        "County": name_of(contact["county_code"]) or "Not known",
+        "Status": state,
+    }
+
+
+@bp.post("/forget")
+@roles_required(*RIGHTS)
+def forget():
+    """Forget a number at the person's request: first a confirmation page, then the erasure (audited)."""
+    form = ForgetForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        phone = normalise_phone(form.phone.data or "")
+    except InvalidPhoneNumber:
+        abort(400)
+    if form.confirmed.data != "yes":
+        return render_template("studio/contacts_forget.html", phone=phone, done=None,
+                               form=ForgetForm(formdata=None, phone=phone, confirmed="yes"))
+    ext = current()
+    with ext.session_scope() as session:
+        done = erasure.forget(session, phone, ext.config, user=_user(session), ip=request.remote_addr)
+    return render_template("studio/contacts_forget.html", phone=phone, done=done, form=None)
 
 
 @bp.url_value_preprocessor
