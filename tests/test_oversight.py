@@ -24,6 +24,7 @@ from hotline.core.models import (
     ReferralOrganisation,
     Tip,
 )
+from hotline.oversight.cache import dump, load
 from hotline.oversight.dashboard import build
 from hotline.oversight.scope import Scope, Window, window_from
 from hotline.oversight.sql import medians, nairobi_week
@@ -315,3 +316,13 @@ def test_median_and_week_helpers_on_either_database(ext):
             session.flush()
             week = session.query(nairobi_week(session, Tip.created_at)).filter_by(reference="m0").scalar()
             assert str(week)[:10] == monday
+
+
+def test_kept_figures_read_back_the_same(ext, filled):
+    whole = board(ext)
+    again = load(dump(whole), whole.scope, whole.window)
+    assert again.as_of == NOW and again.map_values == whole.map_values
+    for name, section in whole.sections.items():
+        kept = again.sections[name]
+        assert (kept.table, kept.chart, kept.legend, kept.note) == (
+            section.table, section.chart, section.legend, section.note)

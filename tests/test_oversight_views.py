@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
-from hotline.core.models import AuditEvent
+from hotline.core.models import AuditEvent, Tip
 from tests.console import make_user, sign_in_client
-from tests.test_oversight import ESCALATION, KAKAMEGA, NOW, fill
+from tests.test_oversight import ESCALATION, KAKAMEGA, NOW, ago, fill
 
 
 @pytest.fixture
@@ -138,3 +139,21 @@ def test_other_roles_are_refused(app, ext, role):
 def test_signed_out_is_sent_to_sign_in(client):
     response = client.get("/console/dashboard/counties.csv?days=30")
     assert response.status_code == 302 and "/console/sign-in" in response.location
+
+
+def test_figures_are_kept_for_a_minute_and_a_download_matches_the_page(app, ext):
+    fill(ext)
+    client = signed_in(app, ext, "secretariat")
+    first = page(client)
+    assert "<title>Kakamega: 3 tips</title>" in first and "Figures as of 12:00 (Nairobi time)" in first
+    with ext.session_scope() as session:
+        session.add(Tip(reference="999999999999", channel="ussd", kind="servitude", county_code=KAKAMEGA,
+                        reporter_key="k", created_at=ago(minutes=5)))
+    with time_machine.travel(NOW + timedelta(seconds=59), tick=False):
+        assert "<title>Kakamega: 3 tips</title>" in page(client)  # kept
+        assert downloaded(client, "/console/dashboard/counties.csv")[1] == ["Kakamega", "3"]
+        # Another window was not kept: its download is computed, fresh.
+        assert downloaded(client, "/console/dashboard/counties.csv?days=30")[1] == ["Kakamega", "4"]
+    with time_machine.travel(NOW + timedelta(seconds=60), tick=False):
+        again = page(client)
+        assert "<title>Kakamega: 4 tips</title>" in again and "Figures as of 12:01" in again

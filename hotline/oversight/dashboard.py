@@ -56,6 +56,7 @@ class Dashboard:
     window: Window
     sections: dict[str, Section] = field(default_factory=dict)
     map_values: dict[int, int] = field(default_factory=dict)
+    as_of: datetime | None = None  # when the figures were computed
 
 
 def build(session: Session, config: Config, scope: Scope, window: Window, now: datetime,
@@ -63,7 +64,7 @@ def build(session: Session, config: Config, scope: Scope, window: Window, now: d
     """The dashboard's sections (all, or `only` one chart's) for a scope and window."""
     wanted = [only] if only else list(CHARTS)
     tune(session)
-    board = Dashboard(scope, window)
+    board = Dashboard(scope, window, as_of=now)
     figures = None
     if any(name in FROM_TIP_FIGURES for name in wanted):
         figures = stats.tip_figures(session, config, scope, window, now,

@@ -15,8 +15,8 @@ from hotline.core import audit
 from hotline.core.counties import all_counties
 from hotline.core.extensions import current
 from hotline.core.models import User
-from hotline.core.time import kenya_today, utcnow
-from hotline.oversight import DASHBOARD_ROLES
+from hotline.core.time import kenya_time, kenya_today, utcnow
+from hotline.oversight import DASHBOARD_ROLES, cache
 from hotline.oversight.dashboard import CHARTS, build
 from hotline.oversight.scope import DAYS, Scope, kind_label, scope_of, window_from
 from hotline.oversight.tables import county_name
@@ -47,7 +47,9 @@ def dashboard():
     viewer = current_viewer()
     scope = scope_of(viewer)
     window, problems = window_from(request.args, kenya_today())
-    board = build(current().sessions(), current().config, scope, window, utcnow())
+    ext, now = current(), utcnow()
+    board = cache.cached(ext.redis, ext.config, scope, window, now,
+                         lambda: build(ext.sessions(), ext.config, scope, window, now))
     links, triage = _links(scope, viewer.role, window)
     return render_template(
         "oversight/dashboard.html",
@@ -59,6 +61,8 @@ def dashboard():
         triage=triage,
         query=window.as_query(),
         county_label=None if scope.national else _county_label(scope),
+        as_of=kenya_time(board.as_of)[-5:],
+        cache_seconds=cache.CACHE_SECONDS,
     )
 
 
@@ -77,12 +81,15 @@ def chart_csv(chart: str):
     if problems:  # a download is not the page: better no file than another window's figures
         message = " ".join(p.split(";")[0] + "." for p in problems) + " Choose from the dashboard's form."
         return message, 400, {"Content-Type": "text/plain; charset=utf-8"}
-    session = current().sessions()
-    board = build(session, current().config, scope_of(viewer), window, utcnow(), only=chart)
+    ext, now, scope = current(), utcnow(), scope_of(viewer)
+    session = ext.sessions()
+    # The page's figures when they are kept (the CSV then says what the page said), else this chart's.
+    board = cache.kept(ext.redis, ext.config, scope, window, now) or build(
+        session, ext.config, scope, window, now, only=chart)
     body = board.sections[chart].table.csv()
     audit.record(session, session.get(User, viewer.user_id), "dashboard_exported",
                  target=f"dashboard:{chart}", detail={"chart": chart, **window.as_query(),
-                 "county": scope_of(viewer).county}, ip=request.remote_addr)
+                 "county": scope.county}, ip=request.remote_addr)
     session.commit()
     name = f"dashboard-{chart}-{window.days}d{'-' + window.kind if window.kind else ''}-{window.today}.csv"
     return Response(body, mimetype="text/csv", headers={
