@@ -15,9 +15,12 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-LABEL_W = 170  # left column: the county or category
-BAR_W = 300  # longest bar
-VALUE_W = 130  # right of the bar: the value as text
+# Narrow enough that a phone's 390 px shows the text at about 9 px: labels longer than LABEL_CHARS
+# are cut (the table beneath has them whole).
+LABEL_W = 130  # left column: the county or category
+LABEL_CHARS = 19
+BAR_W = 200  # longest bar
+VALUE_W = 170  # right of the bar: the value as text
 ROW_H = 22
 BAR_GAP = 4
 COLUMN_H = 130  # tallest weekly column
@@ -70,7 +73,8 @@ def bars(title: str, rows: Sequence[Bar], series: Sequence[Series], peak: float 
     for i, row in enumerate(rows):
         y = i * group_h + BAR_GAP
         middle = y + (group_h - BAR_GAP) / 2
-        parts.append(_text(LABEL_W - 8, round(middle + 4, 1), row.label, "label", "end"))
+        label = row.label if len(row.label) <= LABEL_CHARS else row.label[:LABEL_CHARS - 1].rstrip() + "…"
+        parts.append(_text(LABEL_W - 8, round(middle + 4, 1), label, "label", "end"))
         longest = 0
         for n, (value, kind) in enumerate(zip(row.values, series, strict=True)):
             length = round(BAR_W * value / top, 1) if value > 0 else 0
@@ -88,7 +92,7 @@ def columns(title: str, weeks: Sequence[date], stacks: Sequence[tuple[Series, Se
     """Weekly columns, each stacked by series (bottom first), with the first and last week dated
     beneath and the tallest week's total at the left."""
     count = max(len(weeks), 1)
-    left = LABEL_W / 2
+    left = 60
     step = (COLUMNS_W - left - 10) / count
     width = COLUMNS_W
     totals = [sum(values[i] for _, values in stacks) for i in range(len(weeks))]
