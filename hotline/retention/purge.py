@@ -1,10 +1,14 @@
 """`purge`: remove what each kind of data's retention period says is too old, never anything open.
 
-Set-based and in chunks of CHUNK rows (`... WHERE id IN (SELECT id ... LIMIT n)`), each kind found
-by an index. Every step's condition excludes what an earlier run removed, so a second run finds
-nothing: the purge is idempotent, and a dry run counts with the very same conditions. What is
-"open" is never touched: a tip not Closed/ClosedReferred (a reopened one is Active again), a service
-SMS not `sent` or `failed`, a contact still subscribed. README.md (Retention) has the table.
+Set-based: one DELETE or UPDATE per kind, found by an index, except where the rows must pass through
+Python (a closed tip's children by tip id, a contact's number to its suppression key): those go CHUNK
+rows at a time, by primary key after the last chunk's (keyset), so no chunk reads again the rows an
+earlier chunk changed (`WHERE id IN (SELECT ... LIMIT n)` loops did: within one transaction the
+changed rows stay in the index, and the scans grow with every chunk). Every step's condition
+excludes what an earlier run removed, so a second run finds nothing: the purge is idempotent, and a
+dry run counts with the very same conditions. What is "open" is never touched: a tip not
+Closed/ClosedReferred (a reopened one is Active again), a service SMS not `sent` or `failed`, a
+contact still subscribed. README.md (Retention) has the table.
 
 The caller commits. The audit log's rows are deleted last, inside `audit.lifted` (on PostgreSQL its
 ALTER TABLE locks the table until the commit: the caller commits at once).
@@ -88,34 +92,21 @@ def _count(session: Session, column, where) -> int:
 
 
 def _delete(session: Session, key, where, progress: Progress, name: str) -> int:
-    """Delete the rows `where` selects, CHUNK at a time (by primary key `key`)."""
-    done = 0
-    while True:
-        chosen = select(key).where(where).limit(CHUNK).scalar_subquery()
-        removed = session.execute(
-            delete(key.class_).where(key.in_(chosen)).execution_options(synchronize_session=False)
-        ).rowcount
-        done += removed
-        progress(name, removed)
-        if removed < CHUNK:
-            return done
+    """Delete the rows `where` selects, in one statement (see the module's docstring)."""
+    removed = session.execute(
+        delete(key.class_).where(where).execution_options(synchronize_session=False)
+    ).rowcount
+    progress(name, removed)
+    return removed
 
 
 def _update(session: Session, key, where, values: dict, progress: Progress, name: str) -> int:
-    """Update the rows `where` selects (their condition must stop matching once updated)."""
-    done = 0
-    while True:
-        chosen = select(key).where(where).limit(CHUNK).scalar_subquery()
-        changed = session.execute(
-            update(key.class_)
-            .where(key.in_(chosen))
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        done += changed
-        progress(name, changed)
-        if changed < CHUNK:
-            return done
+    """Update the rows `where` selects, in one statement (their condition stops matching once updated)."""
+    changed = session.execute(
+        update(key.class_).where(where).values(**values).execution_options(synchronize_session=False)
+    ).rowcount
+    progress(name, changed)
+    return changed
 
 
 # Tip-side rows with text left, per table: (name, what, primary key, tip column, condition, cleared).
@@ -187,10 +178,13 @@ def _closed_tips(
         for kind, (_, _, key, tip_id, left, _) in zip(rows, _TIP_ROWS, strict=True):
             kind.count = _count(session, key, and_(tip_id.in_(chosen), left))
         return [tips, *rows]
+    last = 0
     while True:
-        ids = session.scalars(select(Tip.id).where(expired).order_by(Tip.id).limit(CHUNK)).all()
+        chosen = select(Tip.id).where(expired, Tip.id > last).order_by(Tip.id).limit(CHUNK)
+        ids = session.scalars(chosen).all()
         if not ids:
             break
+        last = ids[-1]
         touched = len(ids)
         for kind, (_, _, key, tip_id, left, cleared) in zip(rows, _TIP_ROWS, strict=True):
             changed = session.execute(
@@ -225,12 +219,13 @@ def _opted_out_contacts(session, config, now, dry_run, progress) -> Kind:
     if dry_run:
         kind.count = _count(session, Contact.id, expired)
         return kind
+    last = 0
     while True:
-        rows = session.execute(
-            select(Contact.id, Contact.phone).where(expired).order_by(Contact.id).limit(CHUNK)
-        ).all()
+        chosen = select(Contact.id, Contact.phone).where(expired, Contact.id > last).order_by(Contact.id)
+        rows = session.execute(chosen.limit(CHUNK)).all()
         if not rows:
             return kind
+        last = rows[-1][0]
         kind.count += erase(session, rows, config.phone_hash_key, now)
         progress(kind.name, len(rows))
 
