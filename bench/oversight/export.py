@@ -1,8 +1,9 @@
 """The oversight benchmark's export timing: `flask tips export` run as a secretariat would run it, a
 subprocess of its own, writing the case-level dataset of every tip to a file.
 
-Its wall time; its peak memory (the kernel's own maximum resident set size of the process, from
-`wait4`) and its resident memory sampled every 0.1 s, to show whether it stays flat while the rows
+Its wall time; its peak memory (the kernel's maximum resident set size of the process, as GNU time's
+`%M` reports it; without /usr/bin/time, its high-water mark VmHWM as last sampled) and its resident
+memory sampled every 0.1 s, to show whether it stays flat while the rows
 stream; its CPU and its PostgreSQL backend's (found by `application_name`), and the machine's CPU beyond
 both (other people's work on a shared machine).
 """
@@ -24,6 +25,7 @@ from processes import REPO, cpu_seconds
 TARGET_SECONDS, TARGET_MB = 60.0, 200.0
 APPLICATION = "bench-oversight-export"
 TIMEOUT = 900  # seconds: an export still running then is stopped and reported
+GNU_TIME = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
 
 
 def landed(env: dict) -> str | None:
@@ -37,25 +39,39 @@ def landed(env: dict) -> str | None:
 
 
 class Watch(threading.Thread):
-    """Samples a process's resident memory and the CPU of its database backends until it exits."""
+    """Samples a process's resident memory (and its high-water mark) and the CPU of its database
+    backends until it exits. With `through_time`, the process watched is /usr/bin/time's child."""
 
-    def __init__(self, pid: int, database_url: str):
+    def __init__(self, pid: int, database_url: str, through_time: bool):
         super().__init__(daemon=True)
-        self.pid, self.database_url = pid, database_url
+        self.pid, self.database_url, self.through_time = pid, database_url, through_time
         self.rss_mb: list[tuple[float, float]] = []  # (seconds since start, MB)
+        self.hwm_mb = 0.0
         self.backend_cpu: dict[int, float] = {}
         self.done = threading.Event()
 
+    def watched(self) -> int | None:
+        """The export's process id (time's child, once it has one)."""
+        if not self.through_time:
+            return self.pid
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        except OSError:
+            return None
+        return int(children[0]) if children else None
+
     def run(self) -> None:
-        started, asked = time.perf_counter(), 0.0
+        started, asked, pid = time.perf_counter(), 0.0, None
         with psycopg.connect(self.database_url, autocommit=True) as connection:
             while not self.done.is_set():
                 now = time.perf_counter() - started
+                pid = pid or self.watched()
                 try:
-                    status = Path(f"/proc/{self.pid}/status").read_text()
+                    status = Path(f"/proc/{pid}/status").read_text()
                     kb = int(status.split("VmRSS:", 1)[1].split()[0])
+                    self.hwm_mb = max(self.hwm_mb, int(status.split("VmHWM:", 1)[1].split()[0]) / 1024)
                     self.rss_mb.append((round(now, 2), round(kb / 1024, 1)))
-                except (OSError, IndexError):
+                except (OSError, IndexError, TypeError):
                     pass
                 if now - asked >= 0.5:
                     asked = now
@@ -69,16 +85,21 @@ class Watch(threading.Thread):
 def run_export(env: dict, admin_url: str, arguments: list[str], output: Path) -> dict:
     """Run `flask tips export ARGUMENTS --output OUTPUT`; its figures."""
     argv = [sys.executable, "-m", "flask", "tips", "export", *arguments, "--output", str(output)]
+    peak_file = output.with_suffix(".peak")
+    if GNU_TIME:
+        # The peak is time's report of its child, forked from time's own small image: a child spawned
+        # from this process (vfork) would carry this process's peak in its ru_maxrss.
+        argv = [GNU_TIME, "-f", "%M", "-o", str(peak_file), *argv]
     busy_before, total_before = machine_cpu()
     started = time.perf_counter()
     with open(output.with_suffix(".log"), "wb") as log:
         child = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
                                  stdin=subprocess.DEVNULL)
-    watch = Watch(child.pid, admin_url)
+    watch = Watch(child.pid, admin_url, through_time=bool(GNU_TIME))
     watch.start()
     timer = threading.Timer(TIMEOUT, child.kill)
     timer.start()
-    # wait4, not wait: the kernel's peak resident set size of this child alone comes with its status.
+    # wait4: the CPU of the child (and of time's child, reaped by it) comes with its status.
     _pid, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
     timer.cancel()
@@ -89,7 +110,11 @@ def run_export(env: dict, admin_url: str, arguments: list[str], output: Path) ->
     own_cpu = usage.ru_utime + usage.ru_stime
     backend_cpu = sum(watch.backend_cpu.values())
     other = max(0.0, busy - busy_before - own_cpu - backend_cpu)
-    peak_mb = usage.ru_maxrss / 1024
+    try:
+        peak_mb = int(peak_file.read_text().split()[-1]) / 1024
+        peak_file.unlink()
+    except (OSError, ValueError, IndexError):
+        peak_mb = watch.hwm_mb  # no GNU time: the high-water mark last seen, 0.1 s before the end at worst
     result = {
         "argv": " ".join(["flask tips export", *arguments]), "exit": child.returncode,
         "seconds": round(seconds, 1), "ratio_seconds": round(seconds / TARGET_SECONDS, 2),

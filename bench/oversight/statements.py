@@ -17,7 +17,8 @@ class Statements:
 
     def __init__(self, engine):
         self.engine = engine
-        self.totals: dict[str, list] = {}  # statement -> [count, seconds, parameters of the slowest run]
+        # statement -> [runs, seconds in all, parameters of the slowest run, its seconds, first's, last's]
+        self.totals: dict[str, list] = {}
         self._started: list[float] = []
 
     def __enter__(self):
@@ -34,22 +35,27 @@ class Statements:
 
     def _after(self, _conn, _cursor, statement, parameters, _context, _many) -> None:
         seconds = time.perf_counter() - self._started.pop()
-        entry = self.totals.setdefault(statement, [0, 0.0, parameters, 0.0])
+        entry = self.totals.setdefault(statement, [0, 0.0, parameters, 0.0, seconds, 0.0])
         entry[0] += 1
         entry[1] += seconds
+        entry[5] = seconds
         if seconds >= entry[3]:
             entry[2], entry[3] = parameters, seconds
 
     def top(self, count: int = 5) -> list[dict]:
-        """The `count` statements that took the most time in all: text (shortened), runs, milliseconds."""
+        """The `count` statements that took the most time in all: text (shortened), runs, milliseconds in
+        all, of the first, the last and the slowest run (a statement run in chunks that slows as it goes
+        shows it here)."""
         ranked = sorted(self.totals.items(), key=lambda item: -item[1][1])[:count]
         return [{"sql": SPACES.sub(" ", statement).strip()[:300], "runs": runs,
-                 "ms": round(seconds * 1000, 1), "statement": statement, "parameters": parameters}
-                for statement, (runs, seconds, parameters, _slowest) in ranked]
+                 "ms": round(seconds * 1000, 1), "first_ms": round(first * 1000, 1),
+                 "last_ms": round(last * 1000, 1), "max_ms": round(slowest * 1000, 1),
+                 "statement": statement, "parameters": parameters}
+                for statement, (runs, seconds, parameters, slowest, first, last) in ranked]
 
     def total_ms(self) -> float:
         """Milliseconds spent in every statement."""
-        return round(sum(seconds for _runs, seconds, _p, _s in self.totals.values()) * 1000, 1)
+        return round(sum(entry[1] for entry in self.totals.values()) * 1000, 1)
 
 
 def explain(engine, statement: str, parameters) -> list[str]:
