@@ -82,7 +82,9 @@ def measure(app, args) -> dict:
                "top": statements.top(6)}
     if any(f["ratio"] > 1 for f in figures.values()) and profile["top"]:
         costliest = profile["top"][0]
-        profile["plan"] = explain(ext.engine, costliest["statement"], costliest["parameters"])
+        profile["plan"] = explain(ext.engine, costliest["statement"], costliest["parameters"],
+                                  statements.settings)
+        profile["settings"] = [f"{sql} {values}" for sql, values in statements.settings]
     for entry in profile["top"]:
         entry.pop("statement")
         entry.pop("parameters")
@@ -139,6 +141,7 @@ def report(result: dict) -> list[str]:
     lines += [f"  {entry['ms']:8.1f} ms  x{entry['runs']:<3} {entry['sql'][:150]}"
               for entry in profile["top"][:4]]
     if "plan" in profile:
-        lines.append("  its plan (EXPLAIN ANALYZE):")
+        made = len(profile["settings"])
+        lines.append(f"  its plan (EXPLAIN ANALYZE, after the request's {made} set_config):")
         lines += [f"    {line}" for line in profile["plan"][:40]]
     return lines

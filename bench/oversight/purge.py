@@ -95,9 +95,11 @@ def measure(database_url: str, end: datetime, days_ahead: int) -> dict:
         selects = [entry for entry in runs[slowest].pop("_top") if entry["sql"].startswith("SELECT")]
         if runs[slowest]["ratio"] > 1 and selects and not isinstance(selects[0]["parameters"], list | tuple):
             # After the commit, as the purge's last chunks saw it: whatever it scans past is still there.
-            runs[slowest]["plan"] = explain(engine, selects[0]["statement"], selects[0]["parameters"])
+            runs[slowest]["plan"] = explain(engine, selects[0]["statement"], selects[0]["parameters"],
+                                            runs[slowest]["_settings"])
         for run in runs.values():
             run.pop("_top", None)
+            run.pop("_settings", None)
     finally:
         engine.dispose()
     return {"end": end.isoformat(), "later": later.isoformat(), "days_after_the_data": days_ahead,
@@ -126,6 +128,7 @@ def timed_purge(engine, config, label: str, now: datetime, dry_run: bool) -> dic
     return {"now": now.isoformat(), "seconds": round(seconds, 2), "ratio": round(seconds / TARGET_SECONDS, 2),
             "report": as_dict(report), "sql_ms": statements.total_ms(),
             "other_work_pct": round(100 * other / max(total - total_before, 1e-9), 1), "_top": top,
+            "_settings": statements.settings,
             "top": [{k: v for k, v in entry.items() if k not in ("statement", "parameters")}
                     for entry in top]}
 

@@ -20,6 +20,8 @@ class Statements:
         # statement -> [runs, seconds in all, parameters of the slowest run, its seconds, first's, last's]
         self.totals: dict[str, list] = {}
         self._started: list[float] = []
+        # Settings the work made for its transaction (SELECT set_config(...)): an explanation replays them.
+        self.settings: list[tuple[str, object]] = []
 
     def __enter__(self):
         event.listen(self.engine, "before_cursor_execute", self._before)
@@ -35,6 +37,8 @@ class Statements:
 
     def _after(self, _conn, _cursor, statement, parameters, _context, _many) -> None:
         seconds = time.perf_counter() - self._started.pop()
+        if "set_config(" in statement and (statement, parameters) not in self.settings:
+            self.settings.append((statement, parameters))
         entry = self.totals.setdefault(statement, [0, 0.0, parameters, 0.0, seconds, 0.0])
         entry[0] += 1
         entry[1] += seconds
@@ -58,13 +62,16 @@ class Statements:
         return round(sum(entry[1] for entry in self.totals.values()) * 1000, 1)
 
 
-def explain(engine, statement: str, parameters) -> list[str]:
-    """PostgreSQL's plan of `statement` as it ran (EXPLAIN (ANALYZE, BUFFERS)); rolled back afterwards,
-    so a DELETE or UPDATE explained changes nothing."""
+def explain(engine, statement: str, parameters, settings=()) -> list[str]:
+    """PostgreSQL's plan of `statement` as it ran (EXPLAIN (ANALYZE, BUFFERS)), after the `settings`
+    the work made (Statements.settings: work_mem and the like); rolled back afterwards, so a DELETE or
+    UPDATE explained changes nothing."""
     with engine.connect() as connection:
         raw = connection.connection.dbapi_connection
         try:
             with raw.cursor() as cursor:
+                for setting, values in settings:
+                    cursor.execute(setting, values or None)
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters or None)
                 lines = [row[0] for row in cursor.fetchall()]
         finally:
