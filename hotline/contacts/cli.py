@@ -71,7 +71,9 @@ def stats_command():
         _table([(name, "subscribed", "opted out", "unreachable"), *shown])
 
 
-def _phone(typed: str) -> str:
+def _phone(parts: tuple[str, ...]) -> str:
+    """The E.164 form of a number typed as one or several words (`0700 003 001` needs no quotes)."""
+    typed = " ".join(parts)
     try:
         return normalise_phone(typed)
     except InvalidPhoneNumber:
@@ -90,7 +92,7 @@ def _actor() -> str:
 
 
 @contacts_group.command("show")
-@click.argument("phone")
+@click.argument("phone", nargs=-1, required=True)
 @with_appcontext
 def show_command(phone):
     """Everything held about PHONE as a campaign contact: consent, opt-out, county, language, the
@@ -138,7 +140,7 @@ def _show(held: dict) -> None:
 
 
 @contacts_group.command("forget")
-@click.argument("phone")
+@click.argument("phone", nargs=-1, required=True)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @with_appcontext
 def forget_command(phone, yes):
