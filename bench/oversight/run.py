@@ -3,7 +3,7 @@
 
 Run it from the repository root with the project's virtualenv:
 
-    make bench-oversight                                   # everything: about 10 minutes once loaded
+    make bench-oversight                                   # everything: about 6 minutes once loaded
     .venv/bin/python bench/oversight/run.py --only dashboard --requests 20    # one part, a quick look
     .venv/bin/python bench/oversight/run.py --help         # every option
 
