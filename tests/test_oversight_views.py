@@ -15,6 +15,7 @@ from sqlalchemy import select
 from hotline.core.models import AuditEvent, Tip
 from tests.console import make_user, sign_in_client
 from tests.test_oversight import ESCALATION, KAKAMEGA, NOW, ago, fill
+from workers.sweeper import sweep_dashboard
 
 
 @pytest.fixture
@@ -157,3 +158,29 @@ def test_figures_are_kept_for_a_minute_and_a_download_matches_the_page(app, ext)
     with time_machine.travel(NOW + timedelta(seconds=60), tick=False):
         again = page(client)
         assert "<title>Kakamega: 4 tips</title>" in again and "Figures as of 12:01" in again
+
+
+def test_the_sweep_keeps_the_national_figures_warm(app, ext):
+    fill(ext)
+    client = signed_in(app, ext, "auditor")
+    with app.app_context():
+        assert sweep_dashboard() == [30, 90, 365]  # none kept yet: all three computed
+    with ext.session_scope() as session:
+        session.add(Tip(reference="999999999999", channel="ussd", kind="servitude", county_code=KAKAMEGA,
+                        reporter_key="k", created_at=ago(minutes=5)))
+    with time_machine.travel(NOW + timedelta(seconds=40), tick=False):
+        with app.app_context():
+            assert sweep_dashboard() == []  # fresh: nothing computed
+        # Served as the sweep kept them: the new tip is not in (Kakamega's fourth tip is 200 days old).
+        for days, tips in (("", 3), ("?days=30", 3), ("?days=365", 4)):
+            html = page(client, days)
+            assert f"<title>Kakamega: {tips} tips</title>" in html and "Figures as of 12:00" in html
+    with time_machine.travel(NOW + timedelta(seconds=50), tick=False):
+        with app.app_context():
+            assert sweep_dashboard() == [30, 90, 365]  # older than 45 s: computed again
+    with time_machine.travel(NOW + timedelta(seconds=100), tick=False):
+        html = page(client, "?days=365")  # kept by the sweep at 12:00:50, still fresh at 12:01:40
+        assert "<title>Kakamega: 5 tips</title>" in html and "Figures as of 12:00" in html
+        assert "<title>Kakamega: 4 tips</title>" in page(client, "?days=30")
+        # One kind is not kept warm: its first viewer computes it.
+        assert "Figures as of 12:01" in page(client, "?kind=servitude")

@@ -8,6 +8,8 @@
 - sending campaigns that nobody is working (their slice was lost with a worker or with Redis);
 - delivery reports waiting in the buffer with no applying job (it was not queued, or its worker died);
 - USSD states kept in the database during a Redis outage, once past the resume window;
+- the dashboard's national figures over 30, 90 and 365 days, computed again before they are a minute
+  old, so that no secretariat or auditor viewer waits for them (hotline/oversight/cache.py);
 - the campaign builder's 90-day baseline, measured again before its kept counts expire, so that no
   manager's keystroke pays for the measure;
 - the daily retention purge, queued once a day after 03:00 in Nairobi (workers/retention.py).
@@ -31,6 +33,7 @@ from hotline.core.models import Campaign, CampaignBatch, Tip, utcnow
 from hotline.core.queues import job_status
 from hotline.core.time import as_utc
 from hotline.messaging import delivery_reports, outbound
+from hotline.oversight import cache as dashboard_cache
 from hotline.tips import routing
 from hotline.tips import submission as tips
 from hotline.ussd import sessions as ussd_sessions
@@ -169,11 +172,19 @@ def sweep_all(now=None) -> dict:
         "campaigns": sweep_campaigns(now),
         "delivery_reports": sweep_delivery_reports(),
         "ussd_state_backups": sweep_ussd_state_backups(),
+        "dashboard": sweep_dashboard(now),
         "campaign_baseline": sweep_campaign_baseline(now),
         "retention": queue_daily_purge(now),
     }
     extensions().redis.set(SWEPT_KEY, utcnow().isoformat(), ex=SWEPT_TTL)
     return done
+
+
+def sweep_dashboard(now=None) -> list[int]:
+    """Compute and keep the dashboard's national figures that are missing or getting old; their days."""
+    ext = extensions()
+    with ext.session_scope() as session:
+        return dashboard_cache.warm(session, ext.redis, ext.config, now or utcnow())
 
 
 def sweep_campaign_baseline(now=None) -> bool:

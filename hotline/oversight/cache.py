@@ -6,6 +6,12 @@ costs a Redis read and the template, and says how old its figures are ("figures 
 A CSV download takes its table from the page's figures when they are kept, so it matches what the
 page showed; otherwise it computes its own chart, fresh. Kept as JSON (the tables' cells and the
 charts' SVG), never pickled: a Redis reader can change nothing but figures. Redis down: computed.
+
+The default views, national over 30, 90 and 365 days of every kind (what the secretariat and the
+auditor open), are kept warm by the worker: its sweep (workers/sweeper.py, every minute) calls
+`warm`, which computes them again when they are missing or older than `WARM_AFTER` seconds, so no
+viewer waits for them; when they are fresh it costs one Redis read. Their page still says how old
+they are. Other views (a focal point's county, one kind) are computed by the first viewer.
 """
 
 from __future__ import annotations
@@ -18,14 +24,18 @@ from datetime import datetime
 
 import redis
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from hotline.core.config import Config
-from hotline.oversight.dashboard import Dashboard, Section
-from hotline.oversight.scope import Scope, Window
+from hotline.core.time import NAIROBI
+from hotline.oversight.dashboard import Dashboard, Section, build
+from hotline.oversight.scope import DAYS, Scope, Window
 from hotline.oversight.tables import Column, Row, Table
 
 CACHE_SECONDS = 60
 VERSION = 1  # bump when what is kept changes shape
+# The sweep runs every minute: at 45 s it computes again what would expire before the next sweep.
+WARM_AFTER = 45
 log = logging.getLogger(__name__)
 
 
@@ -57,11 +67,40 @@ def cached(client: redis.Redis, config: Config, scope: Scope, window: Window, no
     if board is not None:
         return board
     board = compute()
+    keep(client, config, board)
+    return board
+
+
+def keep(client: redis.Redis, config: Config, board: Dashboard) -> None:
+    """Keep a dashboard's figures for CACHE_SECONDS (nothing when Redis is down)."""
     try:
-        client.set(key(config, scope, window), dump(board), ex=CACHE_SECONDS)
+        client.set(key(config, board.scope, board.window), dump(board), ex=CACHE_SECONDS)
     except redis.RedisError as error:
         log.warning("dashboard cache not written: %s", error)
-    return board
+
+
+def warm(session: Session, client: redis.Redis, config: Config, now: datetime) -> list[int]:
+    """Compute and keep the national figures of every window of every kind whose kept ones are
+    missing or older than WARM_AFTER seconds; the days of the windows computed (none when all were
+    fresh: one Redis read)."""
+    today = now.astimezone(NAIROBI).date()
+    windows = [Window(days, today) for days in DAYS]
+    try:
+        texts = client.mget([key(config, Scope(), window) for window in windows])
+    except redis.RedisError as error:
+        log.warning("dashboard cache unreadable, not warmed: %s", error)
+        return []
+    done = []
+    for window, text in zip(windows, texts, strict=True):
+        if text is not None and 0 <= (now - _as_of(text)).total_seconds() < WARM_AFTER:
+            continue
+        keep(client, config, build(session, config, Scope(), window, now))
+        done.append(window.days)
+    return done
+
+
+def _as_of(text: str | bytes) -> datetime:
+    return datetime.fromisoformat(json.loads(text)["as_of"])
 
 
 def dump(board: Dashboard) -> str:
