@@ -23,7 +23,7 @@ from flows.menu import TIP_KINDS
 from hotline.core.config import Config
 from hotline.core.models import Tip
 from hotline.oversight.scope import Scope, Window
-from hotline.oversight.sql import as_date, medians, nairobi_week, seconds_between
+from hotline.oversight.sql import medians, monday, nairobi_week, seconds_between
 from hotline.tips.casework import CLOSED_STATUSES
 
 CHANNELS = ("ussd", "sms")
@@ -162,11 +162,11 @@ def weeks(session: Session, scope: Scope, window: Window) -> Weeks:
         .group_by(week, Tip.kind, Tip.channel)
     )
     total, by_channel, by_kind = Counter(), {c: Counter() for c in CHANNELS}, {}
-    for monday, kind, channel, n in session.execute(query):
-        monday = as_date(monday)
-        total[monday] += n
-        by_channel.setdefault(channel, Counter())[monday] += n
-        by_kind.setdefault(kind, Counter())[monday] += n
+    for started, kind, channel, n in session.execute(query):
+        first = monday(started)
+        total[first] += n
+        by_channel.setdefault(channel, Counter())[first] += n
+        by_kind.setdefault(kind, Counter())[first] += n
     order = {kind: i for i, kind in enumerate(TIP_KINDS)}
     by_kind = dict(sorted(by_kind.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
     return Weeks(mondays(window), total, by_channel, by_kind)
