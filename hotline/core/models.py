@@ -40,6 +40,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def _where(condition: str) -> dict:
+    """A partial index's condition, on both databases."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
+def _where_set(name: str, column: str) -> Index:
+    """An index of `column` holding only the rows where it is set (migration 0017)."""
+    return Index(name, column, **_where(f"{column} IS NOT NULL"))
+
+
 class County(Base):
     """One of Kenya's 47 counties, by constitutional code (not the ISO 3166-2:KE order)."""
 
@@ -78,16 +88,16 @@ class Tip(Base):
     children: Mapped[str] = mapped_column(String(8), default="unsure")
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str] = mapped_column(String(2), default="en")
-    reporter_key: Mapped[str] = mapped_column(String(64), index=True)
+    reporter_key: Mapped[str] = mapped_column(String(64))
     # Fernet token of the E.164 number, only when the reporter consented to a call back.
     callback_contact: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="received")
     created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
     )
     # Set by the routing job when it first runs. While it is null and no routing job is in Redis
     # (Redis was down, or lost its data), the sweeper queues one.
-    routing_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    routing_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set when the web path could not queue the routing job (Redis down): the sweeper then queues it
     # at once, whatever the tip's age, instead of waiting for tips old enough to have lost their job.
     routing_queue_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -96,9 +106,9 @@ class Tip(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    escalate_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    escalate_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A report about a recruitment agency (made from the agency verdict screen).
-    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
 
     # Case work (the console). `case_status` is HTCDS's cas_Status: Active, FollowUp, Closed,
     # ClosedReferred. `folder` is the inbox folder it sits in, kept with every change so that a folder
@@ -109,8 +119,8 @@ class Tip(Base):
     priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
     closure_reason: Mapped[str | None] = mapped_column(String(24))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    assigned_focal_point_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"), index=True)
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"), index=True)
+    assigned_focal_point_id: Mapped[int | None] = mapped_column(ForeignKey("focal_point.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tip.id"))
     agency_flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The reporter's engagement key sealed (privacy.seal_engagement: random nonce, equal to nothing
     # else stored), so that campaigns leave out whoever has a tip open or reported in the last 30
@@ -129,6 +139,12 @@ class Tip(Base):
         # The dashboard (hotline.oversight): a window of tips with every column it reads, index only.
         Index("ix_tip_dashboard", "created_at", "county_code", "kind", "channel", "urgent", "acknowledged_at",
               "escalation_level", "agency_id", "case_status", "closure_reason"),
+        # Partial (migration 0017): a purged tip's new row version is left out of these, and every
+        # query that reads them implies their condition (a comparison implies the column is set).
+        *(_where_set(f"ix_tip_{column}", column) for column in (
+            "agency_id", "duplicate_of_id", "escalate_at", "assigned_focal_point_id")),
+        Index("ix_tip_unrouted", "id", **_where("routing_started_at IS NULL")),  # the sweeper's
+        Index("ix_tip_reporter_key", "reporter_key", **_where("reporter_key <> 'purged'")),
     )
 
 
@@ -172,7 +188,7 @@ class OutboundSms(Base):
     # delivery reports before any new attempt; sent: AT accepted it; failed: it can never be delivered.
     state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempt_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(120))
     # When the still-unsent SMS raised its alarm (once per SMS).
@@ -196,6 +212,8 @@ class OutboundSms(Base):
 
     focal_point: Mapped[FocalPoint | None] = relationship()
     tip: Mapped[Tip | None] = relationship()
+
+    __table_args__ = (_where_set("ix_outbound_sms_next_attempt_at", "next_attempt_at"),)
 
 
 class TipUpdate(Base):
