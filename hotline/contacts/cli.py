@@ -6,8 +6,6 @@ What a contacts file holds and how it is checked and imported: `hotline.contacts
 
 from __future__ import annotations
 
-import getpass
-
 import click
 from flask.cli import with_appcontext
 
@@ -83,14 +81,6 @@ def _phone(parts: tuple[str, ...]) -> str:
         ) from None
 
 
-def _actor() -> str:
-    """Who ran the command, for the audit log: the operating system's login."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no login name (a container without one)
-        return "cli:unknown"
-
-
 @contacts_group.command("show")
 @click.argument("phone", nargs=-1, required=True)
 @with_appcontext
@@ -103,7 +93,7 @@ def show_command(phone):
     with ext.session_scope() as session:
         held = erasure.held_about(session, number, ext.config)
         found = held["contact"]
-        audit.record(session, None, "contact_shown", actor=_actor(),
+        audit.record(session, None, "contact_shown", actor=audit.cli_actor(),
                      target=f"contact {found['id']}" if found else None, detail={"found": bool(found)})
     _show(held)
 
@@ -153,7 +143,7 @@ def forget_command(phone, yes):
         click.confirm(f"Forget {number}? This cannot be undone.", abort=True)
     ext = current()
     with ext.session_scope() as session:
-        done = erasure.forget(session, number, ext.config, actor=_actor())
+        done = erasure.forget(session, number, ext.config, actor=audit.cli_actor())
     if done["contact_id"] is None:
         click.echo(f"{number} was not a contact.")
     else:

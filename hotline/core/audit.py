@@ -8,6 +8,7 @@ log's retention) and the test suite's emptying of tables use it.
 
 from __future__ import annotations
 
+import getpass
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -48,6 +49,14 @@ def record(
     )
     session.add(event)
     return event
+
+
+def cli_actor() -> str:
+    """Who ran a `flask …` command, for the audit log: `cli:<login name>`."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
+        return "cli:unknown"
 
 
 @contextmanager

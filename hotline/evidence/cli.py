@@ -12,7 +12,6 @@ from hotline.core import audit
 from hotline.core.extensions import current
 from hotline.core.time import kenya_today, utcnow
 from hotline.evidence import errors, exports, formats
-from hotline.tips.cli import cli_actor
 
 
 @click.command("export")
@@ -55,8 +54,8 @@ def export_command(table_name, year, since, until, fmt, free_text, output, descr
             raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
         total = exports.expected_rows(session, request, ready)
         # On record before a row leaves: an export cut short is in the audit log too.
-        audit.record(session, None, "dataset_exported", actor=cli_actor(), detail=request.audit_detail(total),
-                     at=now)
+        audit.record(session, None, "dataset_exported", actor=audit.cli_actor(),
+                     detail=request.audit_detail(total), at=now)
     try:
         with ext.session_scope() as session:
             table = ready or exports.build(session, ext.config, request, now)

@@ -12,8 +12,6 @@ whoever holds the tip, or rejects it, which keeps it on record unsent.
 
 from __future__ import annotations
 
-import getpass
-
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
@@ -31,14 +29,6 @@ from hotline.tips.reference import display
 
 LIST_LIMIT, LIST_MAX = 50, 1000
 PLACE_WIDTH = 24  # the list shows where, briefly: the rest of the text is for `show`
-
-
-def cli_actor() -> str:
-    """Who ran the command, for the audit log: `cli:<login name>`."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):  # no login name (a container without a passwd entry)
-        return "cli:unknown"
 
 
 @click.group("tips")
@@ -119,7 +109,7 @@ def list_command(county, kind, channel, folder, since, until, text, limit):
     with current().session_scope() as session:
         tips = list(session.scalars(query.order_by(Tip.created_at.desc(), Tip.id.desc()).limit(limit)))
         detail = {**filters.as_query(), "folder": folder, "limit": limit, "shown": len(tips)}
-        audit.record(session, None, "tips_listed", actor=cli_actor(),
+        audit.record(session, None, "tips_listed", actor=audit.cli_actor(),
                      detail={k: v for k, v in detail.items() if v is not None})
         if not tips:
             click.echo("no tips match")
@@ -179,7 +169,8 @@ def show_command(ref):
         tip = session.scalar(select(Tip).where(Tip.reference == code))
         if tip is None:
             raise click.ClickException(f"no tip has the reference {display(code)}")
-        audit.record(session, None, "tip_viewed", actor=cli_actor(), tip_id=tip.id, target=tip.reference)
+        audit.record(session, None, "tip_viewed", actor=audit.cli_actor(), tip_id=tip.id,
+                     target=tip.reference)
         for label, value in _facts(session, tip):
             click.echo(f"{label + ':':<18} {value}")
         click.echo("\nTimeline (EAT):")
