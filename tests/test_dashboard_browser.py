@@ -25,7 +25,7 @@ def test_a_county_on_the_map_opens_its_inbox_and_the_page_fits_a_phone(console, 
     sign_in(page, console.url, secretariat, "/console/dashboard")
     page.goto(f"{console.url}/console/dashboard")
     county = page.locator(f".county-map.shaded a:has(path[data-county='{KAKAMEGA}'])")
-    expect(county.locator("title")).to_have_text("Kakamega: 1 tips")
+    expect(county.locator("title")).to_have_text("Kakamega: 1 tip")
     expect(page.locator(f".county-map.shaded a:has(path[data-county='{NAIROBI}']) title")).to_have_text(
         "Nairobi City: 2 tips")
     county.locator("path").click()

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from hotline.core.config import Config
+from hotline.core.counties import by_code
 from hotline.oversight import signals, stats
 from hotline.oversight.charts import Bar, Series, bars, columns, legend
 from hotline.oversight.scope import Scope, Window, kind_label
@@ -72,7 +73,10 @@ def build(session: Session, config: Config, scope: Scope, window: Window, now: d
     for name in wanted:
         board.sections[name] = SECTIONS[name](session, scope, window, figures)
     if "counties" in wanted:
-        board.map_values = {code: f.tips for code, f in figures.counties.items() if code is not None}
+        # Every county the scope covers has a figure, 0 included; counties outside it have none.
+        covered = [scope.county] if scope.county is not None else ([] if scope.nothing else list(by_code()))
+        board.map_values = {code: 0 for code in covered}
+        board.map_values.update({code: f.tips for code, f in figures.counties.items() if code is not None})
     return board
 
 

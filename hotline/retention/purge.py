@@ -180,24 +180,29 @@ def _closed_tips(
         return [tips, *rows]
     last = 0
     while True:
-        chosen = select(Tip.id).where(expired, Tip.id > last).order_by(Tip.id).limit(CHUNK)
-        ids = session.scalars(chosen).all()
-        if not ids:
+        # The chunk is a range of ids: its statements name two bounds and select the tips again by
+        # the index, instead of carrying 5,000 ids each (binding and planning those took a fifth of
+        # the purge at a million tips). The children go first: the tips' own update ends `expired`.
+        bounds = select(Tip.id).where(expired, Tip.id > last).order_by(Tip.id).limit(CHUNK).subquery()
+        low, high = session.execute(select(func.min(bounds.c.id), func.max(bounds.c.id))).one()
+        if low is None:
             break
-        last = ids[-1]
-        touched = len(ids)
+        last = high
+        chunk = and_(expired, Tip.id.between(low, high))
+        chosen = select(Tip.id).where(chunk)
+        touched = 0
         for kind, (_, _, key, tip_id, left, cleared) in zip(rows, _TIP_ROWS, strict=True):
             changed = session.execute(
                 update(key.class_)
-                .where(tip_id.in_(ids), left)
+                .where(tip_id.between(low, high), tip_id.in_(chosen), left)
                 .values(**cleared)
                 .execution_options(synchronize_session=False)
             ).rowcount
             kind.count += changed
             touched += changed
-        tips.count += session.execute(
+        done = session.execute(
             update(Tip)
-            .where(Tip.id.in_(ids))
+            .where(chunk)
             .values(
                 place=None,
                 description=None,
@@ -208,6 +213,8 @@ def _closed_tips(
             )
             .execution_options(synchronize_session=False)
         ).rowcount
+        tips.count += done
+        touched += done
         progress("closed_tips", touched)
     return [tips, *rows]
 
