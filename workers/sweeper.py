@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from rq.job import Job
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from campaigns import baseline
 from campaigns import queueing as campaign_jobs
@@ -172,19 +173,24 @@ def sweep_all(now=None) -> dict:
         "campaigns": sweep_campaigns(now),
         "delivery_reports": sweep_delivery_reports(),
         "ussd_state_backups": sweep_ussd_state_backups(),
-        "dashboard": sweep_dashboard(now),
         "campaign_baseline": sweep_campaign_baseline(now),
         "retention": queue_daily_purge(now),
+        "dashboard": sweep_dashboard(now),  # last: only saves viewers a wait
     }
     extensions().redis.set(SWEPT_KEY, utcnow().isoformat(), ex=SWEPT_TTL)
     return done
 
 
 def sweep_dashboard(now=None) -> list[int]:
-    """Compute and keep the dashboard's national figures that are missing or getting old; their days."""
+    """Compute and keep the dashboard's national figures that are missing or getting old; their days.
+    A failure is logged and the sweep goes on: without kept figures the first viewer computes them."""
     ext = extensions()
-    with ext.session_scope() as session:
-        return dashboard_cache.warm(session, ext.redis, ext.config, now or utcnow())
+    try:
+        with ext.session_scope() as session:
+            return dashboard_cache.warm(session, ext.redis, ext.config, now or utcnow())
+    except SQLAlchemyError:
+        log.exception("the dashboard's figures could not be computed; viewers will compute them")
+        return []
 
 
 def sweep_campaign_baseline(now=None) -> bool:
