@@ -144,7 +144,9 @@ class Tip(Base):
         *(_where_set(f"ix_tip_{column}", column) for column in (
             "agency_id", "duplicate_of_id", "escalate_at", "assigned_focal_point_id")),
         Index("ix_tip_unrouted", "id", **_where("routing_started_at IS NULL")),  # the sweeper's
-        Index("ix_tip_reporter_key", "reporter_key", **_where("reporter_key <> 'purged'")),
+        # Whole, not partial: the send-time safety check binds its keys as one array parameter, from
+        # which PostgreSQL cannot prove a condition such as "not purged" (campaigns.safety.reported).
+        Index("ix_tip_reporter_key", "reporter_key"),
     )
 
 
