@@ -24,6 +24,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from hotline.contacts.service import find, suppressed_keys
 from hotline.core import audit
 from hotline.core.config import Config
 from hotline.core.engagement import day_of
@@ -55,9 +56,7 @@ def erase(session: Session, contacts: Iterable[tuple[int, str]], phone_hash_key:
         chunk = rows[start : start + CHUNK]
         ids = [contact_id for contact_id, _ in chunk]
         keys = {suppression_key(phone, phone_hash_key) for _, phone in chunk}
-        kept = set(
-            session.scalars(select(Suppression.suppression_key).where(Suppression.suppression_key.in_(keys)))
-        )
+        kept = suppressed_keys(session, list(keys))
         session.add_all(
             Suppression(suppression_key=key, source=ERASED, day=day_of(now)) for key in keys - kept
         )
@@ -103,7 +102,7 @@ def held_about(session: Session, phone_e164: str, config: Config) -> dict:
     """Everything held about a campaign contact's number: the contact row, campaigns, engagement by
     signal and day, delivery reports kept for it, and whether its suppression key is kept."""
     key = config.phone_hash_key
-    contact = session.scalar(select(Contact).where(Contact.phone == phone_e164))
+    contact = find(session, phone_e164)
     held: dict = {"phone": phone_e164, "contact": None, "campaigns": []}
     if contact is not None:
         held["contact"] = {
@@ -160,7 +159,7 @@ def forget(
     engagement rows, its kept delivery reports and AT's message ids; keeps its suppression key.
     Idempotent; audited as `contact_forgotten` with the contact's id, never the number."""
     key, now = config.phone_hash_key, as_utc(now or utcnow())
-    contact = session.scalar(select(Contact).where(Contact.phone == phone_e164))
+    contact = find(session, phone_e164)
     erased = erase(session, [(contact.id, phone_e164)], key, now) if contact is not None else 0
     engagement_ids = [
         row_id for row_id, _, _ in _engagement_rows(session, engagement_key(phone_e164, key), key)

@@ -30,7 +30,7 @@ from hotline.core.counties import name_of
 from hotline.core.models import AgencyLookup, Campaign, Referral, Tip
 from hotline.core.time import NAIROBI, as_utc, utcnow
 from hotline.evidence import formats
-from hotline.evidence.dataset import YIELD_PER, period
+from hotline.evidence.dataset import YIELD_PER, Deadlines, period
 from hotline.evidence.fields import ours
 from hotline.evidence.suppression import TOTAL, Line, grid_lines, shown, suppress
 from hotline.tips.casework import CLOSED_STATUSES, CLOSURE_REASONS
@@ -114,14 +114,13 @@ def annual_figures(session: Session, config: Config, year: int, now=None) -> dic
         .where(*period(since, until))
         .execution_options(stream_results=True, yield_per=YIELD_PER)
     )
-    agencies = set()
+    agencies, deadlines = set(), Deadlines(config)
     for kind, urgent, created, acknowledged, status, reason, agency, was_referred in session.execute(stmt):
         figures["tips_received"] += 1
         if acknowledged is None:
             figures["not_acknowledged"] += 1
         else:
-            minutes = (as_utc(acknowledged) - as_utc(created)).total_seconds() / 60
-            on_time = minutes <= config.escalation_after(kind, urgent)
+            on_time = deadlines.verdict(kind, urgent, created, acknowledged, now) == "yes"
             figures["acknowledged_within_deadline" if on_time else "acknowledged_late"] += 1
         figures["referred"] += bool(was_referred)
         if status in CLOSED_STATUSES:

@@ -134,6 +134,27 @@ def week_of(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
+class Deadlines:
+    """Whether tips were acknowledged within their deadline (`Config.escalation_after` minutes after
+    receipt, by kind and urgency): the case rows and the annual figures both ask here."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.minutes: dict[tuple[str, bool], timedelta] = {}
+
+    def verdict(self, kind: str, urgent: bool, created: datetime, acknowledged: datetime | None,
+                now: datetime) -> str:
+        """`yes` acknowledged in time, `no` late or never (deadline passed), `pending` not yet due."""
+        deadline = self.minutes.get((kind, urgent))
+        if deadline is None:
+            minutes = self.config.escalation_after(kind, urgent)
+            deadline = self.minutes[kind, urgent] = timedelta(minutes=minutes)
+        created = as_utc(created)
+        if acknowledged is not None:
+            return "yes" if as_utc(acknowledged) - created <= deadline else "no"
+        return "pending" if now < created + deadline else "no"
+
+
 def period(since: date | None, until: date | None) -> list:
     """The SQL conditions of tips received from `since` to `until` (Kenyan days, both included)."""
     found = []
@@ -180,20 +201,14 @@ def rows(session: Session, config: Config, free_text=False, since=None, until=No
     """The rows, in `fields(free_text)` order, streamed from a server-side cursor."""
     now = as_utc(now) or utcnow()
     counties = {code: county.name for code, county in by_code().items()}
-    deadlines: dict[tuple[str, bool], timedelta] = {}
+    deadlines = Deadlines(config)
     key = _row_key(config.phone_hash_key)
     stmt = statement(free_text, since, until).execution_options(stream_results=True, yield_per=YIELD_PER)
     for row in session.execute(stmt):
         (tip_id, created, county, channel, kind, urgent, children, danger, acknowledged, level, agency,
          status, reason, org_kind, referred_on, referral_reason, referrals, *text) = row
         created = as_utc(created)
-        deadline = deadlines.get((kind, urgent))
-        if deadline is None:
-            deadline = deadlines[kind, urgent] = timedelta(minutes=config.escalation_after(kind, urgent))
-        if acknowledged is not None:
-            on_time = "yes" if as_utc(acknowledged) - created <= deadline else "no"
-        else:
-            on_time = "pending" if now < created + deadline else "no"
+        on_time = deadlines.verdict(kind, urgent, created, acknowledged, now)
         closed = status in CLOSED_STATUSES
         if not closed:
             outcome = "open"

@@ -113,20 +113,31 @@ def _found(session, phone: str, contact: Contact | None, never_joined: bool = Fa
     )
 
 
+# The columns `_described` reads: a contact row's, or `erasure.held_about`'s dict of them.
+DESCRIBED = ("opted_out_at", "opt_out_source", "unreachable_reason", "consent_source", "consented_at",
+             "language", "county_code")
+
+
 def _facts(contact: Contact, by: User | None) -> dict:
     """What the page says about a contact, in words."""
-    if contact.opted_out_at is not None:
-        way = OPT_OUT_WAYS.get(contact.opt_out_source or "", contact.opt_out_source or "not recorded")
+    return _described({name: getattr(contact, name) for name in DESCRIBED}, by)
+
+
+def _described(contact: dict, by: User | None = None) -> dict:
+    """A contact's consent, language, county and status in words, from its columns by name."""
+    if contact["opted_out_at"] is not None:
+        source = contact["opt_out_source"] or ""
+        way = OPT_OUT_WAYS.get(source, source or "not recorded")
         who = f" by {by.email}" if by is not None else ""
-        state = f"Opted out on {kenya_time(contact.opted_out_at)} EAT, {way}{who}"
-    elif contact.unreachable_reason:
-        state = f"Subscribed, but unreachable: Africa's Talking says {contact.unreachable_reason}"
+        state = f"Opted out on {kenya_time(contact['opted_out_at'])} EAT, {way}{who}"
+    elif contact["unreachable_reason"]:
+        state = f"Subscribed, but unreachable: Africa's Talking says {contact['unreachable_reason']}"
     else:
         state = "Subscribed: gets campaign SMS"
     return {
-        "Consent": f"{contact.consent_source}, on {kenya_time(contact.consented_at)} EAT",
-        "Language": LANGUAGES.get(contact.language, contact.language),
-        "County": name_of(contact.county_code) or "Not known",
+        "Consent": f"{contact['consent_source']}, on {kenya_time(contact['consented_at'])} EAT",
+        "Language": LANGUAGES.get(contact["language"], contact["language"]),
+        "County": name_of(contact["county_code"]) or "Not known",
         "Status": state,
     }
 
@@ -168,20 +179,8 @@ def _held_facts(about: dict) -> dict:
     contact = about["contact"]
     if contact is None:
         return {}
-    if contact["opted_out_at"] is not None:
-        way = OPT_OUT_WAYS.get(contact["opt_out_source"] or "", contact["opt_out_source"] or "not recorded")
-        state = f"Opted out on {kenya_time(contact['opted_out_at'])} EAT, {way}"
-    elif contact["unreachable_reason"]:
-        state = f"Subscribed, but unreachable: {contact['unreachable_reason']}"
-    else:
-        state = "Subscribed: gets campaign SMS"
-    return {
-        "Contact": f"Contact {contact['id']}, added {kenya_time(contact['created_at'])} EAT",
-        "Consent": f"{contact['consent_source']}, on {kenya_time(contact['consented_at'])} EAT",
-        "Language": LANGUAGES.get(contact["language"], contact["language"]),
-        "County": name_of(contact["county_code"]) or "Not known",
-        "Status": state,
-    }
+    added = {"Contact": f"Contact {contact['id']}, added {kenya_time(contact['created_at'])} EAT"}
+    return {**added, **_described(contact)}
 
 
 @bp.post("/forget")
