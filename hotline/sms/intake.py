@@ -161,7 +161,9 @@ def _agency(session, engaged_key, language, rest, answer) -> Outcome:
     today = utcnow().date()
     verdict = agencies.verdict(candidate, today)
     agency_id = candidate.agency_id if candidate else None
-    agencies.record_lookup(session, agency_id, verdict.kind, "sms", today=today, engagement_key=engaged_key)
+    agencies.record_lookup(
+        session, agency_id, verdict.kind, "sms", today=today, engagement_key=engaged_key, query=rest
+    )
     register = register_text(language, agencies.snapshot_date(session), today)
     words = verdict_lines(
         language,

@@ -312,7 +312,13 @@ def _show_verdict(state: State, ctx: UssdContext, candidate: dict | None) -> Non
         found = agencies.verdict_of(candidate, today)
         agency_id = candidate["id"] if candidate else None
         agencies.record_lookup(
-            session, agency_id, found.kind, "ussd", today=today, engagement_key=_engagement_key(ctx)
+            session,
+            agency_id,
+            found.kind,
+            "ussd",
+            today=today,
+            engagement_key=_engagement_key(ctx),
+            query=state.answers.get("agency_query"),
         )
         snapshot = agencies.snapshot_date(session)
     # Not found: the name line repeats what was typed, so the caller sees what was checked.
