@@ -105,7 +105,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agency.v.licensed_open": "Licensed. Local jobs only.",
         "agency.v.licensed_abroad": "Licensed to {date}. Jobs abroad too.",
         "agency.v.licensed_abroad_open": "Licensed. Jobs abroad too.",
-        "agency.v.expired": "Licence expired on {date}. Do not pay.",
+        "agency.v.expired": "Licence expired {date}. Do not pay.",
         "agency.v.expired_open": "Licence expired. Do not pay.",
         "agency.v.suspended": "Licence suspended. Do not pay any fees.",
         "agency.v.revoked": "Licence cancelled (revoked). Do not pay.",
@@ -222,7 +222,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agency.signs": "Dalili za hatari",
         "agency.report": "Ripoti",
         "agency.register": "Rejista ya NEA, {date}",
-        "agency.register_old": "Rejista ya zamani ya NEA, {date}",
+        "agency.register_old": "Rejista ya zamani, {date}",
         "agency.v.licensed": "Ina leseni hadi {date}, kazi nchini tu.",
         "agency.v.licensed_open": "Ina leseni, kazi nchini tu.",
         "agency.v.licensed_abroad": "Ina leseni hadi {date}, na kazi za nje.",
@@ -279,7 +279,8 @@ def text(language: str, key: str) -> str:
     return table.get(key) or TEXTS[DEFAULT_LANGUAGE][key]
 
 
-def date_words(language: str, day: date) -> str:
-    """A date as people read it: `31 Dec 2099` (en), `31 Des 2099` (sw)."""
+def date_words(language: str, day: date, year: bool = True) -> str:
+    """A date as people read it: `31 Dec 2099` (en), `31 Des 2099` (sw); `31 Dec` without the year."""
     months = MONTHS.get(language) or MONTHS[DEFAULT_LANGUAGE]
-    return f"{day.day} {months[day.month - 1]} {day.year}"
+    words = f"{day.day} {months[day.month - 1]}"
+    return f"{words} {day.year}" if year else words

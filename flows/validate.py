@@ -101,16 +101,22 @@ def screen_problems(engine: Engine, screen: Screen, lang: str) -> list[str]:
     missing = [key for key in texts if key not in TEXTS[lang]]
     if missing:
         return [f"screen {screen.id!r} ({lang}) misses texts {missing}"]
-    hints = (*HINTS[screen.kind], *screen.hints) or (None,)
-    worst_hint = max(hints, key=lambda h: septets(TEXTS[lang][h]) if h else 0)
     found = []
-    for rendered, label in _renderings(engine, screen, lang, worst_hint):
+    for rendered, label in worst_renderings(engine, screen, lang):
         where = f"screen {screen.id!r} ({lang}{label})"
         if septets(rendered) > SCREEN_LIMIT:
             found.append(f"{where} is {septets(rendered)} characters: {rendered!r}")
         if not is_gsm7(rendered):
             found.append(f"{where} has non-GSM-7 characters {offending(rendered)!r}")
     return found
+
+
+def worst_renderings(engine: Engine, screen: Screen, lang: str):
+    """Every worst-case rendering of `screen` in `lang` (text, label): the longest hint it can show,
+    every placeholder at its longest, every page of every list and of every one-letter filter."""
+    hints = (*HINTS[screen.kind], *screen.hints) or (None,)
+    worst_hint = max(hints, key=lambda h: septets(TEXTS[lang][h]) if h else 0)
+    yield from _renderings(engine, screen, lang, worst_hint)
 
 
 def _renderings(engine: Engine, screen: Screen, lang: str, hint: str):

@@ -1,7 +1,7 @@
 """A licence verdict in words a job seeker reads on one screen or in one SMS, in both languages.
 
 The verdict is three lines: the agency's name on its own, the verdict as a sentence, and the
-register it comes from ("NEA register of 28 Nov 2026"). The name gets the room the other two
+register it comes from ("NEA register of 28 Nov"). The name gets the room the other two
 leave; too long a name loses its legal suffix and common words first ("Ltd", "Recruitment
 Agency"), then is cut at a word, never inside one, and ends with "...".
 """
@@ -60,7 +60,8 @@ def register_text(language: str, snapshot: date | None, today: date) -> str:
         return ""
     old = (today - snapshot).days > STALE_AFTER_DAYS
     key = "agency.register_old" if old else "agency.register"
-    return text(language, key).format(date=date_words(language, snapshot))
+    # A recent register's date needs no year (it is at most 30 days old): room for the name.
+    return text(language, key).format(date=date_words(language, snapshot, year=old))
 
 
 def shorten_name(name: str, limit: int) -> str:

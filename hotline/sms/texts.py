@@ -11,7 +11,7 @@ REPLIES = {
     "en": {
         "raw": "{message}",
         # HELP: every keyword, then the help lines; two SMS, each whole on its own.
-        "help": "Send to {short_code}:\nTIP and what you saw\nSTATUS and your reference\n"
+        "help": "Words to send to {short_code}:\nTIP and what you saw\nSTATUS and your reference\n"
         "AGENCY and its name or licence number\nJOIN for safety tips, STOP to end them",
         "help_lines": "HELP sends this list again. Or dial {code} (free). In danger call 999 or 112. "
         "Child Helpline 116, GBV 1195. County teams: ACK and the reference.",
@@ -42,7 +42,7 @@ REPLIES = {
     },
     "sw": {
         "raw": "{message}",
-        "help": "Tuma kwa {short_code}:\nRIPOTI na ulichoona\nHALI na namba ya kumbukumbu\n"
+        "help": "Maneno ya kutuma kwa {short_code}:\nRIPOTI na ulichoona\nHALI na namba ya kumbukumbu\n"
         "WAKALA na jina au namba ya leseni\nJIUNGE kwa vidokezo vya usalama, ACHA kuviacha",
         "help_lines": "MSAADA hutuma orodha hii tena. Au piga {code} (bila malipo). Ukiwa hatarini piga "
         "999 au 112. Watoto 116, GBV 1195. Timu za kaunti: POKEA na kumbukumbu.",
