@@ -62,7 +62,7 @@ def stats_output(app, days: int = 30) -> str:
 
 def test_a_name_checked_by_ussd_and_not_found_keeps_its_key(ext, client, register):
     _, screen = check(client, "Kwanza Global Placements Ltd")
-    assert "Not in the NEA register" in screen
+    assert "No licence found" in screen
     check(client, "NEA/DEMO/001")  # found: nothing typed is kept
     assert kept(ext) == [("not_found", "kwanza global placements"), ("licensed", None)]
 
@@ -79,7 +79,7 @@ def test_a_name_checked_by_sms_and_not_found_keeps_its_key(ext, client, register
 )
 def test_a_number_checked_keeps_nothing_by_ussd(ext, client, register, query):
     _, screen = check(client, query)
-    assert "Not in the NEA register" in screen
+    assert "No licence found" in screen
     assert kept(ext) == [("not_found", None)]
 
 

@@ -106,7 +106,7 @@ def test_a_stalled_redis_costs_one_short_timeout_per_breaker_period_and_the_tip_
             assert redis_failures(caplog)[-1] == "BreakerOpen"
         finally:
             os.kill(stalled_redis.process.pid, signal.SIGCONT)
-        assert end.startswith("END Report sent. Ref ")
+        assert end.startswith("END Report sent. Reference: ")
         with ext.session_scope() as session:
             [tip] = session.scalars(select(Tip)).all()
         assert (tip.place, tip.county_code, tip.routing_started_at) == ("Lurambi market", 37, None)
@@ -146,7 +146,7 @@ def test_a_report_dropped_during_a_stall_resumes_where_it_stopped_once_redis_is_
         finally:
             os.kill(stalled_redis.process.pid, signal.SIGCONT)
         clock.shift(6)
-        assert phone.dial().startswith("CON You have an unfinished report.")
+        assert phone.dial().startswith("CON You did not finish last time.")
         assert "What happened?" in phone.send("1")
         phone.send("Girls kept in a house", "3", "3", "2", "1")
     with app.extensions["hotline"].session_scope() as session:

@@ -84,7 +84,7 @@ def test_acknowledge_is_the_sms_ack_the_others_are_told_and_the_reporter_sees_it
     )
     [notice] = [session.get(OutboundSms, i) for i in ids]
     assert notice.focal_point_id == desk["b"].id and "acknowledged by Officer A (CCO)" in notice.message
-    assert followup.status_words(tip, "en") == "acknowledged by the county team"
+    assert followup.status_words(tip, "en") == "taken up by the county team"
     [event] = events(session, tip, "acknowledged")
     assert event.user_id == desk["officer_a"].user_id and event.focal_point_id == desk["a"].id
     assert audited(session, "acknowledged")[0].tip_id == tip.id

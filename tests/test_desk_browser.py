@@ -90,7 +90,7 @@ def test_acknowledge_in_the_console_shows_in_the_reporters_follow_up(desk, offic
     desk.act(officer_page, "Acknowledge", "Acknowledge")
     expect(officer_page.locator(".timeline")).to_contain_text("Acknowledged in the console")
     assert desk.follow_up().startswith(
-        f"CON Report {display(desk.reference)}: acknowledged by the county team."
+        f"CON Report {display(desk.reference)}: taken up by the county team."
     )
 
 

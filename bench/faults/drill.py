@@ -38,7 +38,7 @@ KAKAMEGA_FOCAL_POINTS = ("+254700000101", "+254700000102")
 # As bench/faults/start.sh starts it.
 REDIS_RESTART = (f'redis-server --port 6380 --bind 127.0.0.1 --save "" --appendonly no --dir {REPO}/instance '
                  f"--daemonize yes --pidfile {REPO}/instance/redis.pid --logfile {REPO}/instance/redis.log")
-REFERENCE = re.compile(r"Ref ([0-9][0-9-]+[0-9])")
+REFERENCE = re.compile(r"Reference: ([0-9][0-9-]+[0-9])")
 
 
 def inputs(urgent: bool, place: str) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ Each session has its own `sessionId` and phone number and sends the ten requests
 report to Kakamega, AT's `text` growing as on a phone: dial, `1` report, `1` forced labour,
 `kakam` (the only county it matches), a place, `99` skip the description, danger `2` no (or `1`
 yes: an urgent tip), `2` no children, `2` no call-back, `1` send. The reply to the last one must
-be `END … Ref 123-456-789-012`; the moment it arrives (wall clock, as the simulator's timestamps) and
+be `END … Reference: 123-456-789-012`; the moment it arrives (wall clock, as the simulator's timestamps) and
 the reference are what the benchmark measures from.
 
 A closed loop: `concurrency` sessions at once, each sending its next request as soon as the
@@ -25,7 +25,7 @@ NETWORK_CODE = "63902"
 COUNTY_CODE = 37  # Kakamega: "kakam" selects it, "kak" would also match Kajiado
 PLACE = "Market street"
 TIMEOUT = 10.0  # seconds for one reply; AT itself gives up after 10 s
-REFERENCE = re.compile(rb"Ref (\d{3}(?:-\d{3}){2,3})")
+REFERENCE = re.compile(rb"Reference: (\d{3}(?:-\d{3}){2,3})")
 
 
 def inputs(urgent: bool) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ Both targets get exactly the same driver and the same form bodies, so their figu
   request of a session whose previous reply has arrived, or starts a new session.
 
 Each request is one connection (`Connection: close`), as gunicorn's sync workers answer anyway.
-Every reply is checked: status 200, `CON ` on every screen, `END … Ref …` after the last input
+Every reply is checked: status 200, `CON ` on every screen, `END … Reference: …` after the last input
 of a tip session. Anything else, and any connection error or timeout, counts as an error.
 """
 
@@ -193,7 +193,7 @@ def check(target: Target, call: Call, last: bool) -> str | None:
     if status != b"200":
         return f"status {status.decode(errors='replace')}: {body[:80]!r}"
     if target.flow and last:
-        if not body.startswith(b"END ") or b"Ref" not in body:
+        if not body.startswith(b"END ") or b"Reference: " not in body:
             return f"last screen is not END with a reference: {body[:80]!r}"
     elif not body.startswith(b"CON "):
         return f"expected CON: {body[:80]!r}"
