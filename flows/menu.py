@@ -133,6 +133,7 @@ def hotline_flow(counties: tuple[tuple[int, str], ...]) -> Flow:
             "tip_confirm",
             "menu",
             "tip.confirm",
+            action="describe_report",  # a report about an agency names the agency instead of its kind
             params=(("kind", 24), ("county", 18), ("place", 28)),
             options=(
                 Option("tip.confirm.send", "tip_sent", next_if=(("urgent", "tip_sent_urgent"),)),

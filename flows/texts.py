@@ -117,7 +117,7 @@ TEXTS: dict[str, dict[str, str]] = {
         # a report about the agency just checked: the kind is known, so it starts with the place
         "agency.report_place": "Report about {agency}\nWhere did you deal with them? Town, estate or office:",
         # follow-up
-        "followup.ref": "Type the reference of your report (digits only):",
+        "followup.ref": "Type the reference you were given for your report:",
         "followup.status": "Report {ref}: {status}.",
         "followup.add": "Add information",
         "followup.add_prompt": "Type what you want to add:",
@@ -237,7 +237,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "agency.signs_text": "Hatari: ada kabla ya mkataba, kunyimwa pasipoti, ahadi za mdomo tu, "
         "kazi isiyo wazi. Ripoti: menyu 1, DCI 0800 722 203.",
         "agency.report_place": "Ripoti kuhusu {agency}\nUlikutana na wakala wapi? Mji, mtaa au ofisi:",
-        "followup.ref": "Andika namba ya kumbukumbu ya ripoti (tarakimu tu):",
+        "followup.ref": "Andika namba ya kumbukumbu uliyopewa kwa ripoti yako:",
         "followup.status": "Ripoti {ref}: {status}.",
         "followup.add": "Ongeza taarifa",
         "followup.add_prompt": "Andika unachotaka kuongeza:",

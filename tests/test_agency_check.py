@@ -95,7 +95,9 @@ def test_warning_signs_and_reporting_the_agency(ext, client, register):
         "Where did you deal with them? Town, estate or office:\n0 Back 00 Menu"
     )
     assert phone.send("Moi Avenue office").startswith("CON County?")
-    end = phone.send("nai", "They took KES 50,000 and my passport", "2", "2", "2", "1")
+    confirm = phone.send("nai", "They took KES 50,000 and my passport", "2", "2", "2")
+    assert confirm.startswith("CON Send this report?\nDemo Haraka Jobs Abroad, Nairobi City: Moi Avenue office\n")
+    end = phone.send("1")
     assert end.startswith("END Report sent.")
     with ext.session_scope() as session:
         tip = session.scalars(select(Tip)).one()

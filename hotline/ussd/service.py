@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 # An agency's name on the pick list when several match (three fit one screen).
 PICK_NAME_LENGTH = 26
+# An agency's name in place of the kind on the confirmation (the screen's `kind` placeholder).
+CONFIRM_KIND_LENGTH = 24
 
 
 @dataclass
@@ -257,6 +259,16 @@ def start_agency_report(state: State, ctx: UssdContext) -> None:
     }
 
 
+def describe_report(state: State, ctx: UssdContext) -> None:
+    """The confirmation names the agency a report is about ("Demo Sunrise Overseas, Nairobi City: …"),
+    else the report's kind (from the answers)."""
+    agency = state.answers.get("agency")
+    if agency:
+        state.params["kind"] = shorten_name(agency, CONFIRM_KIND_LENGTH)
+    else:
+        state.params.pop("kind", None)
+
+
 def safety_sms_state(state: State, ctx: UssdContext) -> str | None:
     """Menu 5: the screen for a caller who already gets safety tips, else the offer to join."""
     with ctx.ext.session_scope() as session:
@@ -345,6 +357,7 @@ ACTIONS = {
     "find_agency": find_agency,
     "show_picked_agency": show_picked_agency,
     "start_agency_report": start_agency_report,
+    "describe_report": describe_report,
     "safety_sms_state": safety_sms_state,
     "join_safety_sms": join_safety_sms,
     "leave_safety_sms": leave_safety_sms,
