@@ -96,7 +96,8 @@ def test_warning_signs_and_reporting_the_agency(ext, client, register):
     )
     assert phone.send("Moi Avenue office").startswith("CON County?")
     confirm = phone.send("nai", "They took KES 50,000 and my passport", "2", "2", "2")
-    assert confirm.startswith("CON Send this report?\nDemo Haraka Jobs Abroad, Nairobi City: Moi Avenue office\n")
+    named = "Demo Haraka Jobs Abroad, Nairobi City: Moi Avenue office"
+    assert confirm.startswith(f"CON Send this report?\n{named}\n")
     end = phone.send("1")
     assert end.startswith("END Report sent.")
     with ext.session_scope() as session:
