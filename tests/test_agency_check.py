@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from hotline.core.models import AgencyLookup, OutboundSms, Tip
@@ -150,3 +153,10 @@ def test_agency_by_sms(ext, client, register):
         "Demo Nyota Employment Bureau\nLeseni imefutwa. Usilipe ada yoyote.\nRejista ya NEA, 20 Nov"
     )
     assert replies[2] == "Please send AGENCY followed by the agency's name or licence number."
+
+
+def test_a_check_after_midnight_in_nairobi_counts_on_that_day(ext, client, register):
+    with time_machine.travel(datetime(2026, 11, 28, 22, 30, tzinfo=UTC), tick=False):  # 01:30 on the 29th
+        check(client, "NEA/DEMO/001")
+    with ext.session_scope() as session:
+        assert session.scalar(select(AgencyLookup.day)) == date(2026, 11, 29)

@@ -31,6 +31,7 @@ from hotline.core import engagement
 from hotline.core.extensions import Extensions
 from hotline.core.models import FocalPoint, InboundSms, Tip, utcnow
 from hotline.core.privacy import encrypt_contact, engagement_key, reporter_key
+from hotline.core.time import kenya_today
 from hotline.messaging import outbound
 from hotline.sms.texts import KEYWORDS, reply
 from hotline.tips import conversation, followup, reporters, routing
@@ -158,7 +159,7 @@ def _agency(session, engaged_key, language, rest, answer) -> Outcome:
         )
         return answer("agency_several", choices=choices)
     candidate = found.candidates[0] if found.candidates else None
-    today = utcnow().date()
+    today = kenya_today()  # the day in Kenya: a check at 01:00 Nairobi time is that day's
     verdict = agencies.verdict(candidate, today)
     agency_id = candidate.agency_id if candidate else None
     agencies.record_lookup(

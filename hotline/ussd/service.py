@@ -30,6 +30,7 @@ from hotline.core.extensions import Extensions
 from hotline.core.models import utcnow
 from hotline.core.numbers import ascii_digits
 from hotline.core.privacy import encrypt_contact, engagement_key, reporter_key
+from hotline.core.time import kenya_today
 from hotline.messaging import outbound
 from hotline.tips import conversation, followup, reference, reporters
 from hotline.tips import submission as tips
@@ -319,7 +320,7 @@ def _candidate(candidate) -> dict:
 
 
 def _show_verdict(state: State, ctx: UssdContext, candidate: dict | None) -> None:
-    today = utcnow().date()
+    today = kenya_today()  # the day in Kenya: a check at 01:00 Nairobi time is that day's
     with ctx.ext.session_scope() as session:
         found = agencies.verdict_of(candidate, today)
         agency_id = candidate["id"] if candidate else None
