@@ -52,6 +52,8 @@ SCREEN_NAMES = {
     "agency_pick": "Agency check: pick one",
     "agency_verdict": "Agency check: verdict (picked from a list)",
     "agency_signs": "Agency check: warning signs",
+    "agency_report": "Report about an agency: where exactly",
+    "agency_county": "Report about an agency: county",
     "help": "Help lines",
     "safety_sms_off": "Safety SMS: offer to join",
     "safety_county": "Safety SMS: county",
