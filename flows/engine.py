@@ -19,10 +19,11 @@ from flows.texts import TEXTS, text
 SCREEN_LIMIT = 160
 BACK, HOME, MORE, SKIP = "0", "00", "98", "99"
 MAX_STACK = 40
+# The hints the engine itself may show on each kind of screen; a screen names any its actions add.
 HINTS = {
     "menu": ("hint.invalid",),
     "list": ("hint.invalid", "hint.no_more", "hint.no_match"),
-    "text": ("hint.required", "hint.not_found", "hint.too_many"),
+    "text": ("hint.required",),
     "info": ("hint.invalid",),
     "end": (),
 }

@@ -25,6 +25,12 @@ TIP_KINDS = (
     "other",
 )
 
+# The agency check's verdict: the agency's name, the verdict and the register on three lines, in
+# what the verdict screen leaves with its hint, options and navigation (the validator proves it).
+VERDICT_LENGTH = 89
+# The name of the agency a report is about, on the report's first screen.
+AGENCY_NAME_LENGTH = 40
+
 # The longest message from the case team a reporter reads on one USSD screen, with its options
 # and navigation (`hotline.tips.conversation` refuses longer ones; the validator proves it fits).
 MESSAGE_LENGTH = 90
@@ -74,7 +80,7 @@ def hotline_flow(counties: tuple[tuple[int, str], ...]) -> Flow:
             "resume",
             options=(
                 Option("resume.continue", "tip_kind", action="resume_draft"),
-                Option("resume.restart", "main", action="discard_draft"),
+                Option("resume.restart", "tip_kind", action="start_again"),
             ),
         ),
         Screen("tip_kind", "list", "tip.kind", source="kinds", field="kind", next="tip_county", draft=True),
@@ -137,7 +143,15 @@ def hotline_flow(counties: tuple[tuple[int, str], ...]) -> Flow:
         Screen("tip_sent", "end", "tip.sent", action="submit_tip", params=(("ref", 15),)),
         Screen("tip_sent_urgent", "end", "tip.sent_urgent", action="submit_tip", params=(("ref", 15),)),
         Screen("tip_cancelled", "end", "tip.cancelled", action="discard_draft"),
-        Screen("followup_ref", "text", "followup.ref", field="ref", next="followup_status", max_length=20),
+        Screen(
+            "followup_ref",
+            "text",
+            "followup.ref",
+            field="ref",
+            next="followup_status",
+            max_length=20,
+            hints=("hint.not_found", "hint.too_many", "hint.busy"),  # set by `find_report`
+        ),
         Screen(
             "followup_status",
             "menu",
@@ -211,10 +225,10 @@ def hotline_flow(counties: tuple[tuple[int, str], ...]) -> Flow:
             "menu",
             "agency.verdict",
             action="find_agency",
-            params=(("verdict", 62), ("register", 24)),
+            params=(("verdict", VERDICT_LENGTH),),
             options=(
                 Option("agency.signs", "agency_signs"),
-                Option("agency.report", "tip_county", action="start_agency_report"),
+                Option("agency.report", "agency_report", action="start_agency_report"),
             ),
         ),
         Screen(
@@ -225,19 +239,41 @@ def hotline_flow(counties: tuple[tuple[int, str], ...]) -> Flow:
             next="agency_verdict",
             params=(("choices", 88),),
             max_length=3,
+            hints=("hint.invalid",),  # set by `show_picked_agency`
         ),
         Screen(
             "agency_verdict",
             "menu",
             "agency.verdict",
             action="show_picked_agency",
-            params=(("verdict", 62), ("register", 24)),
+            params=(("verdict", VERDICT_LENGTH),),
             options=(
                 Option("agency.signs", "agency_signs"),
-                Option("agency.report", "tip_county", action="start_agency_report"),
+                Option("agency.report", "agency_report", action="start_agency_report"),
             ),
         ),
         Screen("agency_signs", "info", "agency.signs_text"),
+        # A report about the agency just checked: its kind is known, so it opens with the place.
+        Screen(
+            "agency_report",
+            "text",
+            "agency.report_place",
+            field="place",
+            next="agency_county",
+            params=(("agency", AGENCY_NAME_LENGTH),),
+            draft=True,
+            max_length=300,
+        ),
+        Screen(
+            "agency_county",
+            "list",
+            "tip.county",
+            source="counties",
+            field="county",
+            next="tip_story",
+            skip="tip.county.skip",
+            draft=True,
+        ),
         Screen("help", "info", "help"),
         Screen("safety_sms_off", "menu", "safety.off", options=(Option("safety.join", "safety_county"),)),
         Screen(
@@ -249,9 +285,11 @@ def hotline_flow(counties: tuple[tuple[int, str], ...]) -> Flow:
             next="safety_joined",
             skip="safety.county.skip",
         ),
-        Screen("safety_joined", "end", "safety.joined", action="join_safety_sms"),
+        Screen(
+            "safety_joined", "end", "safety.joined", action="join_safety_sms", params=(("short_code", 12),)
+        ),
         Screen("safety_sms_on", "menu", "safety.on", options=(Option("safety.leave", "safety_left"),)),
-        Screen("safety_left", "end", "safety.left", action="leave_safety_sms"),
+        Screen("safety_left", "end", "safety.left", action="leave_safety_sms", params=(("short_code", 12),)),
         Screen(
             "language",
             "menu",

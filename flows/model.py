@@ -67,6 +67,7 @@ class Screen:
     params: tuple[tuple[str, int], ...] = ()  # placeholders in the prompt and their max lengths
     draft: bool = False  # part of a report: saved for resume after every step
     max_length: int = 500  # longest free text kept
+    hints: tuple[str, ...] = ()  # hints its actions may show, beyond the engine's for its kind
 
     def targets(self) -> tuple[str, ...]:
         """Every screen this screen can lead to."""

@@ -2,12 +2,24 @@
 
 Keys are the same in both languages (the validator checks it). Placeholders in braces are
 filled by the engine, truncated to the length the screen declares. GSM-7 characters only.
+The words for the reference code, the county team, the register and the rest are the glossary's
+(`flows.glossary`); the validator fails a text that uses a word the glossary forbids. Anything that
+reaches a reporter's phone stays neutral: it may be read by the person they report.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 LANGUAGES = ("en", "sw")
 DEFAULT_LANGUAGE = "en"
+
+# Dates as people write them: "31 Dec 2099" / "31 Des 2099" (never ISO, which many misread).
+MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "sw": ("Jan", "Feb", "Mac", "Apr", "Mei", "Jun", "Jul", "Ago", "Sep", "Okt", "Nov", "Des"),
+}
+DATE_LENGTH = 11  # the longest date: "31 Des 2099"
 
 HELP_LINES = {
     "en": "Police 999 or 112\nChild Helpline 116\nGBV 1195\nDCI Fichua 0800 722 203 (anonymous)",
@@ -26,20 +38,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "hint.no_more": "No more choices.",
         "hint.not_found": "Reference not found. Check it and try again.",
         "hint.too_many": "Too many tries. Try again later.",
-        "hint.busy": "Cannot check references now. Try again later.",
+        "hint.busy": "Cannot check references now. Try later.",
         # main menu
         "main": "",
         "main.report": "Report trafficking (anonymous)",
         "main.agency": "Check a job agency",
         "main.follow_up": "Follow up my report",
         "main.help": "Get help now",
-        "main.safety_sms": "Safety tips SMS",
+        "main.safety_sms": "Safety tips by SMS",
         "main.language": "Language/Lugha",
-        # resume
-        "resume": "You have an unfinished report. Continue where you stopped?",
+        # resume: says nothing of what was started (anyone may dial on this phone)
+        "resume": "You did not finish last time. Continue where you stopped?",
         "resume.continue": "Continue",
         "resume.restart": "Start again",
-        # tip flow
+        # report flow
         "tip.kind": "What is happening?",
         "kind.forced_labour": "Forced labour",
         "kind.sexual_exploitation": "Sexual exploitation",
@@ -64,40 +76,46 @@ TEXTS: dict[str, dict[str, str]] = {
         "answer.yes": "Yes",
         "answer.no": "No",
         "answer.unsure": "Not sure",
-        "tip.callback": "May a counsellor call you back on this number? It stays private.",
+        "tip.callback": "May a counsellor call you on this number? We keep it private. "
+        "Say No if the phone is not safe.",
         "tip.callback.yes": "Yes, call me",
         "tip.callback.no": "No",
         "tip.confirm": "Send this report?\n{kind}, {county}: {place}",
         "tip.confirm.send": "Send",
         "tip.confirm.cancel": "Cancel",
         "tip.sent": (
-            "Report sent. Ref {ref}\nKeep it to follow up (menu 3).\n"
+            "Report sent. Reference: {ref}\nKeep it safe. To follow up, dial again and choose 3.\n"
             "Help: Police 999/112, Child 116, GBV 1195."
         ),
         "tip.sent_urgent": (
-            "In danger? Call 999 or 112 NOW.\nReport sent as urgent. Ref {ref}\n"
-            "Keep it to follow up (menu 3). Child 116, GBV 1195."
+            "In danger? Call 999 or 112 NOW.\nReport sent as urgent. Reference: {ref}\n"
+            "To follow up, dial again and choose 3. Child 116, GBV 1195."
         ),
         "tip.cancelled": "Cancelled. Nothing was sent. Dial again any time.",
         "county.unknown": "county not given",
         # agency check
         "agency.query": "Agency name, licence number or phone number:",
         "agency.pick": "Which one?\n{choices}",
-        "agency.verdict": "{verdict}\n{register}",
+        "agency.verdict": "{verdict}",
         "agency.signs": "Warning signs",
         "agency.report": "Report it",
-        "agency.register": "(NEA {date})",
-        "agency.register_old": "(NEA {date}, OLD)",
-        "agency.v.licensed": "{name}: licensed to {date}, local jobs only.",
-        "agency.v.licensed_abroad": "{name}: licensed to {date}, also jobs abroad.",
-        "agency.v.expired": "{name}: EXPIRED since {date}. Do not pay.",
-        "agency.v.suspended": "{name}: SUSPENDED. Do not pay any fees.",
-        "agency.v.revoked": "{name}: REVOKED. Do not pay any fees.",
-        "agency.v.deregistered": "{name}: DEREGISTERED. Do not pay any fees.",
-        "agency.v.pending": "{name}: PENDING, may not recruit yet. Do not pay.",
-        "agency.v.not_found": "Not in the NEA register: treat as unlicensed. Do not pay.",
+        "agency.register": "NEA register of {date}",
+        "agency.register_old": "Old NEA register of {date}",
+        "agency.v.licensed": "Licensed to {date}. Local jobs only.",
+        "agency.v.licensed_open": "Licensed. Local jobs only.",
+        "agency.v.licensed_abroad": "Licensed to {date}. Jobs abroad too.",
+        "agency.v.licensed_abroad_open": "Licensed. Jobs abroad too.",
+        "agency.v.expired": "Licence expired {date}. Do not pay.",
+        "agency.v.expired_open": "Licence expired. Do not pay.",
+        "agency.v.suspended": "Licence suspended. Do not pay any fees.",
+        "agency.v.revoked": "Licence cancelled (revoked). Do not pay.",
+        "agency.v.deregistered": "Removed from the register. Do not pay.",
+        "agency.v.pending": "No licence yet. Do not pay any fees.",
+        "agency.v.not_found": "No licence found. Do not pay any fees.",
         "agency.signs_text": "Beware: fees before a contract, passport taken, no written contract, "
         "vague job. Report: menu 1, DCI 0800 722 203.",
+        # a report about the agency just checked: the kind is known, so it starts with the place
+        "agency.report_place": "Report about {agency}\nWhere did you deal with them? Town, estate or office:",
         # follow-up
         "followup.ref": "Type the reference of your report (digits only):",
         "followup.status": "Report {ref}: {status}.",
@@ -124,18 +142,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "safety.join": "Join",
         "safety.county": "Your county? Choose, or type its name:",
         "safety.county.skip": "99 Skip",
-        "safety.joined": "Done. You will get safety tips by SMS. To stop, send STOP by SMS "
+        "safety.joined": "Done. You will get safety tips by SMS. To stop, send STOP to {short_code} "
         "or choose 5 on this menu.",
         "safety.on": "You get safety tips by SMS.",
         "safety.leave": "Stop them",
-        "safety.left": "Done. No more safety tips by SMS. To join again, send JOIN by SMS "
+        "safety.left": "Done. No more safety tips by SMS. To join again, send JOIN to {short_code} "
         "or choose 5 on this menu.",
         "language": "Choose language / Chagua lugha",
         "language.en": "English",
         "language.sw": "Kiswahili",
         # session-level endings
         "end.error": "Sorry, something went wrong. Your answers are kept: dial again to continue.",
-        "end.too_long": "Sorry, that was too long to read. Please dial again.",
     },
     "sw": {
         "nav.more": "98 Zaidi",
@@ -145,31 +162,31 @@ TEXTS: dict[str, dict[str, str]] = {
         "hint.required": "Tafadhali andika jibu.",
         "hint.no_match": "Haipatikani. Jaribu tena.",
         "hint.no_more": "Hakuna chaguo zaidi.",
-        "hint.not_found": "Nambari haipatikani. Iangalie ujaribu tena.",
+        "hint.not_found": "Namba ya kumbukumbu haipo. Jaribu tena.",
         "hint.too_many": "Majaribio mengi. Jaribu tena baadaye.",
-        "hint.busy": "Haiwezekani kuangalia sasa. Jaribu tena baadaye.",
+        "hint.busy": "Haiwezekani kuangalia sasa. Jaribu baadaye.",
         "main": "",
-        "main.report": "Ripoti ulanguzi wa binadamu",
+        "main.report": "Ripoti ulanguzi wa watu (bila jina)",
         "main.agency": "Kagua wakala wa ajira",
         "main.follow_up": "Fuatilia ripoti",
-        "main.help": "Pata msaada sasa",
+        "main.help": "Pata msaada",
         "main.safety_sms": "Usalama kwa SMS",
         "main.language": "Lugha/Language",
-        "resume": "Una ripoti ambayo haijakamilika. Uendelee ulipoishia?",
+        "resume": "Hukumaliza mara iliyopita. Uendelee ulipoachia?",
         "resume.continue": "Endelea",
         "resume.restart": "Anza upya",
         "tip.kind": "Nini kinaendelea?",
         "kind.forced_labour": "Kazi ya kulazimishwa",
-        "kind.sexual_exploitation": "Unyonyaji wa kingono",
+        "kind.sexual_exploitation": "Kutumiwa kingono",
         "kind.recruitment_fraud": "Kazi au wakala feki",
-        "kind.servitude": "Utumwa wa kazi za nyumbani",
+        "kind.servitude": "Utumwa wa nyumbani",
         "kind.child_labour": "Ajira ya watoto",
         "kind.child_marriage": "Ndoa ya mtoto",
         "kind.forced_marriage": "Ndoa ya kulazimishwa",
-        "kind.documents_taken": "Pasipoti au kitambulisho kimechukuliwa",
+        "kind.documents_taken": "Kunyimwa pasipoti au ID",
         "kind.missing_person": "Mtu aliyepotea",
         "kind.slavery": "Utumwa",
-        "kind.organ_removal": "Kuondolewa viungo vya mwili",
+        "kind.organ_removal": "Wizi wa viungo vya mwili",
         "kind.armed_conflict": "Kutumiwa vitani",
         "kind.other": "Nyingine",
         "tip.county": "Kaunti? Chagua, au andika jina:",
@@ -182,40 +199,45 @@ TEXTS: dict[str, dict[str, str]] = {
         "answer.yes": "Ndiyo",
         "answer.no": "Hapana",
         "answer.unsure": "Sijui",
-        "tip.callback": "Mshauri akupigie kwa nambari hii? Itabaki siri.",
+        "tip.callback": "Mshauri akupigie simu kwa namba hii? Tunaiweka siri. "
+        "Chagua Hapana kama simu si salama.",
         "tip.callback.yes": "Ndiyo, nipigie",
         "tip.callback.no": "Hapana",
         "tip.confirm": "Tuma ripoti hii?\n{kind}, {county}: {place}",
         "tip.confirm.send": "Tuma",
         "tip.confirm.cancel": "Ghairi",
         "tip.sent": (
-            "Ripoti imetumwa. Nambari {ref}\nIhifadhi ili kufuatilia (menyu 3).\n"
-            "Msaada: Polisi 999/112, Watoto 116, GBV 1195."
+            "Ripoti imetumwa. Namba ya kumbukumbu: {ref}\nIweke mahali salama. Ili kufuatilia, "
+            "piga tena uchague 3.\nMsaada: Polisi 999/112, Watoto 116, GBV 1195."
         ),
         "tip.sent_urgent": (
-            "Hatarini? Piga 999 au 112 SASA.\nRipoti imetumwa kama dharura. Nambari {ref}\n"
-            "Ihifadhi (menyu 3). Watoto 116, GBV 1195."
+            "Kuna hatari? Piga 999 au 112 SASA.\nRipoti imetumwa kama dharura. Kumbukumbu: {ref}\n"
+            "Ili kufuatilia, piga tena uchague 3. Watoto 116, GBV 1195."
         ),
         "tip.cancelled": "Imeghairiwa. Hakuna kilichotumwa. Piga tena wakati wowote.",
         "county.unknown": "kaunti haijulikani",
-        "agency.query": "Jina la wakala, nambari ya leseni au simu:",
-        "agency.pick": "Yupi?\n{choices}",
-        "agency.verdict": "{verdict}\n{register}",
+        "agency.query": "Jina la wakala, namba ya leseni au namba ya simu:",
+        "agency.pick": "Chagua moja:\n{choices}",
+        "agency.verdict": "{verdict}",
         "agency.signs": "Dalili za hatari",
-        "agency.report": "Iripoti",
-        "agency.register": "(NEA {date})",
-        "agency.register_old": "(NEA {date}, ZAMANI)",
-        "agency.v.licensed": "{name}: leseni hadi {date}, kazi za ndani.",
-        "agency.v.licensed_abroad": "{name}: leseni hadi {date}, pia kazi za nje.",
-        "agency.v.expired": "{name}: IMEISHA tangu {date}. Usilipe.",
-        "agency.v.suspended": "{name}: IMESIMAMISHWA. Usilipe ada yoyote.",
-        "agency.v.revoked": "{name}: LESENI IMEFUTWA. Usilipe ada.",
-        "agency.v.deregistered": "{name}: AMEONDOLEWA. Usilipe ada yoyote.",
-        "agency.v.pending": "{name}: inasubiri leseni, haiajiri. Usilipe.",
-        "agency.v.not_found": "Hayupo kwenye sajili ya NEA: hana leseni. Usilipe.",
-        "agency.signs_text": "Hatari: ada kabla ya mkataba, pasipoti kuchukuliwa, hakuna mkataba "
-        "wa maandishi. Ripoti: menyu 1, DCI 0800 722 203.",
-        "followup.ref": "Andika nambari ya ripoti yako (tarakimu tu):",
+        "agency.report": "Ripoti",
+        "agency.register": "Rejista ya NEA, {date}",
+        "agency.register_old": "Rejista ya zamani, {date}",
+        "agency.v.licensed": "Ina leseni hadi {date}, kazi nchini tu.",
+        "agency.v.licensed_open": "Ina leseni, kazi nchini tu.",
+        "agency.v.licensed_abroad": "Ina leseni hadi {date}, na kazi za nje.",
+        "agency.v.licensed_abroad_open": "Ina leseni, na kazi za nje.",
+        "agency.v.expired": "Leseni iliisha {date}. Usilipe.",
+        "agency.v.expired_open": "Leseni imeisha. Usilipe.",
+        "agency.v.suspended": "Leseni imesimamishwa. Usilipe ada yoyote.",
+        "agency.v.revoked": "Leseni imefutwa. Usilipe ada yoyote.",
+        "agency.v.deregistered": "Imeondolewa kwenye rejista. Usilipe.",
+        "agency.v.pending": "Bado haina leseni. Usilipe ada yoyote.",
+        "agency.v.not_found": "Haina leseni kwenye rejista. Usilipe.",
+        "agency.signs_text": "Hatari: ada kabla ya mkataba, kunyimwa pasipoti, ahadi za mdomo tu, "
+        "kazi isiyo wazi. Ripoti: menyu 1, DCI 0800 722 203.",
+        "agency.report_place": "Ripoti kuhusu {agency}\nUlikutana na wakala wapi? Mji, mtaa au ofisi:",
+        "followup.ref": "Andika namba ya kumbukumbu ya ripoti (tarakimu tu):",
         "followup.status": "Ripoti {ref}: {status}.",
         "followup.add": "Ongeza taarifa",
         "followup.add_prompt": "Andika unachotaka kuongeza:",
@@ -231,23 +253,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "followup.no_message": "Hakuna ujumbe mpya.",
         "followup.answer_prompt": "Andika jibu lako kwa timu ya kaunti:",
         "followup.answered": "Jibu lako limetumwa kwa timu ya kaunti.",
-        "help": "Nambari za msaada bure:\n" + HELP_LINES["sw"],
-        "safety.off": "Pata vidokezo vya usalama kwa SMS: kazi salama, safari salama, wapi pa "
-        "kupata msaada. Acha wakati wowote.",
+        "help": "Namba za msaada bila malipo:\n" + HELP_LINES["sw"],
+        "safety.off": "Pata vidokezo vya usalama kwa SMS: kazi salama, safari salama, mahali pa "
+        "msaada. Unaweza kuacha saa yoyote.",
         "safety.join": "Jiunge",
         "safety.county": "Kaunti yako? Chagua, au andika jina:",
         "safety.county.skip": "99 Ruka",
-        "safety.joined": "Tayari. Utapokea vidokezo vya usalama kwa SMS. Kuacha, tuma ACHA kwa SMS "
-        "au chagua 5 kwenye menyu hii.",
+        "safety.joined": "Tayari. Utapokea vidokezo vya usalama kwa SMS. Ili kuacha, tuma ACHA kwa "
+        "{short_code} au chagua 5 kwenye menyu hii.",
         "safety.on": "Unapokea vidokezo vya usalama kwa SMS.",
-        "safety.leave": "Acha",
-        "safety.left": "Tayari. Hutapokea tena vidokezo vya usalama kwa SMS. Kujiunga tena, tuma "
-        "JIUNGE kwa SMS au chagua 5 kwenye menyu hii.",
+        "safety.leave": "Acha kupokea",
+        "safety.left": "Tayari. Hutapokea tena vidokezo vya usalama kwa SMS. Ili kujiunga tena, tuma "
+        "JIUNGE kwa {short_code} au chagua 5 kwenye menyu hii.",
         "language": "Chagua lugha / Choose language",
         "language.en": "English",
         "language.sw": "Kiswahili",
-        "end.error": "Samahani, kuna tatizo. Majibu yako yamehifadhiwa: piga tena kuendelea.",
-        "end.too_long": "Samahani, ujumbe ni mrefu mno. Tafadhali piga tena.",
+        "end.error": "Samahani, kuna tatizo. Majibu yako yamehifadhiwa: piga tena ili kuendelea.",
     },
 }
 
@@ -256,3 +277,10 @@ def text(language: str, key: str) -> str:
     """The text `key` in `language`, falling back to the default language."""
     table = TEXTS.get(language) or TEXTS[DEFAULT_LANGUAGE]
     return table.get(key) or TEXTS[DEFAULT_LANGUAGE][key]
+
+
+def date_words(language: str, day: date, year: bool = True) -> str:
+    """A date as people read it: `31 Dec 2099` (en), `31 Des 2099` (sw); `31 Dec` without the year."""
+    months = MONTHS.get(language) or MONTHS[DEFAULT_LANGUAGE]
+    words = f"{day.day} {months[day.month - 1]}"
+    return f"{words} {day.year}" if year else words

@@ -1,4 +1,4 @@
-"""The flow validator: dangling links, orphans, missing texts, screen length and alphabet.
+"""The flow validator: dangling links, orphans, missing texts, the glossary, screen length and alphabet.
 
 Every screen is rendered in every language in its worst case (the longest hint, every
 placeholder at its longest, every page of every list and of every one-letter filter) and must
@@ -11,6 +11,7 @@ import re
 import string
 
 from flows.engine import HINTS, SCREEN_LIMIT, Engine, State
+from flows.glossary import violations
 from flows.gsm import is_gsm7, offending, septets
 from flows.model import KINDS, Flow, Screen
 from flows.texts import LANGUAGES, TEXTS
@@ -37,6 +38,7 @@ def _text_problems() -> list[str]:
         for key, value in TEXTS[lang].items():
             if not is_gsm7(value):
                 found.append(f"text {key!r} ({lang}) has non-GSM-7 {offending(value)!r}")
+            found += violations(lang, key, value)
     return found
 
 
@@ -99,16 +101,22 @@ def screen_problems(engine: Engine, screen: Screen, lang: str) -> list[str]:
     missing = [key for key in texts if key not in TEXTS[lang]]
     if missing:
         return [f"screen {screen.id!r} ({lang}) misses texts {missing}"]
-    hints = HINTS[screen.kind] or (None,)
-    worst_hint = max(hints, key=lambda h: septets(TEXTS[lang][h]) if h else 0)
     found = []
-    for rendered, label in _renderings(engine, screen, lang, worst_hint):
+    for rendered, label in worst_renderings(engine, screen, lang):
         where = f"screen {screen.id!r} ({lang}{label})"
         if septets(rendered) > SCREEN_LIMIT:
             found.append(f"{where} is {septets(rendered)} characters: {rendered!r}")
         if not is_gsm7(rendered):
             found.append(f"{where} has non-GSM-7 characters {offending(rendered)!r}")
     return found
+
+
+def worst_renderings(engine: Engine, screen: Screen, lang: str):
+    """Every worst-case rendering of `screen` in `lang` (text, label): the longest hint it can show,
+    every placeholder at its longest, every page of every list and of every one-letter filter."""
+    hints = (*HINTS[screen.kind], *screen.hints) or (None,)
+    worst_hint = max(hints, key=lambda h: septets(TEXTS[lang][h]) if h else 0)
+    yield from _renderings(engine, screen, lang, worst_hint)
 
 
 def _renderings(engine: Engine, screen: Screen, lang: str, hint: str):

@@ -28,36 +28,59 @@ def check(client, query, *more, lang="en"):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("nea demo 001", "Demo Sunrise Overs: licensed to 2099-12-31, also jobs abroad.\n(NEA 2026-11-20)"),
-        ("Demo Jua Kali Placement Agency and Company", "licensed to 2099-06-30, local jobs only."),
-        ("Tumaini Gulf Manpower Ltd", "EXPIRED since 2024-03-31. Do not pay."),
-        ("NEA/DEMO/006", "REVOKED. Do not pay any fees."),
-        ("0700000205", "SUSPENDED. Do not pay any fees."),
-        ("Imani Home Care Recruiters", "EXPIRED since 2020-01-31"),  # licensed on paper, but past expiry
-        ("Kwanza Global Placements", "Not in the NEA register: treat as unlicensed. Do not pay."),
+        ("nea demo 001", "Demo Sunrise Overseas\nLicensed to 31 Dec 2099. Jobs abroad too.\nNEA register of"),
+        ("Jua Kali Placement", "Demo Jua Kali Placement\nLicensed to 30 Jun 2099. Local jobs only."),
+        ("Tumaini Gulf Manpower Ltd", "Demo Tumaini Gulf\nLicence expired 31 Mar 2024. Do not pay."),
+        ("NEA/DEMO/006", "Demo Nyota Employment\nLicence cancelled (revoked). Do not pay."),
+        ("0700000205", "Demo Haraka Jobs Abroad\nLicence suspended. Do not pay any fees."),
+        # licensed on paper, but past expiry
+        ("Imani Home Care Recruiters", "Demo Imani Home Care\nLicence expired 31 Jan 2020. Do not pay."),
+        # not found: the name line is what was typed, so the caller sees what was checked
+        ("Kwanza Global Placements", "Kwanza Global Placements\nNo licence found. Do not pay any fees."),
     ],
 )
 def test_verdicts_in_english(client, register, query, expected):
     _, screen = check(client, query)
-    assert expected in screen
+    assert screen.startswith(f"CON {expected}")
     assert "1. Warning signs\n2. Report it" in screen and len(screen) - 4 <= 160
 
 
 def test_verdict_in_kiswahili(client, register):
     _, screen = check(client, "nea-demo-003", lang="sw")
-    assert "IMEISHA tangu 2024-03-31. Usilipe." in screen and "1. Dalili za hatari" in screen
+    assert screen == (
+        "CON Demo Tumaini Gulf Manpower\nLeseni iliisha 31 Mac 2024. Usilipe.\nRejista ya NEA, 20 Nov\n"
+        "1. Dalili za hatari\n2. Ripoti\n0 Rudi 00 Mwanzo"
+    )
+
+
+def test_a_60_character_name_keeps_whole_words_on_the_verdict_screen(app, client):
+    name = "Kenya Overseas Domestic Workers and Hospitality Recruitment Ltd"[:60]
+    header = "name,registration_number,status,expiry_date,licence_type,phone,email"
+    rows = f"{header}\n{name},NEA/60/1,licensed,2099-12-31,both,,\n"
+    path = app.instance_path + "/sixty.csv"
+    with open(path, "w") as handle:
+        handle.write(rows)
+    result = app.test_cli_runner().invoke(args=["agencies", "import", path, "--snapshot-date", "2026-11-20"])
+    assert result.exit_code == 0, result.output
+    for lang in ("en", "sw"):
+        _, screen = check(client, "NEA/60/1", lang=lang)
+        shown = screen.removeprefix("CON ").split("\n")[0]
+        words = shown.removesuffix("...").split()
+        assert len(name) == 60 and len(screen) - 4 <= 160
+        assert words and all(word in name.split() for word in words), shown  # no word cut inside
+        assert shown.endswith("...") or shown == "Kenya Overseas Domestic Workers"
 
 
 def test_several_matches_offer_a_pick_list(client, register):
     phone, screen = check(client, "Demo Recruiters")
     choices = (
-        "Which one?\n1. Demo Imani Home Care Recru\n2. Demo Sunrise Overseas Recr\n"
-        "3. Demo Pwani Hospitality ..\n0 Back 00 Menu"
+        "Which one?\n1. Demo Imani Home Care\n2. Demo Sunrise Overseas\n"
+        "3. Demo Pwani Hospitality\n0 Back 00 Menu"
     )
     assert screen == f"CON {choices}"
     assert phone.send("9") == f"CON Not a choice. Try again.\n{choices}"
     assert phone.send("1") == (
-        "CON Demo Imani Home Ca: EXPIRED since 2020-01-31. Do not pay.\n(NEA 2026-11-20)\n"
+        "CON Demo Imani Home Care\nLicence expired 31 Jan 2020. Do not pay.\nNEA register of 20 Nov\n"
         "1. Warning signs\n2. Report it\n0 Back 00 Menu"
     )
 
@@ -66,12 +89,30 @@ def test_warning_signs_and_reporting_the_agency(ext, client, register):
     phone, _ = check(client, "NEA DEMO 005")
     assert "passport taken" in phone.send("1")
     phone.send("0", "2")
-    assert phone.last.startswith("CON County?")
-    end = phone.send("nai", "Moi Avenue office", "They took KES 50,000 and my passport", "2", "2", "2", "1")
+    # The report says what it is about and does not ask its kind again: the place first, then the county.
+    assert phone.last == (
+        "CON Report about Demo Haraka Jobs Abroad Ltd\n"
+        "Where did you deal with them? Town, estate or office:\n0 Back 00 Menu"
+    )
+    assert phone.send("Moi Avenue office").startswith("CON County?")
+    end = phone.send("nai", "They took KES 50,000 and my passport", "2", "2", "2", "1")
     assert end.startswith("END Report sent.")
     with ext.session_scope() as session:
         tip = session.scalars(select(Tip)).one()
         assert tip.kind == "recruitment_fraud" and tip.agency_id is not None and tip.county_code == 47
+        assert tip.place == "Moi Avenue office"
+
+
+def test_an_agency_report_dropped_halfway_is_resumed_with_its_agency(client, register):
+    phone, _ = check(client, "NEA DEMO 005", "2", "Moi Avenue office")  # report it, the place, then drop
+    assert phone.dial().startswith("CON You did not finish last time.")
+    assert phone.send("1").startswith("CON County?")
+    assert phone.send("0").startswith("CON Report about Demo Haraka Jobs Abroad Ltd\n")
+
+
+def test_reporting_an_agency_not_in_the_register_names_what_was_typed(client, register):
+    phone, _ = check(client, "Kwanza Global Placements", "2")
+    assert phone.last.startswith("CON Report about Kwanza Global Placements\n")
 
 
 def test_lookups_are_counted_without_numbers(ext, client, register):
@@ -98,7 +139,11 @@ def test_agency_by_sms(ext, client, register):
         assert client.post("/sms/inbound", data=form).status_code == 200
     with ext.session_scope() as session:
         replies = [row.message for row in session.scalars(select(OutboundSms).order_by(OutboundSms.id))]
-    assert replies[0].startswith("Demo Tumaini Gulf Manpower Limited: EXPIRED since 2024-03-31. Do not pay.")
-    assert "(NEA 2026-11-20)" in replies[0]
-    assert "LESENI IMEFUTWA" in replies[1]
+    assert replies[0] == (
+        "Demo Tumaini Gulf Manpower Limited\nLicence expired 31 Mar 2024. Do not pay.\n"
+        "NEA register of 20 Nov"
+    )
+    assert replies[1] == (
+        "Demo Nyota Employment Bureau\nLeseni imefutwa. Usilipe ada yoyote.\nRejista ya NEA, 20 Nov"
+    )
     assert replies[2] == "Please send AGENCY followed by the agency's name or licence number."

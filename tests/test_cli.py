@@ -51,10 +51,13 @@ def test_db_upgrade_is_safe_to_repeat(app):
 @pytest.mark.parametrize(
     ("inputs", "expected"),
     [
-        (["1", "3", "nai", "Agency office, Moi Avenue", "99", "2", "2", "2", "1"], "Report sent. Ref "),
+        (
+            ["1", "3", "nai", "Agency office, Moi Avenue", "99", "2", "2", "2", "1"],
+            "Report sent. Reference: ",
+        ),
         (
             ["6", "2", "1", "3", "nai", "Ofisi ya wakala", "Walichukua pasipoti", "2", "2", "2", "1"],
-            "Ripoti imetumwa. Nambari ",
+            "Ripoti imetumwa. Namba ya kumbukumbu: ",
         ),
     ],
     ids=["english", "kiswahili"],

@@ -104,7 +104,7 @@ def test_once_the_failed_lookup_budget_is_spent_only_own_reports_are_answered_wi
         # A real code from a number that did not report it is refused the same way: no hit leaks.
         assert follow_up(client, guesser(5), display(victim)) == busy
         assert follow_up(client, guesser(6), misses[0]) == busy
-    assert busy.startswith("CON Cannot check references now. Try again later.")
+    assert busy.startswith("CON Cannot check references now. Try later.")
     assert len(error_records(caplog)) == 1
     assert "budget" in error_records(caplog)[0].getMessage()
 
@@ -172,7 +172,7 @@ def test_status_by_sms_shares_the_budget(make_app, draw, frozen):
     sent = replies(ext)
     assert sent[0][1].startswith("We could not find reference")
     assert sent[1][1] == "We cannot check references right now. Please try again later."
-    assert sent[2][1] == f"Nambari {display(own)}: imepokelewa."
+    assert sent[2][1] == f"Kumbukumbu {display(own)}: imepokelewa."
 
 
 def test_the_default_limits_leave_an_attacker_with_1000_sims_under_one_hit_a_year():
@@ -223,7 +223,7 @@ def test_a_status_with_no_words_reads_as_received_and_an_unknown_language_in_eng
     [
         ("received", "Active", "received", "imepokelewa"),
         ("routed", "Active", "with the county team", "iko na timu ya kaunti"),
-        ("acknowledged", "Active", "acknowledged by the county team", "imepokelewa na timu ya kaunti"),
+        ("acknowledged", "Active", "taken up by the county team", "inashughulikiwa na timu ya kaunti"),
         ("acknowledged", "FollowUp", "followed up by the county team", "inafuatiliwa na timu ya kaunti"),
         ("routed", "FollowUp", "followed up by the county team", "inafuatiliwa na timu ya kaunti"),
         ("closed", "Closed", "closed", "imefungwa"),

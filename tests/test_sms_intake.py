@@ -11,7 +11,7 @@ import requests
 from rq import Queue
 from sqlalchemy import select
 
-from flows.gsm import is_gsm7
+from flows.gsm import is_gsm7, segments
 from hotline.contacts import service as contacts
 from hotline.core.models import (
     CaseMessage,
@@ -71,7 +71,7 @@ def test_joining_by_sms_subscribes_in_the_keywords_language_and_confirms(ext, cl
     joined = contact(ext)
     assert (joined.consent_source, joined.language, joined.county_code) == ("sms", language, None)
     assert contacts.is_subscribed(joined)
-    assert replies(ext) == [(PHONE, REPLIES[language]["joined"])]
+    assert replies(ext) == [(PHONE, REPLIES[language]["joined"].format(short_code="21606"))]
 
 
 @pytest.mark.parametrize(("keyword", "language"), [("STOP", "en"), ("acha tafadhali", "sw")])
@@ -80,7 +80,7 @@ def test_leaving_by_sms_opts_out_and_confirms(ext, client, keyword, language):
     text_in(client, keyword)
     left = contact(ext)
     assert left.opt_out_source == "sms" and not contacts.is_subscribed(left)
-    assert replies(ext)[-1] == (PHONE, REPLIES[language]["stopped"])
+    assert replies(ext)[-1] == (PHONE, REPLIES[language]["stopped"].format(short_code="21606"))
 
 
 def test_stop_from_an_unknown_number_is_remembered_without_the_number_and_join_undoes_it(ext, client):
@@ -91,7 +91,10 @@ def test_stop_from_an_unknown_number_is_remembered_without_the_number_and_join_u
     text_in(client, "JIUNGE")
     back = contact(ext)
     assert contacts.is_subscribed(back) and (back.consent_source, back.language) == ("sms", "sw")
-    assert [message for _to, message in replies(ext)] == [REPLIES["en"]["stopped"], REPLIES["sw"]["joined"]]
+    assert [message for _to, message in replies(ext)] == [
+        REPLIES["en"]["stopped"].format(short_code="21606"),
+        REPLIES["sw"]["joined"].format(short_code="21606"),
+    ]
     with ext.session_scope() as session:
         assert session.scalar(select(Suppression.source)) is None  # joining ends the suppression
 
@@ -133,12 +136,12 @@ def _tip_with_a_waiting_message(ext) -> Tip:
     [
         (
             "STATUS",
-            "Reference 482-177-305-417: acknowledged by the county team. A message from the county team "
+            "Reference 482-177-305-417: taken up by the county team. A message from the county team "
             "is waiting: dial *384*1234# and choose 3.",
         ),
         (
             "hali",
-            "Kumbukumbu 482-177-305-417: imepokelewa na timu ya kaunti. Una ujumbe kutoka kwa timu ya "
+            "Kumbukumbu 482-177-305-417: inashughulikiwa na timu ya kaunti. Una ujumbe kutoka kwa timu ya "
             "kaunti: piga *384*1234# kisha uchague 3.",
         ),
     ],
@@ -153,7 +156,7 @@ def test_status_tells_the_reporter_a_message_waits_without_its_content(ext, clie
 def test_status_from_another_number_that_knows_the_reference_says_nothing_of_a_message(ext, client):
     _tip_with_a_waiting_message(ext)
     text_in(client, "STATUS 482177305417", phone="+254722333444")
-    assert replies(ext) == [("+254722333444", "Reference 482-177-305-417: acknowledged by the county team.")]
+    assert replies(ext) == [("+254722333444", "Reference 482-177-305-417: taken up by the county team.")]
     with ext.session_scope() as session:
         assert session.scalar(select(CaseMessage)).read_at is None  # an SMS reads nothing out
 
@@ -227,8 +230,27 @@ def test_an_sms_form_without_a_text_field_is_a_400_and_acts_on_nothing(ext, clie
 def test_an_empty_sms_gets_the_keyword_list(ext, client):
     text_in(client, "")
     text_in(client, "   ")
-    help_text = REPLIES["en"]["help"].format(code=ext.config.ussd_service_code)
-    assert replies(ext) == [(PHONE, help_text), (PHONE, help_text)]
+    listed = REPLIES["en"]["help"].format(short_code="21606")
+    lines = REPLIES["en"]["help_lines"].format(code=ext.config.ussd_service_code)
+    assert replies(ext) == [(PHONE, listed), (PHONE, lines)] * 2
+
+
+@pytest.mark.parametrize(("word", "language"), [("HELP", "en"), ("msaada", "sw")])
+def test_help_lists_every_keyword_of_its_language_in_two_sms_that_fit_one_each(ext, client, word, language):
+    text_in(client, word)
+    sent = [message for _to, message in replies(ext)]
+    assert len(sent) == 2 and all(segments(message) == 1 for message in sent)
+    words = {"en": ("TIP", "STATUS", "AGENCY", "JOIN", "STOP", "HELP", "ACK")}
+    words["sw"] = ("RIPOTI", "HALI", "WAKALA", "JIUNGE", "ACHA", "MSAADA", "POKEA")
+    for keyword in words[language]:
+        assert keyword in " ".join(sent), keyword
+    assert "21606" in sent[0] and ext.config.ussd_service_code in sent[1]
+
+
+def test_an_unknown_word_gets_a_short_list_of_the_keywords(client, ext):
+    text_in(client, "hello there")
+    [(_to, message)] = replies(ext)
+    assert message.startswith("Sorry, we did not understand. Words you can send: TIP, STATUS, AGENCY, JOIN")
 
 
 @pytest.mark.parametrize(
@@ -250,8 +272,9 @@ def test_a_premium_sms_reply_keeps_the_link_id_on_the_reply_only(ext, client):
     form = {"id": "ATXid_premium", "from": PHONE, "to": "21606", "text": "HELP", "linkId": "SampleLinkId123"}
     assert client.post("/sms/inbound", data=form).status_code == 200
     with ext.session_scope() as session:
-        [row] = session.scalars(select(OutboundSms).where(OutboundSms.purpose == "reply")).all()
+        row, second = session.scalars(select(OutboundSms).where(OutboundSms.purpose == "reply")).all()
         assert (row.at_short_code, row.at_link_id) == ("21606", "SampleLinkId123")
+        assert (second.at_short_code, second.at_link_id) == (None, None)  # never charged twice
         inbound = session.get(InboundSms, "ATXid_premium")
         stored = {column.name: getattr(inbound, column.key) for column in InboundSms.__table__.columns}
         assert "SampleLinkId123" not in stored.values() and "21606" not in stored.values()
@@ -272,10 +295,12 @@ def test_a_reply_to_a_premium_sms_passes_its_link_id_back_to_at_through_the_sdk(
     assert response.json()["status"] == 200
     stack.work()
     messages = requests.get(f"{stack.sim_url}/api/messages", params={"phone": PHONE}, timeout=5).json()
-    assert [(m["from"], m["linkId"]) for m in messages] == [("21606", "SampleLinkId123")]
-    [row] = stack.sms()
+    premium = [m for m in messages if m.get("linkId")]
+    assert [(m["from"], m["linkId"]) for m in premium] == [("21606", "SampleLinkId123")]
+    assert len(messages) == 2  # HELP's second SMS is an ordinary send
+    row = next(row for row in stack.sms() if row.dedupe_key == "reply:ATXid_prem")
     # Sent: the link id served its one reply and is not kept.
-    assert (row.state, row.at_link_id, row.at_message_id) == ("sent", None, messages[0]["id"])
+    assert (row.state, row.at_link_id, row.at_message_id) == ("sent", None, premium[0]["id"])
 
 
 def test_on_a_two_way_short_code_a_reply_is_an_ordinary_send_though_the_sms_came_with_a_link_id(stack):
@@ -284,6 +309,7 @@ def test_on_a_two_way_short_code_a_reply_is_an_ordinary_send_though_the_sms_came
     assert response.json()["status"] == 200
     stack.work()
     messages = requests.get(f"{stack.sim_url}/api/messages", params={"phone": PHONE}, timeout=5).json()
-    assert [m.get("linkId") for m in messages] == [None]
-    [row] = stack.sms()
-    assert (row.state, row.at_link_id, row.at_message_id) == ("sent", None, messages[0]["id"])
+    assert [m.get("linkId") for m in messages] == [None, None]
+    rows = stack.sms()
+    assert sorted(m["id"] for m in messages) == sorted(row.at_message_id for row in rows)
+    assert all((row.state, row.at_link_id) == ("sent", None) for row in rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import time_machine
@@ -24,8 +25,7 @@ def tips(ext) -> list[Tip]:
 
 
 def ref_of(screen: str) -> str:
-    words = screen.replace("\n", " ").split()
-    return words[words.index("Ref" if "Ref" in words else "Nambari") + 1]
+    return re.search(r"\d{3}(?:-\d{3})+", screen).group(0)
 
 
 def report_kakamega(phone: Phone, place: str = "Near * market") -> str:
@@ -73,12 +73,12 @@ def test_whole_tip_in_kiswahili_and_the_language_is_remembered(ext, client):
     phone = Phone(client, number="+254722000002")
     phone.dial()
     menu = phone.send("6", "2")
-    assert "1. Ripoti ulanguzi wa binadamu" in menu
+    assert "1. Ripoti ulanguzi wa watu (bila jina)" in menu
     end = phone.send("1", "98", "9", "99", "Mtaa wa Majengo", "Mtoto amepotea tangu jana", "3", "1", "2")
     confirm = end
     assert "Tuma ripoti hii?" in confirm and "Mtu aliyepotea" in confirm
     end = phone.send("1")
-    assert end.startswith("END Ripoti imetumwa. Nambari ")
+    assert end.startswith("END Ripoti imetumwa. Namba ya kumbukumbu: ")
     [tip] = tips(ext)
     assert (tip.kind, tip.county_code, tip.children, tip.callback_contact, tip.language) == (
         "missing_person",
@@ -89,7 +89,7 @@ def test_whole_tip_in_kiswahili_and_the_language_is_remembered(ext, client):
     )
     with ext.session_scope() as session:
         assert session.get(Reporter, tip.reporter_key).language == "sw"
-    assert "Ripoti ulanguzi wa binadamu" in phone.dial()
+    assert "Ripoti ulanguzi wa watu (bila jina)" in phone.dial()
 
 
 def test_back_home_and_more(phone):
@@ -137,7 +137,7 @@ def test_resume_an_unfinished_report_in_a_new_session(ext, phone):
     phone.send("1", "2", "mom", "Bamburi road")
     assert "What happened?" in phone.last  # the network drops the session here
     offer = phone.dial()
-    assert offer.startswith("CON You have an unfinished report.")
+    assert offer.startswith("CON You did not finish last time.")
     assert "What happened?" in phone.send("1")
     phone.send("Girls kept in a house", "3", "3", "2")
     assert "Sexual exploitation, Mombasa: Bamburi road" in phone.last
@@ -158,7 +158,45 @@ def test_resume_start_again_discards_the_draft(ext, phone):
     ttl = ext.redis.ttl(f"ussd:reporter:{reporter_key(TEST_PHONE, ext.config.phone_hash_key)}")
     assert 0 < ttl <= 15 * 60
     phone.dial()
-    assert phone.send("2").startswith("CON 1. Report")
+    assert phone.send("2").startswith("CON What is happening?")  # a new report, from its start
+    assert phone.send("0").startswith("CON 1. Report")  # its way back is the menu, not the offer
+    assert phone.dial().startswith("CON 1. Report")
+
+
+def test_start_again_then_dropping_offers_the_new_report_not_the_old_one(phone):
+    phone.dial()
+    phone.send("1", "2", "Lurambi")  # forced labour, then a county, a place
+    phone.dial()
+    phone.send("2", "3")  # start again: a fake job this time, then drop
+    assert phone.dial().startswith("CON You did not finish last time.")
+    assert phone.send("1").startswith("CON County?")  # where the new report stopped
+    assert "Fake job or agency" in phone.send("0")
+
+
+def test_menu_pressed_on_purpose_is_not_an_unfinished_report(phone):
+    phone.dial()
+    phone.send("1", "2", "Lurambi")
+    assert phone.send("00").startswith("CON 1. Report")
+    assert phone.dial().startswith("CON 1. Report")  # nothing offered: they left it on purpose
+
+
+def test_back_to_the_menu_from_the_first_question_is_not_an_unfinished_report(phone):
+    phone.dial()
+    phone.send("1", "1")
+    phone.send("0")  # back to the kinds
+    assert phone.send("0").startswith("CON 1. Report")
+    assert phone.dial().startswith("CON 1. Report")
+
+
+def test_a_dropped_session_is_an_unfinished_report(phone):
+    phone.dial()
+    phone.send("1", "1")  # a kind chosen, then the line drops on the county question
+    assert phone.dial().startswith("CON You did not finish last time.")
+
+
+def test_choosing_report_and_dropping_before_any_answer_leaves_nothing_to_resume(phone):
+    phone.dial()
+    phone.send("1")
     assert phone.dial().startswith("CON 1. Report")
 
 
@@ -203,7 +241,7 @@ def test_redis_outage_in_the_middle_of_a_session(ext, phone, redis_server, app):
         # No state: the session is rebuilt by replaying `text`, and the tip is still saved.
         assert "Where exactly?" in phone.send("kak")
         end = phone.send("Lurambi market", "99", "2", "2", "2", "1")
-        assert end.startswith("END Report sent. Ref ")
+        assert end.startswith("END Report sent. Reference: ")
         [tip] = tips(ext)
         assert tip.place == "Lurambi market" and tip.county_code == KAKAMEGA
         health = app.test_client().get("/healthz")
@@ -224,7 +262,7 @@ def test_a_tip_whose_routing_job_redis_did_not_take_is_marked_and_routed_once_by
     phone.send("1", "1", "kak", "Lurambi", "99", "2", "2", "2")
     redis_server.stop()
     try:
-        assert phone.send("1").startswith("END Report sent. Ref ")
+        assert phone.send("1").startswith("END Report sent. Reference: ")
     finally:
         redis_server.start()
     first, second = tips(ext)
@@ -272,7 +310,7 @@ def test_a_report_dropped_while_redis_is_down_is_offered_for_resume_while_it_is_
     try:
         phone.send("1", "2", "mom", "Bamburi * Mtopanga road")
         assert "What happened?" in phone.last  # the network drops the session here
-        assert phone.dial().startswith("CON You have an unfinished report.")
+        assert phone.dial().startswith("CON You did not finish last time.")
         assert "What happened?" in phone.send("1")
         phone.send("Girls kept * locked in", "3", "3", "2", "1")
     finally:
@@ -291,7 +329,7 @@ def test_a_report_dropped_while_redis_was_down_is_offered_for_resume_after_it_re
     finally:
         redis_server.start()
     phone.client = make_app().test_client()  # a process whose breaker has not seen the outage
-    assert phone.dial().startswith("CON You have an unfinished report.")
+    assert phone.dial().startswith("CON You did not finish last time.")
     assert "Where exactly?" in phone.send("1")
     phone.send("Bamburi road", "99", "2", "2", "2", "1")
     [tip] = tips(ext)
@@ -306,7 +344,7 @@ def test_a_database_failure_ends_politely_and_loses_nothing(make_app, tmp_path, 
     end = phone.send("1", "5", "99", "Quarry", "99", "2", "1", "2", "1")
     assert end.startswith("END Sorry, something went wrong. Your answers are kept")
     phone.client = make_app().test_client()
-    assert phone.dial().startswith("CON You have an unfinished report.")
+    assert phone.dial().startswith("CON You did not finish last time.")
     assert "Send this report?" in phone.send("1")
     phone.send("1")
     [tip] = tips(ext)

@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from hotline.agencies import signals
-from hotline.agencies.register import STALE_AFTER_DAYS, spec_for, stats
+from hotline.agencies.register import STALE_AFTER_DAYS, UNLISTED_MIN_CHECKS, spec_for, stats
 from hotline.agencies.register import snapshot_date as register_snapshot
 from hotline.core.csv_import import cli_import, import_options
 from hotline.core.extensions import current
@@ -47,30 +47,34 @@ def import_command(file, skip_invalid, snapshot_date):
 @click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True, help="Up to today.")
 @with_appcontext
 def stats_command(days):
-    """Agency checks: per agency and verdict, per day and county, most checked while unlicensed; and
-    the agencies the case desk flagged on reports (signals for NEA)."""
+    """Agency checks: per agency and verdict, per day and county, most checked while unlicensed; the
+    names checked 5 times or more that are not in NEA's register; and the agencies the case desk
+    flagged on reports (signals for NEA)."""
     with current().session_scope() as session:
         tables = stats(session, days, kenya_today())
+        flagged = signals.flagged(session, days, kenya_today())
+    window = f"last {days} day{'' if days == 1 else 's'}"
     titles = {
         "per_agency": ("agency", "verdict", "checks"),
         "per_day": ("day", "county", "checks"),
         "unlicensed": ("checked while not licensed", "registration", "checks"),
     }
     for name, header in titles.items():
-        click.echo(f"\n{' / '.join(header[:-1])} (last {days} days)")
-        rows = [
-            tuple(
-                "(not found)" if c is None and name == "per_agency" else "-" if c is None else str(c)
-                for c in row
-            )
-            for row in tables[name]
-        ]
+        click.echo(f"\n{' / '.join(header[:-1])} ({window})")
+        missing = "(not found)" if name == "per_agency" else "-"
+        rows = [tuple(missing if c is None else _cell(c) for c in row) for row in tables[name]]
         _table([header, *rows] if rows else [header, ("no checks yet", "", "")])
-    with current().session_scope() as session:
-        flagged = signals.flagged(session, days, kenya_today())
-    click.echo(f"\nflagged by the case desk on reports (last {days} days)")
+    click.echo(
+        f"\nnames checked but not in NEA's register ({UNLISTED_MIN_CHECKS} or more checks, {window}):"
+        " for NEA to look into"
+    )
+    header = ("name", "checks", "days", "first checked", "last checked")
+    rows = [(key.title(), *map(_cell, rest)) for key, *rest in tables["unlisted"]]
+    empty = (f"none with {UNLISTED_MIN_CHECKS} or more checks", "", "", "", "")
+    _table([header, *(rows or [empty])])
+    click.echo(f"\nflagged by the case desk on reports ({window})")
     header = ("agency", "registration", "reports", "last flagged")
-    rows = [(name, number, str(count), last.isoformat()) for name, number, count, last in flagged]
+    rows = [(name, number, str(count), _cell(last)) for name, number, count, last in flagged]
     _table([header, *rows] if rows else [header, ("none flagged", "", "", "")])
 
 
@@ -105,6 +109,11 @@ def describe_snapshot(taken: date | None, today: date) -> str:
     if age > STALE_AFTER_DAYS:
         days += f", older than {STALE_AFTER_DAYS} days: import a fresh register"
     return f"{taken.isoformat()} ({days})"
+
+
+def _cell(value) -> str:
+    """A table cell: a date as people read it ("28 Nov 2026"), anything else as text."""
+    return f"{value.day} {value:%b %Y}" if isinstance(value, date) else str(value)
 
 
 def _table(rows: list[tuple]) -> None:

@@ -45,6 +45,10 @@ TRANSLATE = {"ajira": "employment", "kazi": "jobs", "nje": "abroad", "ughaibuni"
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 _PHONE_LIKE = re.compile(r"\+?[\d\s().-]{9,20}", re.ASCII)
+_NOT_ALNUM_ASCII = re.compile(r"[^A-Za-z0-9]")
+_LONG_NUMBER = re.compile(r"\d{7}", re.ASCII)  # a phone number, a national ID: however it is spaced
+_JOINED = re.compile(r"\s*([/-])\s*")  # "nea / 12 - 3" -> "nea/12-3"
+_CODE_WORD = re.compile(r"(?=.*\d).*[/-]", re.ASCII)  # "NEA/DEMO/001", "RA-2019-45"
 _KEYPAD = str.maketrans("abcdefghijklmnopqrstuvwxyz", "22233344455566677778889999")
 # Sound folding, in order: spellings English and Kiswahili writers swap for one sound.
 _SOUNDS = (
@@ -73,16 +77,46 @@ def registration_key(number: str) -> str:
     return _NOT_ALNUM.sub("", _ascii(number).upper())
 
 
-def name_words(name: str) -> list[str]:
-    """The words of a name, lower-case ASCII, legal forms and filler words dropped."""
+def name_words(name: str, translate: bool = True) -> list[str]:
+    """The words of a name, lower-case ASCII, legal forms and filler words dropped (and the Kiswahili
+    words of TRANSLATE in English, unless `translate` is False)."""
     words = _NON_WORD.sub(" ", _ascii(name).lower().replace("&", " and ")).split()
-    kept = [TRANSLATE.get(word, word) for word in words if word not in NOISE]
+    kept = [TRANSLATE.get(word, word) if translate else word for word in words if word not in NOISE]
     return kept or words  # "Company Ltd" alone keeps its words
 
 
-def name_key(name: str) -> str:
-    """The normalised name stored with an agency and matched against."""
-    return " ".join(name_words(name))
+def name_key(name: str, translate: bool = True) -> str:
+    """The normalised name stored with an agency and matched against (`translate`: as in name_words)."""
+    return " ".join(name_words(name, translate))
+
+
+def looks_like_number(query: str) -> bool:
+    """Whether what was typed is a number rather than a name: a licence or registration number, a
+    phone number, an ID, or nothing with letters. Lookup tries every query as a licence number and a
+    phone number first, so this is the shape of one: mostly digits, 7 digits in a row however they
+    are spaced, one word with a digit ("NEA123"), or a word with a digit joined by slashes or dashes."""
+    text = _ascii(query)
+    alnum = _NOT_ALNUM_ASCII.sub("", text)
+    digits = sum(character.isdigit() for character in alnum)
+    letters = len(alnum) - digits
+    if not letters or _LONG_NUMBER.search(alnum):
+        return True
+    if not digits:
+        return False
+    words = _JOINED.sub(r"\1", text).split()
+    return digits >= letters or len(words) == 1 or any(_CODE_WORD.match(word) for word in words)
+
+
+def typed_name_key(query: str) -> str | None:
+    """The name key of a query that is a name (kept to count the names not in the register), or None
+    for a number (`looks_like_number`) or an e-mail address: nothing that may be someone's contact.
+
+    Kiswahili words stay as typed: "Ajira Bora" is shown to NEA as the name people use, not as
+    "Employment Bora"; looking the key up still translates them, as for what was typed."""
+    query = (query or "")[:MAX_QUERY].strip()
+    if "@" in query or looks_like_number(query):
+        return None
+    return name_key(query, translate=False)[:MAX_QUERY] or None
 
 
 def sound_key(word: str) -> str:

@@ -13,11 +13,19 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from hotline.agencies.lookup import Candidate, LookupResult, lookup, name_key, registration_key
+from hotline.agencies.lookup import (
+    Candidate,
+    LookupResult,
+    lookup,
+    name_key,
+    registration_key,
+    typed_name_key,
+)
 from hotline.core import engagement
 from hotline.core.csv_import import Counts, CsvSpec, parse_row, text_column
 from hotline.core.errors import InvalidPhoneNumber
@@ -53,6 +61,10 @@ NEAIMS_STATUSES = {
 }
 LICENCE_TYPES = ("local", "international", "both")
 STALE_AFTER_DAYS = 30  # an older register earns a warning with every verdict
+# A name not in the register is listed for NEA once checked this often in the window: fewer could be
+# anything one person typed.
+UNLISTED_MIN_CHECKS = 5
+UNLISTED_TOP = 20
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 
 
@@ -257,8 +269,10 @@ def record_lookup(
     county_code: int | None = None,
     today: date | None = None,
     engagement_key: str | None = None,
+    query: str | None = None,
 ) -> None:
-    """Count one agency check; who checked is counted apart, by day, for campaign effect only."""
+    """Count one agency check; who checked is counted apart, by day, for campaign effect only. A check
+    that found nothing keeps the key of the name typed (`query`), never a number (`typed_name_key`)."""
     if engagement_key is not None:
         engagement.record(session, engagement_key, "agency_check")
     session.add(
@@ -268,12 +282,14 @@ def record_lookup(
             channel=channel[:8],
             county_code=county_code,
             day=today or kenya_today(),
+            query_key=typed_name_key(query) if query and verdict_kind == "not_found" else None,
         )
     )
 
 
 def stats(session, days: int, today: date) -> dict[str, list[tuple]]:
-    """Lookups per agency and verdict, per day and county, and agencies most checked while unlicensed."""
+    """Lookups per agency and verdict, per day and county, agencies most checked while unlicensed, and
+    names most checked that are not in the register (`unlisted`)."""
     since = today - timedelta(days=days - 1)
     recent = AgencyLookup.day >= since
     count = func.count(AgencyLookup.id)
@@ -296,4 +312,31 @@ def stats(session, days: int, today: date) -> dict[str, list[tuple]]:
         .order_by(count.desc(), Agency.name)
         .limit(10)
     ).all()
-    return {"per_agency": per_agency, "per_day": per_day, "unlicensed": unlicensed}
+    return {
+        "per_agency": per_agency,
+        "per_day": per_day,
+        "unlicensed": unlicensed,
+        "unlisted": unlisted(session, since),
+    }
+
+
+def unlisted(session, since: date) -> list[tuple[str, int, int, date, date]]:
+    """The names checked UNLISTED_MIN_CHECKS times or more since `since` that found nothing, most
+    checked first: (name key, checks, days with a check, first day, last day). A name the register
+    matches today (NEA added it since) is left out."""
+    checks = func.count()  # not of a column: the index alone answers
+    rows = session.execute(
+        select(
+            AgencyLookup.query_key,
+            checks,
+            func.count(AgencyLookup.day.distinct()),
+            func.min(AgencyLookup.day),
+            func.max(AgencyLookup.day),
+        )
+        .where(AgencyLookup.day >= since, AgencyLookup.query_key.is_not(None))
+        .group_by(AgencyLookup.query_key)
+        .having(checks >= UNLISTED_MIN_CHECKS)
+        .order_by(checks.desc(), AgencyLookup.query_key)
+    ).all()
+    not_matched = (tuple(row) for row in rows if not lookup(session, row[0]).candidates)
+    return list(islice(not_matched, UNLISTED_TOP))

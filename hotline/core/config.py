@@ -32,6 +32,8 @@ WEBHOOK_TOKEN_MIN_LENGTH = 32
 TEST_SUITE_MARKER = "HOTLINE_TEST_SUITE"
 
 DEFAULT_SERVICE_CODE = "*384*1234#"
+# Where phones send SMS (STOP, JOIN, TIP...): the local simulator's short code unless set.
+DEFAULT_SHORT_CODE = "21606"
 SIMULATOR_URL = "http://127.0.0.1:5001"
 # Minutes without an acknowledgement before a tip escalates: urgent ones, then per kind.
 DEFAULT_ESCALATION = {"urgent": 15, "default": 24 * 60}
@@ -70,6 +72,7 @@ class Config:
     at_sender_id: str | None = None
     at_premium_replies: bool = False  # the SMS short code is premium (on-demand): replies pass linkId back
     ussd_service_code: str = DEFAULT_SERVICE_CODE
+    sms_short_code: str = DEFAULT_SHORT_CODE  # named in texts that tell people where to send STOP or JOIN
     webhook_token: str | None = None
     secret_key: str = ""
     phone_hash_key: str = DEV_PHONE_HASH_KEY
@@ -212,6 +215,7 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         at_sender_id=get("AT_SENDER_ID"),
         at_premium_replies=_yes_no("AT_PREMIUM_REPLIES", get("AT_PREMIUM_REPLIES")),
         ussd_service_code=get("USSD_SERVICE_CODE") or DEFAULT_SERVICE_CODE,
+        sms_short_code=_short_code(get("SMS_SHORT_CODE"), get("AT_SENDER_ID")),
         webhook_token=get("WEBHOOK_TOKEN"),
         secret_key=get("SECRET_KEY") or "",
         phone_hash_key=get("PHONE_HASH_KEY") or DEV_PHONE_HASH_KEY,
@@ -270,6 +274,15 @@ def _retention(name: str, text: str | None) -> int:
             f"{name} must be from {least} to 36500 days, not {days} (default {DEFAULT_RETENTION_DAYS[name]})"
         )
     return days
+
+
+def _short_code(text: str | None, sender_id: str | None) -> str:
+    """SMS_SHORT_CODE, else AT_SENDER_ID when it is a short code (digits), else the simulator's."""
+    if text is None:
+        return sender_id if sender_id and sender_id.isdigit() else DEFAULT_SHORT_CODE
+    if not (text.isascii() and text.isdigit() and 3 <= len(text) <= 8):
+        raise ConfigError(f"SMS_SHORT_CODE must be the short code people text, 3 to 8 digits, not {text!r}")
+    return text
 
 
 def _price(text: str | None) -> str:

@@ -341,9 +341,16 @@ class AgencyLookup(Base):
     channel: Mapped[str] = mapped_column(String(8))
     county_code: Mapped[int | None] = mapped_column(Integer)
     day: Mapped[date] = mapped_column(Date, index=True)
+    # A not-found check of a name: the name's key (hotline.agencies.lookup.typed_name_key), never a
+    # number; `flask agencies stats` lists the keys checked 5 times or more, for NEA to look into.
+    query_key: Mapped[str | None] = mapped_column(String(200))
 
-    # The dashboard's unlicensed checks per day and county, from the index alone.
-    __table_args__ = (Index("ix_agency_lookup_dashboard", "day", "county_code", "verdict"),)
+    __table_args__ = (
+        # The dashboard's unlicensed checks per day and county, from the index alone.
+        Index("ix_agency_lookup_dashboard", "day", "county_code", "verdict"),
+        # The names not in the register: a window of days is one range of it, and only those rows.
+        Index("ix_agency_lookup_unlisted", "day", "query_key", **_where("query_key IS NOT NULL")),
+    )
 
 
 class Contact(Base):

@@ -4,10 +4,11 @@
 keyword's language), each confirmed by one SMS. `TIP`/`RIPOTI` makes a tip (channel sms, county
 unknown, so the national secretariat triages it), `STATUS`/`HALI` follows one up (telling its
 reporter, without the content, when a message from the case team waits), `ACK`/`POKEA`
-lets a registered focal point acknowledge one, `HELP`/`MSAADA`, an empty SMS and anything
-unknown get the keyword list. The sender's number is used only to reply (encrypted in the outbound row), to
-compute the reporter key, to count the SMS for campaign effect (`hotline.engagement`, under a
-pseudonym of its own and by day) and, for the awareness keywords, as the campaign contact's number.
+lets a registered focal point acknowledge one. `HELP`/`MSAADA` and an empty SMS get every keyword
+and the help lines (two SMS); anything unknown gets a short list of the keywords. The sender's
+number is used only to reply (encrypted in the outbound row), to compute the reporter key, to count
+the SMS for campaign effect (`hotline.engagement`, under a pseudonym of its own and by day) and, for
+the awareness keywords, as the campaign contact's number.
 The inbound row keeps nothing of the sender: AT's id, the keyword, and when it was sent and
 received. A reply to an SMS on a premium short code passes AT's link id back; it is kept on the
 reply's outbound row only, which needs it to be sent (`hotline.core.models.OutboundSms`).
@@ -24,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from flows.engine import clean_text
 from hotline.africastalking.sms_forms import IncomingSms
 from hotline.agencies import register as agencies
-from hotline.agencies.verdicts import register_text, verdict_text
+from hotline.agencies.verdicts import register_text, verdict_lines
 from hotline.contacts import service as contacts
 from hotline.core import engagement
 from hotline.core.extensions import Extensions
@@ -35,6 +36,9 @@ from hotline.sms.texts import KEYWORDS, reply
 from hotline.tips import conversation, followup, reporters, routing
 from hotline.tips import submission as tips
 from hotline.tips.reference import display
+
+# The AGENCY reply: the name (up to 60 characters), the verdict and the register in one SMS.
+SMS_VERDICT_LENGTH = 160
 
 
 @dataclass
@@ -76,24 +80,33 @@ def handle(ext: Extensions, sms: IncomingSms) -> Outcome:
 
 
 def _dispatch(ext, session, sms, key, command, language, rest, now) -> Outcome:
-    def answer(text_key: str, **values) -> Outcome:
+    def answer(text_key: str, part: int = 1, **values) -> Outcome:
         token = encrypt_contact(sms.phone, ext.config.contact_key)
+        # A premium code's link id serves the first reply only: a second is an ordinary send, never
+        # a second charge to the sender.
         premium = {"at_short_code": sms.to, "at_link_id": sms.link_id} if sms.link_id and sms.to else {}
+        premium = premium if part == 1 else {}
         message = reply(language, text_key, **values)
-        row = outbound.prepare(session, f"reply:{sms.at_id}", "reply", message, to_token=token, **premium)
+        dedupe = f"reply:{sms.at_id}" if part == 1 else f"reply:{sms.at_id}:{part}"
+        row = outbound.prepare(session, dedupe, "reply", message, to_token=token, **premium)
         return Outcome(send=[row.id])
 
-    if command == "help" or command == "unknown":
-        return answer("help" if command == "help" else "unknown", code=ext.config.ussd_service_code)
+    short_code = ext.config.sms_short_code
+    if command == "help":  # every keyword, then the help lines: two SMS, each whole on its own
+        listed = answer("help", short_code=short_code)
+        listed.send += answer("help_lines", part=2, code=ext.config.ussd_service_code).send
+        return listed
+    if command == "unknown":
+        return answer("unknown")
     hash_key = ext.config.phone_hash_key
     if command == "stop":
         contacts.opt_out(session, sms.phone, source="sms", phone_hash_key=hash_key, at=now)
-        return answer("stopped")
+        return answer("stopped", short_code=short_code)
     if command == "start":
         contacts.subscribe(
             session, sms.phone, source="sms", language=language, phone_hash_key=hash_key, at=now
         )
-        return answer("joined")
+        return answer("joined", short_code=short_code)
     if command == "agency":
         return _agency(session, _engagement_key(ext, sms), language, rest, answer)
     if command == "tip":
@@ -148,17 +161,20 @@ def _agency(session, engaged_key, language, rest, answer) -> Outcome:
     today = utcnow().date()
     verdict = agencies.verdict(candidate, today)
     agency_id = candidate.agency_id if candidate else None
-    agencies.record_lookup(session, agency_id, verdict.kind, "sms", today=today, engagement_key=engaged_key)
-    words = verdict_text(
+    agencies.record_lookup(
+        session, agency_id, verdict.kind, "sms", today=today, engagement_key=engaged_key, query=rest
+    )
+    register = register_text(language, agencies.snapshot_date(session), today)
+    words = verdict_lines(
         language,
-        candidate.name if candidate else None,
+        candidate.name if candidate else rest,
         verdict.kind,
         verdict.abroad,
         verdict.until or verdict.since,
-        name_limit=60,
+        register,
+        limit=SMS_VERDICT_LENGTH,
     )
-    register = register_text(language, agencies.snapshot_date(session), today)
-    return answer("raw", message=f"{words} {register}".strip())
+    return answer("raw", message=words)
 
 
 def _acknowledge(ext, session, sms, language, rest, now: datetime, answer) -> Outcome:

@@ -37,14 +37,14 @@ STATUS = {
     "en": {
         "received": "received",
         "routed": "with the county team",
-        "acknowledged": "acknowledged by the county team",
+        "acknowledged": "taken up by the county team",
         "followup": "followed up by the county team",
         "closed": "closed",
     },
     "sw": {
         "received": "imepokelewa",
         "routed": "iko na timu ya kaunti",
-        "acknowledged": "imepokelewa na timu ya kaunti",
+        "acknowledged": "inashughulikiwa na timu ya kaunti",
         "followup": "inafuatiliwa na timu ya kaunti",
         "closed": "imefungwa",
     },

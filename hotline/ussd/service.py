@@ -19,12 +19,11 @@ from functools import cache
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows.engine import Engine, Reply, State
-from flows.gsm import to_gsm7
-from flows.menu import hotline_flow
+from flows.menu import AGENCY_NAME_LENGTH, VERDICT_LENGTH, hotline_flow
 from flows.texts import DEFAULT_LANGUAGE, text
 from hotline.africastalking.forms import UssdRequest
 from hotline.agencies import register as agencies
-from hotline.agencies.verdicts import register_text, verdict_text
+from hotline.agencies.verdicts import register_text, shorten_name, verdict_lines
 from hotline.contacts import service as contacts
 from hotline.core.counties import all_counties
 from hotline.core.extensions import Extensions
@@ -38,6 +37,9 @@ from hotline.ussd.messages import read_message, send_answer
 from hotline.ussd.sessions import DRAFT_FIELDS, SessionStore, snapshot
 
 log = logging.getLogger(__name__)
+
+# An agency's name on the pick list when several match (three fit one screen).
+PICK_NAME_LENGTH = 26
 
 
 @dataclass
@@ -69,7 +71,10 @@ def answer(ext: Extensions, request: UssdRequest) -> Reply:
         if request.text:
             engine().feed(state, request.text, ctx, replay=True)
     if engine().flow[state.screen].draft and not state.ended:
-        state.draft = snapshot(state)
+        # A report with no answer yet is nothing to resume.
+        state.draft = snapshot(state) if state.answers else None
+    elif state.screen == engine().flow.start:
+        state.draft = None  # back to the menu on purpose (00, or 0 from a report's first screen)
     reply = engine().render(state)
     state.text, state.reply = request.text, reply.text
     store.save(key, request.session_id, state)
@@ -129,6 +134,14 @@ def discard_draft(state: State, ctx: UssdContext) -> None:
     """Forget the unfinished report."""
     state.draft = None
     state.answers.clear()
+
+
+def start_again(state: State, ctx: UssdContext) -> None:
+    """"Start again" on the resume offer: forget the unfinished report and begin a new one, whose
+    way back leads to the main menu (not to the offer of a report that is gone)."""
+    discard_draft(state, ctx)
+    start = engine().flow.start
+    state.screen, state.page, state.filter, state.stack = "tip_kind", 0, "", [[start, 0, ""]]
 
 
 def submit_tip(state: State, ctx: UssdContext) -> None:
@@ -216,7 +229,7 @@ def find_agency(state: State, ctx: UssdContext) -> str | None:
     candidates = [_candidate(c) for c in found.candidates]
     state.params["candidates"] = candidates
     if len(candidates) > 1:
-        lines = [f"{n}. {to_gsm7(c['name'])[:26]}" for n, c in enumerate(candidates, 1)]
+        lines = [f"{n}. {shorten_name(c['name'], PICK_NAME_LENGTH)}" for n, c in enumerate(candidates, 1)]
         state.params["choices"] = "\n".join(lines)
         return "agency_pick"
     _show_verdict(state, ctx, candidates[0] if candidates else None)
@@ -235,8 +248,13 @@ def show_picked_agency(state: State, ctx: UssdContext) -> str | None:
 
 
 def start_agency_report(state: State, ctx: UssdContext) -> None:
-    """Begin a report of kind recruitment fraud about the agency just checked."""
-    state.answers = {"kind": "recruitment_fraud", "agency_id": state.params.get("agency_id")}
+    """Begin a report of kind recruitment fraud about the agency just checked (by the name it was
+    found under, or as typed when it was not found): the kind is not asked again."""
+    state.answers = {
+        "kind": "recruitment_fraud",
+        "agency_id": state.params.get("agency_id"),
+        "agency": shorten_name(state.params.get("agency_name") or "", AGENCY_NAME_LENGTH),
+    }
 
 
 def safety_sms_state(state: State, ctx: UssdContext) -> str | None:
@@ -248,6 +266,7 @@ def safety_sms_state(state: State, ctx: UssdContext) -> str | None:
 
 def join_safety_sms(state: State, ctx: UssdContext) -> None:
     """Join awareness SMS in the session's language, with the county picked (if any)."""
+    state.params["short_code"] = ctx.ext.config.sms_short_code
     county = state.answers.pop("sms_county", None)
     with ctx.ext.session_scope() as session:
         contacts.subscribe(
@@ -262,6 +281,7 @@ def join_safety_sms(state: State, ctx: UssdContext) -> None:
 
 def leave_safety_sms(state: State, ctx: UssdContext) -> None:
     """Leave awareness SMS."""
+    state.params["short_code"] = ctx.ext.config.sms_short_code
     with ctx.ext.session_scope() as session:
         contacts.opt_out(
             session,
@@ -292,19 +312,30 @@ def _show_verdict(state: State, ctx: UssdContext, candidate: dict | None) -> Non
         found = agencies.verdict_of(candidate, today)
         agency_id = candidate["id"] if candidate else None
         agencies.record_lookup(
-            session, agency_id, found.kind, "ussd", today=today, engagement_key=_engagement_key(ctx)
+            session,
+            agency_id,
+            found.kind,
+            "ussd",
+            today=today,
+            engagement_key=_engagement_key(ctx),
+            query=state.answers.get("agency_query"),
         )
         snapshot = agencies.snapshot_date(session)
-    name = candidate["name"] if candidate else None
+    # Not found: the name line repeats what was typed, so the caller sees what was checked.
+    name = candidate["name"] if candidate else state.answers.get("agency_query", "")
     when = found.until or found.since
-    state.params["verdict"] = verdict_text(state.lang, name, found.kind, found.abroad, when)
-    state.params["register"] = register_text(state.lang, snapshot, today)
+    register = register_text(state.lang, snapshot, today)
+    state.params["verdict"] = verdict_lines(
+        state.lang, name, found.kind, found.abroad, when, register, VERDICT_LENGTH
+    )
     state.params["agency_id"] = candidate["id"] if candidate else None
+    state.params["agency_name"] = name
 
 
 ACTIONS = {
     "resume_draft": resume_draft,
     "discard_draft": discard_draft,
+    "start_again": start_again,
     "submit_tip": submit_tip,
     "set_language": set_language,
     "find_report": find_report,
