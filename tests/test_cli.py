@@ -1,4 +1,5 @@
-"""The command line: seed, the terminal phone against a live server, the funnel, --help everywhere."""
+"""The command line: seed, the terminal phone against a live server, --help everywhere (the funnel:
+test_ussd_funnel.py)."""
 
 from __future__ import annotations
 
@@ -92,20 +93,3 @@ def test_dial_explains_bad_input(app):
     assert result.exit_code == 2 and "Invalid value for --phone" in result.output
     result = app.test_cli_runner().invoke(args=["ussd", "dial", "--url", "http://127.0.0.1:1", "-i", "1"])
     assert result.exit_code == 1 and "is the service running?" in result.output
-
-
-def test_funnel_counts_where_sessions_ended(app, client):
-    runner = app.test_cli_runner()
-    assert runner.invoke(args=["ussd", "funnel"]).output == "no finished sessions recorded yet\n"
-    ended = [("", "Incomplete"), ("", "Incomplete"), ("1", "Incomplete"), ("1", "Incomplete"),
-             ("1", "Incomplete"), ("1", "Failed")]  # main: 2 hung up; tip_kind: 3 hung up, 1 failed
-    for n, (text, status) in enumerate(ended):
-        phone = f"+25471100{n:04d}"
-        client.post("/ussd", data={"sessionId": f"s{n}", "phoneNumber": phone, "text": text})
-        client.post("/ussd/events", data={"sessionId": f"s{n}", "phoneNumber": phone, "status": status})
-    assert runner.invoke(args=["ussd", "funnel"]).output.splitlines() == [
-        "last screen          status       sessions",
-        "tip_kind             Incomplete          3",
-        "main                 Incomplete          2",
-        "tip_kind             Failed              1",
-    ]

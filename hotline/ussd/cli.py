@@ -1,21 +1,25 @@
-"""`flask ussd dial` (a phone in the terminal, over HTTP in AT's format) and `flask ussd funnel`."""
+"""`flask ussd dial` (a phone in the terminal, over HTTP in AT's format) and `flask ussd funnel` (where
+callers give up, screen by screen: hotline.ussd.funnel)."""
 
 from __future__ import annotations
 
+import re
 import sys
 import uuid
+from datetime import date
 
 import click
 import requests
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
 
 from hotline.africastalking.forms import session_ended_form, ussd_form
 from hotline.africastalking.statuses import SESSION_FAILED, SESSION_INCOMPLETE, SESSION_SUCCESS
 from hotline.core.errors import InvalidPhoneNumber
 from hotline.core.extensions import current
-from hotline.core.models import UssdSessionEnd
 from hotline.core.privacy import normalise_phone
+from hotline.core.time import kenya_today
+from hotline.ussd import funnel
+from hotline.ussd.service import engine
 
 DEMO_PHONE = "+254700000001"
 
@@ -110,19 +114,46 @@ def _show(screen: str) -> None:
     click.echo("+" + "-" * (width + 2) + "+")
 
 
+class Day(click.ParamType):
+    """A day written YYYY-MM-DD, refused in words a reader understands."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            self.fail(f"{value!r} is not a date written YYYY-MM-DD (e.g. 2026-11-28)", param, ctx)
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r}: there is no such day", param, ctx)
+
+
 @ussd_group.command("funnel")
+@click.option("--since", type=Day(), help="First day (Nairobi time); alone, up to today.")
+@click.option("--until", type=Day(), help=f"Last day; alone, the {funnel.DEFAULT_DAYS} days up to it.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    help=f"The last N days up to today (default {funnel.DEFAULT_DAYS}); not with --since or --until.",
+)
 @with_appcontext
-def funnel_command():
-    """Where USSD sessions ended, by screen and status (from AT's end-of-session notifications)."""
+def funnel_command(since, until, days):
+    """Where callers give up: the USSD sessions that ended in a date range, screen by screen.
+
+    For each screen, in the order of the menu: the sessions that ended there, how many of them
+    finished (the service closed them) and how many dropped (the caller hung up or timed out, or the
+    network failed), and the dropped ones as a share of every session in the range.
+    """
+    if days is not None and (since or until):
+        raise click.BadParameter("give --days or --since/--until, not both", param_hint="--days")
+    first_day, last_day = funnel.date_range(since, until, days, kenya_today())
+    if first_day > last_day:
+        first, last = funnel.day_text(first_day), funnel.day_text(last_day)
+        if until:
+            raise click.BadParameter(f"{last} is before --since ({first})", param_hint="--until")
+        raise click.BadParameter(f"{first} is after today ({last})", param_hint="--since")
     with current().session_scope() as session:
-        rows = session.execute(
-            select(UssdSessionEnd.last_screen, UssdSessionEnd.status, func.count())
-            .group_by(UssdSessionEnd.last_screen, UssdSessionEnd.status)
-            .order_by(func.count().desc())
-        ).all()
-    if not rows:
-        click.echo("no finished sessions recorded yet")
-        return
-    click.echo(f"{'last screen':<20} {'status':<12} {'sessions':>8}")
-    for screen, status, count in rows:
-        click.echo(f"{screen or '(unknown)':<20} {status:<12} {count:>8}")
+        found = funnel.ended_by_screen(session, engine().flow, first_day, last_day)
+    click.echo("\n".join(funnel.report(found)))
