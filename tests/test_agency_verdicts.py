@@ -9,7 +9,13 @@ import pytest
 from flows.gsm import septets
 from flows.menu import VERDICT_LENGTH
 from flows.texts import LANGUAGES
-from hotline.agencies.verdicts import register_text, shorten_name, verdict_lines, verdict_sentence
+from hotline.agencies.verdicts import (
+    register_text,
+    shorten_name,
+    shorten_names,
+    verdict_lines,
+    verdict_sentence,
+)
 
 KINDS = ("licensed", "expired", "suspended", "revoked", "deregistered", "pending", "not_found")
 TODAY = date(2026, 11, 28)
@@ -31,6 +37,20 @@ TODAY = date(2026, 11, 28)
 def test_names_are_shortened_by_words(name, limit, shown):
     assert shorten_name(name, limit) == shown
     assert septets(shorten_name(name, limit)) <= limit
+
+
+def test_names_on_a_pick_list_that_would_read_the_same_keep_the_words_that_tell_them_apart():
+    names = [
+        "Sunrise International Recruitment Services Ltd",
+        "Sunrise International Employment Bureau Ltd",
+        "Baraka Domestic Staffing Ltd",
+    ]
+    assert [shorten_name(name, 26) for name in names][:2] == ["Sunrise International"] * 2
+    assert shorten_names(names, 26) == [
+        "Sunrise Recruitment...",
+        "Sunrise Employment Bureau",
+        "Baraka Domestic Staffing",
+    ]
 
 
 def test_a_name_outside_gsm7_is_folded_not_refused():

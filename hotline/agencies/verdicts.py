@@ -64,7 +64,25 @@ def register_text(language: str, snapshot: date | None, today: date) -> str:
     return text(language, key).format(date=date_words(language, snapshot, year=old))
 
 
-def shorten_name(name: str, limit: int) -> str:
+def shorten_names(names: list[str], limit: int) -> list[str]:
+    """Each name shortened as `shorten_name` does, unless two would then read the same ("Sunrise
+    International Recruitment Ltd" and "Sunrise International Employment Bureau" both "Sunrise
+    International"): those keep their first word and the words that tell them apart."""
+    shown = [shorten_name(name, limit) for name in names]
+    out = []
+    for name, short in zip(names, shown, strict=True):
+        twins = [other for other, twin in zip(names, shown, strict=True) if twin == short and other != name]
+        if not twins:
+            out.append(short)
+            continue
+        first, *rest = name.split()
+        shared = set.intersection(*({word.lower() for word in twin.split()} for twin in twins))
+        telling = [word for word in rest if word.lower() not in shared]
+        out.append(shorten_name(" ".join([first, *telling]), limit, drop_common=False))
+    return out
+
+
+def shorten_name(name: str, limit: int, drop_common: bool = True) -> str:
     """`name` in at most `limit` GSM-7 characters, never cut inside a word when a word fits."""
     words = to_gsm7(" ".join(name.split())).split(" ")
     words = [word for word in words if word]
@@ -72,7 +90,7 @@ def shorten_name(name: str, limit: int) -> str:
         return ""
     if _fits(words, limit):
         return " ".join(words)
-    for droppable in (LEGAL_SUFFIXES, COMMON_WORDS):
+    for droppable in (LEGAL_SUFFIXES, COMMON_WORDS) if drop_common else (LEGAL_SUFFIXES,):
         # From the end: a name's distinctive words come first ("Sunrise Overseas Recruitment Ltd").
         for at in range(len(words) - 1, 0, -1):
             if at < len(words) and _fold(words[at]) in droppable:

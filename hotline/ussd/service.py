@@ -23,7 +23,7 @@ from flows.menu import AGENCY_NAME_LENGTH, VERDICT_LENGTH, hotline_flow
 from flows.texts import DEFAULT_LANGUAGE, text
 from hotline.africastalking.forms import UssdRequest
 from hotline.agencies import register as agencies
-from hotline.agencies.verdicts import register_text, shorten_name, verdict_lines
+from hotline.agencies.verdicts import register_text, shorten_name, shorten_names, verdict_lines
 from hotline.contacts import service as contacts
 from hotline.core.counties import all_counties
 from hotline.core.extensions import Extensions
@@ -232,7 +232,8 @@ def find_agency(state: State, ctx: UssdContext) -> str | None:
     candidates = [_candidate(c) for c in found.candidates]
     state.params["candidates"] = candidates
     if len(candidates) > 1:
-        lines = [f"{n}. {shorten_name(c['name'], PICK_NAME_LENGTH)}" for n, c in enumerate(candidates, 1)]
+        names = shorten_names([c["name"] for c in candidates], PICK_NAME_LENGTH)
+        lines = [f"{n}. {name}" for n, name in enumerate(names, 1)]
         state.params["choices"] = "\n".join(lines)
         return "agency_pick"
     _show_verdict(state, ctx, candidates[0] if candidates else None)
