@@ -31,6 +31,7 @@ def production_env(**overrides) -> dict:
         "WEBHOOK_TOKEN": TOKEN,
         "PHONE_HASH_KEY": "a-real-phone-hash-key",
         "CONTACT_KEY": Fernet.generate_key().decode(),
+        "SMS_SHORT_CODE": "21606",
     }
     return {**env, **overrides}
 
@@ -62,7 +63,7 @@ def test_production_names_every_missing_secret(tmp_path):
     with pytest.raises(ConfigError) as caught:
         from_env(tmp_path, {})
     message = str(caught.value)
-    for name in ("SECRET_KEY", "WEBHOOK_TOKEN", "PHONE_HASH_KEY", "CONTACT_KEY"):
+    for name in ("SECRET_KEY", "WEBHOOK_TOKEN", "PHONE_HASH_KEY", "CONTACT_KEY", "SMS_SHORT_CODE"):
         assert name in message
 
 
@@ -139,3 +140,28 @@ def test_a_refused_production_config_is_a_message_for_cli_users_not_a_traceback(
     assert result.returncode == 1
     assert "Error: Refusing to start in production mode" in result.stderr
     assert "WEBHOOK_TOKEN is 5 characters" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "short_code"),
+    [
+        ({"HOTLINE_ENV": "development"}, "21606"),  # the simulator's
+        ({"HOTLINE_ENV": "development", "AT_SENDER_ID": "HOTLINE"}, "21606"),
+        ({"HOTLINE_ENV": "development", "AT_SENDER_ID": "40404"}, "40404"),  # a short code sender
+        ({"HOTLINE_ENV": "development", "AT_SENDER_ID": "40404", "SMS_SHORT_CODE": "22333"}, "22333"),
+        (production_env(SMS_SHORT_CODE=""), None),  # blank is unset: refused below
+    ],
+)
+def test_the_short_code_people_text(tmp_path, env, short_code):
+    if short_code is None:
+        with pytest.raises(ConfigError, match="SMS_SHORT_CODE is not set, and AT_SENDER_ID is not"):
+            from_env(tmp_path, env)
+        assert from_env(tmp_path, {**env, "AT_SENDER_ID": "40404"}).sms_short_code == "40404"
+        return
+    assert from_env(tmp_path, env).sms_short_code == short_code
+
+
+@pytest.mark.parametrize("value", ["abc", "12", "123456789", "*384#", "２１６０６"])
+def test_a_short_code_that_is_not_3_to_8_digits_is_refused(tmp_path, value):
+    with pytest.raises(ConfigError, match="SMS_SHORT_CODE must be the short code people text, 3 to 8 digits"):
+        from_env(tmp_path, {"HOTLINE_ENV": "development", "SMS_SHORT_CODE": value})

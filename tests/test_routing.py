@@ -324,7 +324,7 @@ def test_tip_by_sms_acts_once_and_replies_in_neutral_words(stack):
     status, unknown, *help_sw = stack.inbox(TEST_PHONE)[1:]
     assert status == f"Kumbukumbu {display(tip.reference)}: iko na timu ya kaunti."
     assert unknown.startswith("Sorry, we did not understand.")
-    assert sorted(message.split()[0] for message in help_sw) == ["MSAADA", "Tuma"]  # two SMS
+    assert sorted(message.split()[0] for message in help_sw) == ["MSAADA", "Maneno"]  # two SMS
 
 
 def test_follow_up_lookups_are_rate_limited(stack):

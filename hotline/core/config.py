@@ -72,7 +72,9 @@ class Config:
     at_sender_id: str | None = None
     at_premium_replies: bool = False  # the SMS short code is premium (on-demand): replies pass linkId back
     ussd_service_code: str = DEFAULT_SERVICE_CODE
-    sms_short_code: str = DEFAULT_SHORT_CODE  # named in texts that tell people where to send STOP or JOIN
+    # Named in texts that tell people where to send STOP or JOIN; None only in a production
+    # environment that did not say it (then the service refuses to start: see `check`).
+    sms_short_code: str | None = DEFAULT_SHORT_CODE
     webhook_token: str | None = None
     secret_key: str = ""
     phone_hash_key: str = DEV_PHONE_HASH_KEY
@@ -215,7 +217,7 @@ def from_env(instance_path: Path, environ: dict | None = None) -> Config:
         at_sender_id=get("AT_SENDER_ID"),
         at_premium_replies=_yes_no("AT_PREMIUM_REPLIES", get("AT_PREMIUM_REPLIES")),
         ussd_service_code=get("USSD_SERVICE_CODE") or DEFAULT_SERVICE_CODE,
-        sms_short_code=_short_code(get("SMS_SHORT_CODE"), get("AT_SENDER_ID")),
+        sms_short_code=_short_code(get("SMS_SHORT_CODE"), get("AT_SENDER_ID"), mode == "production"),
         webhook_token=get("WEBHOOK_TOKEN"),
         secret_key=get("SECRET_KEY") or "",
         phone_hash_key=get("PHONE_HASH_KEY") or DEV_PHONE_HASH_KEY,
@@ -276,10 +278,14 @@ def _retention(name: str, text: str | None) -> int:
     return days
 
 
-def _short_code(text: str | None, sender_id: str | None) -> str:
-    """SMS_SHORT_CODE, else AT_SENDER_ID when it is a short code (digits), else the simulator's."""
+def _short_code(text: str | None, sender_id: str | None, production: bool) -> str | None:
+    """SMS_SHORT_CODE, else AT_SENDER_ID when it is a short code (digits), else the simulator's
+    outside production (in production, None: a wrong number in every STOP confirmation is worse
+    than refusing to start)."""
     if text is None:
-        return sender_id if sender_id and sender_id.isdigit() else DEFAULT_SHORT_CODE
+        if sender_id and sender_id.isascii() and sender_id.isdigit():
+            return sender_id
+        return None if production else DEFAULT_SHORT_CODE
     if not (text.isascii() and text.isdigit() and 3 <= len(text) <= 8):
         raise ConfigError(f"SMS_SHORT_CODE must be the short code people text, 3 to 8 digits, not {text!r}")
     return text
@@ -335,6 +341,11 @@ def _production_problems(config: Config) -> list[str]:
     problems = []
     if not config.secret_key:
         problems.append("SECRET_KEY is not set")
+    if config.sms_short_code is None:
+        problems.append(
+            "SMS_SHORT_CODE is not set, and AT_SENDER_ID is not a short code: set the short code people "
+            "text (STOP, JOIN, HELP), which the replies name"
+        )
     token = config.webhook_token or ""
     if not token:
         problems.append("WEBHOOK_TOKEN is not set (every AT callback must carry ?token=)")
