@@ -85,11 +85,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "tip.confirm.cancel": "Cancel",
         "tip.sent": (
             "Report sent. Reference: {ref}\nKeep it safe. To follow up, dial again and choose 3.\n"
-            "Help: Police 999/112, Child 116, GBV 1195."
+            "Help: Police 999/112, Childline 116, GBV 1195."
         ),
         "tip.sent_urgent": (
             "In danger? Call 999 or 112 NOW.\nReport sent as urgent. Reference: {ref}\n"
-            "To follow up, dial again and choose 3. Child 116, GBV 1195."
+            "To follow up, dial again and choose 3. Childline 116, GBV 1195."
         ),
         "tip.cancelled": "Cancelled. Nothing was sent. Dial again any time.",
         "county.unknown": "county not given",

@@ -10,6 +10,7 @@ from flows.gsm import septets
 from flows.menu import VERDICT_LENGTH
 from flows.texts import LANGUAGES
 from hotline.agencies.verdicts import (
+    as_typed,
     register_text,
     shorten_name,
     shorten_names,
@@ -51,6 +52,18 @@ def test_names_on_a_pick_list_that_would_read_the_same_keep_the_words_that_tell_
         "Sunrise Employment Bureau",
         "Baraka Domestic Staffing",
     ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("kwanza global", "Kwanza Global"),
+        ("KWANZA  global", "KWANZA global"),
+        ("0712 345 678", "0712 345 678"),
+    ],
+)
+def test_a_name_not_in_the_register_is_shown_as_typed_with_capitals_if_it_had_none(typed, shown):
+    assert as_typed(typed) == shown
 
 
 def test_a_name_outside_gsm7_is_folded_not_refused():

@@ -54,6 +54,13 @@ def verdict_sentence(language: str, kind: str, abroad: bool, when: date | None) 
     return text(language, key).format(date=date_words(language, when) if when else "")
 
 
+def as_typed(query: str) -> str:
+    """What a caller typed, to name an agency the register does not have: "kwanza global" reads
+    "Kwanza Global" (anything with a capital or no letters is kept as typed)."""
+    query = " ".join(query.split())
+    return query.title() if query.islower() else query
+
+
 def register_text(language: str, snapshot: date | None, today: date) -> str:
     """Which register the verdict comes from, said as old when it is more than 30 days old."""
     if snapshot is None:

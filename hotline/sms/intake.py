@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from flows.engine import clean_text
 from hotline.africastalking.sms_forms import IncomingSms
 from hotline.agencies import register as agencies
-from hotline.agencies.verdicts import register_text, verdict_lines
+from hotline.agencies.verdicts import as_typed, register_text, verdict_lines
 from hotline.contacts import service as contacts
 from hotline.core import engagement
 from hotline.core.extensions import Extensions
@@ -168,7 +168,7 @@ def _agency(session, engaged_key, language, rest, answer) -> Outcome:
     register = register_text(language, agencies.snapshot_date(session), today)
     words = verdict_lines(
         language,
-        candidate.name if candidate else rest,
+        candidate.name if candidate else as_typed(rest),
         verdict.kind,
         verdict.abroad,
         verdict.until or verdict.since,

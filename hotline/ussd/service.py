@@ -23,7 +23,7 @@ from flows.menu import AGENCY_NAME_LENGTH, VERDICT_LENGTH, hotline_flow
 from flows.texts import DEFAULT_LANGUAGE, text
 from hotline.africastalking.forms import UssdRequest
 from hotline.agencies import register as agencies
-from hotline.agencies.verdicts import register_text, shorten_name, shorten_names, verdict_lines
+from hotline.agencies.verdicts import as_typed, register_text, shorten_name, shorten_names, verdict_lines
 from hotline.contacts import service as contacts
 from hotline.core.counties import all_counties
 from hotline.core.extensions import Extensions
@@ -336,7 +336,7 @@ def _show_verdict(state: State, ctx: UssdContext, candidate: dict | None) -> Non
         )
         snapshot = agencies.snapshot_date(session)
     # Not found: the name line repeats what was typed, so the caller sees what was checked.
-    name = candidate["name"] if candidate else state.answers.get("agency_query", "")
+    name = candidate["name"] if candidate else as_typed(state.answers.get("agency_query", ""))
     when = found.until or found.since
     register = register_text(state.lang, snapshot, today)
     state.params["verdict"] = verdict_lines(
