@@ -3,6 +3,7 @@ must be the committed one (a changed text changes the document in the same commi
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flows.gsm import is_gsm7, segments, septets
@@ -21,8 +22,12 @@ def test_docs_screens_md_lists_every_screen_and_is_up_to_date():
     for screen_id in engine().flow.screens:
         assert f"(`{screen_id}`)" in written
     before = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(written, encoding="utf-8")
+    if before != written:
+        # Written only when it changed, and whole at once: `make test` runs two sessions side by side.
+        DOC.parent.mkdir(exist_ok=True)
+        draft = DOC.with_name(f".screens.{os.getpid()}.md")
+        draft.write_text(written, encoding="utf-8")
+        os.replace(draft, DOC)
     assert before == written, "docs/screens.md was out of date and has been rewritten: commit it"
 
 
