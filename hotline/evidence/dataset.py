@@ -214,10 +214,9 @@ def rows(session: Session, config: Config, free_text=False, since=None, until=No
             outcome = "open"
         else:
             outcome = "referred" if status == "ClosedReferred" else (reason or "closed")
-        year, week, _ = created.astimezone(NAIROBI).isocalendar()
         found = [
             _row_id(key, tip_id),
-            f"{year}-W{week:02d}",
+            week_of(created),
             county,
             counties.get(county),
             channel,
