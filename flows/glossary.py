@@ -91,8 +91,6 @@ TERMS = (
     ),
 )
 
-# Term by name, for code that wants the words.
-BY_NAME = {term.name: term for term in TERMS}
 
 
 

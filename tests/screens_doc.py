@@ -7,6 +7,7 @@ from datetime import date
 
 from flows.engine import Engine, State
 from flows.gsm import segments, septets
+from flows.menu import VERDICT_LENGTH
 from flows.texts import LANGUAGES
 from flows.validate import worst_renderings
 from hotline.agencies.verdicts import register_text, verdict_lines
@@ -81,7 +82,7 @@ def build(engine: Engine, titles: dict[str, str]) -> str:
             for name, snapshot in ((AGENCY, REGISTER), (LONG_AGENCY, date(2026, 9, 30))):
                 register = register_text(lang, snapshot, TODAY)
                 shown = name if kind != "not_found" else "Kwanza Global Placements"
-                lines = verdict_lines(lang, shown, kind, abroad, WHEN.get(kind), register, 89)
+                lines = verdict_lines(lang, shown, kind, abroad, WHEN.get(kind), register, VERDICT_LENGTH)
                 heading = f"{LANGUAGE_NAMES[lang]}, register of {snapshot:%d %b %Y}:"
                 out += [heading, "", "```", lines, "```", ""]
     out += ["## SMS replies", "", "Counted in GSM-7 septets; one SMS holds 160, joined parts 153 each.", ""]
@@ -104,7 +105,7 @@ def _renderings(engine: Engine, screen, lang: str):
     params = {name: SAMPLE.get(name, "") for name, _ in screen.params if name in SAMPLE}
     if "verdict" in dict(screen.params):
         register = register_text(lang, REGISTER, TODAY)
-        params["verdict"] = verdict_lines(lang, AGENCY, "suspended", False, None, register, 89)
+        params["verdict"] = verdict_lines(lang, AGENCY, "suspended", False, None, register, VERDICT_LENGTH)
     if "status" in dict(screen.params):
         params["status"] = STATUS[lang]["acknowledged"]
     if screen.kind != "list":

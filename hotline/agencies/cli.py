@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from flows.texts import date_words
 from hotline.agencies import signals
 from hotline.agencies.register import STALE_AFTER_DAYS, UNLISTED_MIN_CHECKS, spec_for, stats
 from hotline.agencies.register import snapshot_date as register_snapshot
@@ -113,7 +114,7 @@ def describe_snapshot(taken: date | None, today: date) -> str:
 
 def _cell(value) -> str:
     """A table cell: a date as people read it ("28 Nov 2026"), anything else as text."""
-    return f"{value.day} {value:%b %Y}" if isinstance(value, date) else str(value)
+    return date_words("en", value) if isinstance(value, date) else str(value)
 
 
 def _table(rows: list[tuple]) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from hotline.agencies.lookup import (
     Candidate,
     LookupResult,
+    current_index,
     lookup,
     name_key,
     registration_key,
@@ -338,5 +339,6 @@ def unlisted(session, since: date) -> list[tuple[str, int, int, date, date]]:
         .having(checks >= UNLISTED_MIN_CHECKS)
         .order_by(checks.desc(), AgencyLookup.query_key)
     ).all()
-    not_matched = (tuple(row) for row in rows if not lookup(session, row[0]).candidates)
+    index = current_index(session)  # the register's version checked once, not once a row
+    not_matched = (tuple(row) for row in rows if not lookup(index, row[0]).candidates)
     return list(islice(not_matched, UNLISTED_TOP))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from hotline.core.models import Agency, Tip
-from hotline.core.time import NAIROBI, as_utc
+from hotline.core.time import NAIROBI, as_utc, kenya_midnight
 
 
 def flagged(session, days: int, today: date) -> list[tuple]:
     """Agencies flagged on reports in the last `days` days: name, registration, reports, last flagged."""
-    since = datetime.combine(today - timedelta(days=days - 1), time(), NAIROBI).astimezone(UTC)
+    since = kenya_midnight(today - timedelta(days=days - 1))
     reports = func.count(Tip.id)
     query = (
         select(Agency.name, Agency.registration_number, reports, func.max(Tip.agency_flagged_at))

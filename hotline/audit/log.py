@@ -8,13 +8,13 @@ the next page shows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.core.models import AuditEvent, Tip
-from hotline.core.time import NAIROBI
+from hotline.core.time import kenya_midnight
 from hotline.tips import reference as references
 
 PAGE_SIZE = 50
@@ -48,11 +48,6 @@ class Page:
     unknown_reference: bool = False
 
 
-def _kenya_midnight(day: date) -> datetime:
-    # In UTC: SQLite keeps times as UTC text and would compare an EAT time's digits as they are.
-    return datetime.combine(day, time.min, tzinfo=NAIROBI).astimezone(UTC)
-
-
 def page(session: Session, filters: Filters, before: int | None = None, size: int = PAGE_SIZE) -> Page:
     """The newest `size` entries matching `filters`, older than entry `before` when given."""
     query = select(AuditEvent, Tip.reference).outerjoin(Tip, Tip.id == AuditEvent.tip_id)
@@ -68,9 +63,9 @@ def page(session: Session, filters: Filters, before: int | None = None, size: in
             return Page([], None, unknown_reference=True)
         query = query.where(AuditEvent.tip_id == tip_id)
     if filters.since:
-        query = query.where(AuditEvent.at >= _kenya_midnight(filters.since))
+        query = query.where(AuditEvent.at >= kenya_midnight(filters.since))
     if filters.until:
-        query = query.where(AuditEvent.at < _kenya_midnight(filters.until + timedelta(days=1)))
+        query = query.where(AuditEvent.at < kenya_midnight(filters.until + timedelta(days=1)))
     if before is not None:
         query = query.where(AuditEvent.id < before)
     rows = session.execute(query.order_by(AuditEvent.id.desc()).limit(size + 1)).all()

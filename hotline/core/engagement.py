@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from hotline.core.models import Engagement, utcnow
 from hotline.core.privacy import seal_engagement
-from hotline.core.time import NAIROBI
+from hotline.core.time import NAIROBI, kenya_midnight
 
 SIGNALS = ("dialled", "tip", "agency_check", "sms")
 _INSERT = insert(Engagement)
@@ -57,9 +57,7 @@ def day_of(moment: datetime) -> date:
     return moment.astimezone(NAIROBI).date()
 
 
-def day_start(day: date) -> datetime:
-    """Midnight in Nairobi at the start of `day`, as an aware UTC datetime."""
-    return datetime(day.year, day.month, day.day, tzinfo=NAIROBI).astimezone(UTC)
+day_start = kenya_midnight  # midnight in Nairobi at the start of a day, in UTC
 
 
 def seal(connection: Connection | Session, key: str) -> str:

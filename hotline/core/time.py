@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 # Kenya keeps East Africa Time, UTC+3, all year (no daylight saving): a fixed offset needs no tz data.
 NAIROBI = timezone(timedelta(hours=3), "EAT")
@@ -25,6 +25,12 @@ def as_utc(moment: datetime | None) -> datetime | None:
 def kenya_today() -> date:
     """Today's date in Kenya (the server's own clock may keep another time zone)."""
     return utcnow().astimezone(NAIROBI).date()
+
+
+def kenya_midnight(day: date) -> datetime:
+    """The start of `day` in Kenya, in UTC (21:00 UTC the day before): the bound of a Kenyan day in a
+    query (SQLite keeps times as UTC text, so the bound must be UTC too)."""
+    return datetime.combine(day, time(), NAIROBI).astimezone(UTC)
 
 
 def kenya_time(moment: datetime | None, seconds: bool = False, missing: str = "-") -> str:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from flows.engine import clean_text
 from hotline.africastalking.sms_forms import IncomingSms
 from hotline.agencies import register as agencies
-from hotline.agencies.verdicts import as_typed, register_text, verdict_lines
+from hotline.agencies.verdicts import as_typed, register_text, shorten_names, verdict_lines
 from hotline.contacts import service as contacts
 from hotline.core import engagement
 from hotline.core.extensions import Extensions
@@ -40,6 +40,8 @@ from hotline.tips.reference import display
 
 # The AGENCY reply: the name (up to 60 characters), the verdict and the register in one SMS.
 SMS_VERDICT_LENGTH = 160
+# An agency's name in the AGENCY reply's list of several (with its licence number, to send back).
+SMS_CHOICE_NAME_LENGTH = 40
 
 
 @dataclass
@@ -154,8 +156,10 @@ def _agency(session, engaged_key, language, rest, answer) -> Outcome:
         return answer("agency_empty")
     found = agencies.lookup(session, rest)
     if len(found.candidates) > 1:
+        names = shorten_names([c.name for c in found.candidates], SMS_CHOICE_NAME_LENGTH)
         choices = "; ".join(
-            f"{n}) {c.name[:40]} ({c.registration_number})" for n, c in enumerate(found.candidates, 1)
+            f"{n}) {name} ({c.registration_number})"
+            for n, (name, c) in enumerate(zip(names, found.candidates, strict=True), 1)
         )
         return answer("agency_several", choices=choices)
     candidate = found.candidates[0] if found.candidates else None

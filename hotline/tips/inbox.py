@@ -12,14 +12,14 @@ it is not counted in its own right (it is listed in the closed folder).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import false, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from hotline.core.counties import NATIONAL, by_code
 from hotline.core.models import CaseEvent, FocalPoint, OutboundSms, Tip
-from hotline.core.time import NAIROBI, as_utc
+from hotline.core.time import as_utc, kenya_midnight
 from hotline.core.viewer import Viewer
 from hotline.tips import reference
 
@@ -124,11 +124,6 @@ class Filters:
     def active(self) -> bool:
         """True when any filter is set."""
         return bool(self.as_query())
-
-
-def kenya_midnight(day: date) -> datetime:
-    """The start of a day in Kenya, in UTC (date filters are Kenyan days)."""
-    return datetime.combine(day, time(), NAIROBI).astimezone(UTC)
 
 
 def escape_like(text: str) -> str:

@@ -9,13 +9,14 @@ the last screen the service showed them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import case, func, select
 
+from flows.texts import date_words
 from hotline.africastalking.statuses import SESSION_SUCCESS
 from hotline.core.models import UssdSessionEnd
-from hotline.core.time import NAIROBI
+from hotline.core.time import kenya_midnight
 
 DEFAULT_DAYS = 30  # `flask ussd funnel` with no dates: the last 30 days up to today
 
@@ -80,7 +81,7 @@ def screen_name(screen: str | None) -> str:
 
 def day_text(day: date) -> str:
     """`28 Nov 2026`: a date as the secretariat reads it."""
-    return f"{day.day} {day:%b %Y}"
+    return date_words("en", day)
 
 
 def date_range(since: date | None, until: date | None, days: int | None, today: date) -> tuple[date, date]:
@@ -132,11 +133,6 @@ class Funnel:
         return [r for r in asking if most and r.dropped == most]
 
 
-def nairobi_midnight(day: date) -> datetime:
-    """The start of `day` in Nairobi, in UTC (Nairobi's midnight is 21:00 UTC the day before)."""
-    return datetime.combine(day, time(), NAIROBI).astimezone(UTC)
-
-
 def ended_by_screen(session, flow, first_day: date, last_day: date) -> Funnel:
     """Count the sessions that ended from `first_day` to `last_day` (Nairobi), by last screen.
 
@@ -150,8 +146,8 @@ def ended_by_screen(session, flow, first_day: date, last_day: date) -> Funnel:
     counted = session.execute(
         select(UssdSessionEnd.last_screen, func.count(), finished)
         .where(
-            UssdSessionEnd.received_at >= nairobi_midnight(first_day),
-            UssdSessionEnd.received_at < nairobi_midnight(last_day + timedelta(days=1)),
+            UssdSessionEnd.received_at >= kenya_midnight(first_day),
+            UssdSessionEnd.received_at < kenya_midnight(last_day + timedelta(days=1)),
         )
         .group_by(UssdSessionEnd.last_screen)
     ).all()
