@@ -28,13 +28,12 @@ from flows.menu import TIP_KINDS
 from hotline.core.config import Config
 from hotline.core.counties import name_of
 from hotline.core.models import AgencyLookup, Campaign, Referral, Tip
-from hotline.core.time import NAIROBI, as_utc, utcnow
+from hotline.core.time import NAIROBI, as_utc, kenya_midnight, utcnow
 from hotline.evidence import formats
 from hotline.evidence.dataset import YIELD_PER, Deadlines, period
 from hotline.evidence.fields import ours
 from hotline.evidence.suppression import TOTAL, Line, grid, grid_lines, shown, suppress
 from hotline.tips.casework import CLOSED_STATUSES, CLOSURE_REASONS
-from hotline.tips.inbox import kenya_midnight
 
 UNKNOWN = "unknown"
 SUPPRESSION_NOTE = 'Counts from 1 to 4 are shown as "<5"; "x" is a count hidden so none can be worked out.'

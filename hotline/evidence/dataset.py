@@ -33,12 +33,11 @@ from flows.menu import TIP_KINDS
 from hotline.core.config import Config
 from hotline.core.counties import by_code
 from hotline.core.models import Referral, ReferralOrganisation, Tip
-from hotline.core.time import NAIROBI, as_utc, utcnow
+from hotline.core.time import NAIROBI, as_utc, kenya_midnight, utcnow
 from hotline.evidence import formats
 from hotline.evidence.fields import Field, ours, standard
 from hotline.evidence.redaction import redact
 from hotline.tips.casework import CLOSED_STATUSES, CLOSURE_REASONS
-from hotline.tips.inbox import kenya_midnight
 from hotline.tips.referrals import KINDS as ORGANISATION_KINDS
 
 TITLE = "Kenya counter-trafficking hotline: case-level dataset (de-identified)"
