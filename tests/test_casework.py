@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from hotline.agencies import signals
 from hotline.core.models import (
-    Agency,
     AuditEvent,
     CaseEvent,
     FocalPoint,
@@ -21,6 +20,7 @@ from hotline.core.privacy import encrypt_contact
 from hotline.tips import casework, followup, inbox, routing
 from hotline.tips.casework import CaseError, NotAllowed
 from hotline.tips.timeline import timeline
+from tests.builders import add_agency
 from tests.test_inbox import KAKAMEGA, NAIROBI, add_tip, viewer_of
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
@@ -266,16 +266,14 @@ def test_flag_the_agency_once_and_nea_sees_it_in_the_agency_stats(app, session, 
     tip = desk["tip"]
     with pytest.raises(CaseError, match="names no recruitment agency"):
         casework.flag_agency(session, desk["officer_a"], tip, NOW)
-    agency = Agency(
+    agency = add_agency(
+        session,
         name="Gulf Dreams Ltd",
         registration_number="NEA/123",
         registration_key="NEA123",
         name_key="gulf dreams",
-        status="revoked",
         licence_type="international",
     )
-    session.add(agency)
-    session.flush()
     tip.agency_id = agency.id
     casework.flag_agency(session, desk["officer_a"], tip, NOW)
     assert tip.agency_flagged_at == NOW and audited(session, "agency_flag")[0].detail == {

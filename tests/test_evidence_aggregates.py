@@ -7,27 +7,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from flows.menu import TIP_KINDS
-from hotline.core.models import AgencyLookup, Campaign, Referral, ReferralOrganisation, Tip
+from hotline.core.models import AgencyLookup, Campaign, Referral, ReferralOrganisation
 from hotline.evidence import aggregates
-from hotline.tips.reference import new_reference
+from tests.builders import add_agency, add_tip
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 X, SMALL = "x", "<5"
-
-
-def add_tip(session, created: datetime, **overrides) -> Tip:
-    values = {
-        "reference": new_reference(),
-        "channel": "ussd",
-        "kind": "forced_labour",
-        "county_code": 37,
-        "reporter_key": "k" * 64,
-        "created_at": created,
-    }
-    tip = Tip(**{**values, **overrides})
-    session.add(tip)
-    session.flush()
-    return tip
 
 
 def kinds(**counts) -> list:
@@ -98,18 +83,7 @@ def test_annual_figures_are_counted_by_hand_and_suppressed(ext):
                 reason="Other",
             )
         )  # a second referral of the same tip: still one tip referred
-        from hotline.core.models import Agency
-
-        agency = Agency(
-            name="Fly Ltd",
-            registration_number="R1",
-            registration_key="r1",
-            name_key="fly",
-            status="revoked",
-            licence_type="local",
-        )
-        session.add(agency)
-        session.flush()
+        agency = add_agency(session)
         made[11].agency_id = made[12].agency_id = agency.id
         add_tip(session, datetime(2025, 12, 31, 20, 0, tzinfo=UTC))  # 31 December 23:00 in Nairobi: 2025
         for verdict, n in (("licensed", 12), ("not_found", 5)):

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from hotline.core.models import AuditEvent, Tip
+from hotline.core.models import AuditEvent
 from hotline.core.privacy import reporter_key
-from hotline.tips.reference import new_reference
+from tests.builders import add_tip
 from tests.console import csrf_token, make_user, sign_in_client
 
 PATH = "/console/dataset"
@@ -26,16 +26,13 @@ def secretariat(ext, app):
     sign_in_client(client, user)
     with ext.session_scope() as session:
         for day, county in ((2, 37), (3, 47), (4, 37)):
-            session.add(
-                Tip(
-                    reference=new_reference(),
-                    channel="ussd",
-                    kind="servitude",
-                    county_code=county,
-                    place="Kileleshwa, call 0712 345 678",
-                    reporter_key=reporter_key("+254712345678", "k"),
-                    created_at=datetime(2026, 11, day, 6, tzinfo=UTC),
-                )
+            add_tip(
+                session,
+                datetime(2026, 11, day, 6, tzinfo=UTC),
+                kind="servitude",
+                county_code=county,
+                place="Kileleshwa, call 0712 345 678",
+                reporter_key=reporter_key("+254712345678", "k"),
             )
     return client, user
 

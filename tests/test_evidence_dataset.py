@@ -11,31 +11,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hotline.core.models import Agency, Referral, ReferralOrganisation, Tip
+from hotline.core.models import Referral, ReferralOrganisation, Tip
 from hotline.evidence import dataset
 from hotline.evidence.fields import ATTRIBUTION
-from hotline.tips.reference import new_reference
+from tests.builders import add_agency, add_tip
 
 KAKAMEGA, NAIROBI = 37, 47
 NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
-
-
-def add_tip(session, created: datetime, **overrides) -> Tip:
-    values = {
-        "reference": new_reference(),
-        "channel": "ussd",
-        "kind": "forced_labour",
-        "county_code": KAKAMEGA,
-        "place": "Lurambi market",
-        "description": "Men locked in a yard",
-        "reporter_key": "k" * 64,
-        "created_at": created,
-    }
-    values.update(overrides)
-    tip = Tip(**values)
-    session.add(tip)
-    session.flush()
-    return tip
 
 
 def organisation(session, kind: str, name: str) -> ReferralOrganisation:
@@ -52,16 +34,7 @@ def tips(ext):
     """Four tips whose every column is counted by hand below; their ids in order."""
     with ext.session_scope() as session:
         police, shelter = organisation(session, "police", "Police"), organisation(session, "shelter", "Home")
-        agency = Agency(
-            name="Fly Ltd",
-            registration_number="R1",
-            registration_key="r1",
-            name_key="fly",
-            status="revoked",
-            licence_type="local",
-        )
-        session.add(agency)
-        session.flush()
+        agency = add_agency(session)
         # Sunday 22:30 UTC is Monday 01:30 in Nairobi: ISO week 45, not 44.
         a = add_tip(
             session,

@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hotline.core.models import Agency, AgencyLookup, FocalPoint, Referral, ReferralOrganisation, Tip
+from hotline.core.models import AgencyLookup, FocalPoint, Referral, ReferralOrganisation
 from hotline.core.privacy import encrypt_contact, reporter_key
 from hotline.evidence.redaction import redact
-from hotline.tips.reference import display, new_reference
+from hotline.tips.reference import display
+from tests.builders import add_agency, add_tip
 
 PHONES = [
     "0712 345 678",
@@ -56,16 +57,7 @@ def loaded(ext):
     secrets = {"keys": [], "references": [], "tokens": []}
     with ext.session_scope() as session:
         officer = FocalPoint(county_code=37, name="Officer Wanjiru Achieng", phone="+254700000101")
-        agency = Agency(
-            name="Fly Ltd",
-            registration_number="R1",
-            registration_key="r1",
-            name_key="fly",
-            status="revoked",
-            licence_type="local",
-            phone="+254722000111",
-            email="fly@agency.example",
-        )
+        agency = add_agency(session, phone="+254722000111", email="fly@agency.example")
         organisation = ReferralOrganisation(
             county_code=37,
             name="Kakamega Police",
@@ -73,16 +65,16 @@ def loaded(ext):
             phone="+254711000111",
             email="desk@police.example",
         )
-        session.add_all([officer, agency, organisation])
+        session.add_all([officer, organisation])
         session.flush()
         for i, phone in enumerate(PHONES):
             number = f"+2547{i:02d}{i:06d}"
             key = reporter_key(number, ext.config.phone_hash_key)
             token = encrypt_contact(number, ext.config.contact_key)
-            tip = Tip(
-                reference=new_reference(),
+            tip = add_tip(
+                session,
+                datetime(2026, 6, 1, tzinfo=UTC) + timedelta(days=i),
                 channel="ussd" if i % 2 else "sms",
-                kind="forced_labour",
                 county_code=37 if i % 3 else 47,
                 place=f"Near {phone}",
                 description=f"Call {phone} or write to {EMAILS[i % 3]}; agent {EMAILS[(i + 1) % 3]}",
@@ -91,11 +83,8 @@ def loaded(ext):
                 agency_id=agency.id,
                 acknowledged_by_id=officer.id,
                 assigned_focal_point_id=officer.id,
-                created_at=datetime(2026, 6, 1, tzinfo=UTC) + timedelta(days=i),
                 acknowledged_at=datetime(2026, 6, 1, 1, tzinfo=UTC) + timedelta(days=i),
             )
-            session.add(tip)
-            session.flush()
             session.add(
                 Referral(
                     tip_id=tip.id,

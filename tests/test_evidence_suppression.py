@@ -11,8 +11,17 @@ from collections import Counter
 import pytest
 from scipy.optimize import linprog
 
-from hotline.evidence.aggregates import ANNUAL_LINES, grid
-from hotline.evidence.suppression import HIDDEN_MARK, SMALL_MARK, TOTAL, Line, grid_lines, shown, suppress
+from hotline.evidence.aggregates import ANNUAL_LINES
+from hotline.evidence.suppression import (
+    HIDDEN_MARK,
+    SMALL_MARK,
+    TOTAL,
+    Line,
+    grid,
+    grid_lines,
+    shown,
+    suppress,
+)
 
 
 def ranges(values: dict, lines: list[Line], suppressed) -> dict:

@@ -11,7 +11,8 @@ from hotline.core.models import CaseEvent, FocalPoint, OutboundSms, Tip, User
 from hotline.core.viewer import Viewer
 from hotline.tips import inbox
 from hotline.tips.inbox import Filters
-from hotline.tips.reference import display, new_reference
+from hotline.tips.reference import display
+from tests import builders
 
 KAKAMEGA, NAIROBI = 37, 47
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -19,21 +20,7 @@ START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 def add_tip(session, n: int, **overrides) -> Tip:
     """A tip made `n` minutes after START; defaults plus overrides."""
-    values = {
-        "reference": new_reference(),
-        "channel": "ussd",
-        "kind": "forced_labour",
-        "county_code": KAKAMEGA,
-        "place": "Lurambi market",
-        "description": "Men locked in a yard",
-        "reporter_key": "k" * 64,
-        "created_at": START + timedelta(minutes=n),
-    }
-    values.update(overrides)
-    tip = Tip(**values)
-    session.add(tip)
-    session.flush()
-    return tip
+    return builders.add_tip(session, START + timedelta(minutes=n), **overrides)
 
 
 def viewer_of(session, role: str, county_code=None, focal_point_id=None) -> Viewer:

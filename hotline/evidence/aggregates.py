@@ -28,18 +28,22 @@ from flows.menu import TIP_KINDS
 from hotline.core.config import Config
 from hotline.core.counties import name_of
 from hotline.core.models import AgencyLookup, Campaign, Referral, Tip
-from hotline.core.time import NAIROBI, as_utc, utcnow
+from hotline.core.time import NAIROBI, as_utc, kenya_midnight, utcnow
 from hotline.evidence import formats
 from hotline.evidence.dataset import YIELD_PER, Deadlines, period
 from hotline.evidence.fields import ours
-from hotline.evidence.suppression import TOTAL, Line, grid_lines, shown, suppress
+from hotline.evidence.suppression import TOTAL, Line, grid, grid_lines, shown, suppress
 from hotline.tips.casework import CLOSED_STATUSES, CLOSURE_REASONS
-from hotline.tips.inbox import kenya_midnight
 
 UNKNOWN = "unknown"
 SUPPRESSION_NOTE = 'Counts from 1 to 4 are shown as "<5"; "x" is a count hidden so none can be worked out.'
 COUNT_TYPE = 'Number, "<5" or "x"'
 CAMPAIGN_STATES = ("sending", "paused", "done", "cancelled")  # started at some point
+CAMPAIGN_LABELS = {
+    "reach": "Reach (unique numbers delivered)",
+    "treated": "Sent a message (treated)",
+    "held_out": "Held out (no message)",
+}
 
 
 def year_bounds(year: int) -> tuple[date, date]:
@@ -76,18 +80,6 @@ def county_month_kind(session: Session, since: date | None, until: date | None, 
         generated_at=as_utc(now) or utcnow(),
         filters={"since": since, "until": until},
     )
-
-
-def grid(cells: Counter, rows: list, columns: list) -> dict:
-    """A two-way table's cells with row totals, column totals and the grand total (suppression's
-    names: (row, column), (row, TOTAL), (TOTAL, column), (TOTAL, TOTAL))."""
-    values = {(r, c): cells.get((r, c), 0) for r in rows for c in columns}
-    for r in rows:
-        values[r, TOTAL] = sum(values[r, c] for c in columns)
-    for c in columns:
-        values[TOTAL, c] = sum(values[r, c] for r in rows)
-    values[TOTAL, TOTAL] = sum(values[r, TOTAL] for r in rows)
-    return values
 
 
 def _month_rows(month: str, cells: Counter) -> list[list]:
@@ -176,9 +168,8 @@ def _campaign_rows(session: Session, year: int, now) -> list[list]:
         section = f"campaign: {name}"
         counts = {"reach": built.reach, "treated": built.totals.treated, "held_out": built.totals.held_out}
         hidden = suppress(counts, ())
-        labels = {"reach": "Reach (unique numbers delivered)", "treated": "Sent a message (treated)",
-                  "held_out": "Held out (no message)"}
-        found += [[section, key, labels[key], shown(value, key, hidden)] for key, value in counts.items()]
+        found += [[section, key, CAMPAIGN_LABELS[key], shown(value, key, hidden)]
+                  for key, value in counts.items()]
         effect = built.effects["any"].verdict if built.window.closed else "attribution window still open"
         found.append([section, "effect", "Effect on any engagement, treated against held out (95% interval)",
                       effect])

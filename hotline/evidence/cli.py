@@ -43,16 +43,14 @@ def export_command(table_name, year, since, until, fmt, free_text, output, descr
         raise click.UsageError(str(exc)) from None
     now, to_file = utcnow(), output != "-"
     with ext.session_scope() as session:
-        # The aggregate tables are small and built here; the case rows are read while writing.
-        ready = None if request.table == "cases" else exports.build(session, ext.config, request, now)
         if describe:
-            click.echo(formats.describe(ready or exports.build(session, ext.config, request, now)), nl=False)
+            click.echo(formats.describe(exports.build(session, ext.config, request, now)), nl=False)
             return
+        ready, total = exports.prepare(session, ext.config, request, now)
         try:
             out = open(output, "w", encoding="utf-8", newline="") if to_file else sys.stdout  # noqa: SIM115
         except OSError as exc:
             raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
-        total = exports.expected_rows(session, request, ready)
         # On record before a row leaves: an export cut short is in the audit log too.
         audit.record(session, None, "dataset_exported", actor=audit.cli_actor(),
                      detail=request.audit_detail(total), at=now)

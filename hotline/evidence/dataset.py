@@ -33,12 +33,11 @@ from flows.menu import TIP_KINDS
 from hotline.core.config import Config
 from hotline.core.counties import by_code
 from hotline.core.models import Referral, ReferralOrganisation, Tip
-from hotline.core.time import NAIROBI, as_utc, utcnow
+from hotline.core.time import NAIROBI, as_utc, kenya_midnight, utcnow
 from hotline.evidence import formats
 from hotline.evidence.fields import Field, ours, standard
 from hotline.evidence.redaction import redact
 from hotline.tips.casework import CLOSED_STATUSES, CLOSURE_REASONS
-from hotline.tips.inbox import kenya_midnight
 from hotline.tips.referrals import KINDS as ORGANISATION_KINDS
 
 TITLE = "Kenya counter-trafficking hotline: case-level dataset (de-identified)"
@@ -214,10 +213,9 @@ def rows(session: Session, config: Config, free_text=False, since=None, until=No
             outcome = "open"
         else:
             outcome = "referred" if status == "ClosedReferred" else (reason or "closed")
-        year, week, _ = created.astimezone(NAIROBI).isocalendar()
         found = [
             _row_id(key, tip_id),
-            f"{year}-W{week:02d}",
+            week_of(created),
             county,
             counties.get(county),
             channel,

@@ -82,8 +82,10 @@ def build(session: Session, config: Config, request: Request, now=None) -> forma
     return aggregates.annual(session, config, request.year, now)
 
 
-def expected_rows(session: Session, request: Request, table: formats.Table | None = None) -> int:
-    """How many rows the export will write (a progress bar's length, the console's audit entry)."""
+def prepare(session: Session, config: Config, request: Request, now=None) -> tuple[formats.Table | None, int]:
+    """Before the audit entry: an aggregate table built now (it is small), or None for the case rows,
+    which are read while they are written; and how many rows the export will write."""
     if request.table == "cases":
-        return dataset.count(session, request.since, request.until)
-    return len(table.rows) if table is not None and isinstance(table.rows, list) else 0
+        return None, dataset.count(session, request.since, request.until)
+    table = build(session, config, request, now)
+    return table, len(table.rows)

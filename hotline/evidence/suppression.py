@@ -18,12 +18,13 @@ every published equality, and checks each suppressed count can still take at lea
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
 SMALL = range(1, 5)
 SMALL_MARK = "<5"  # a count from 1 to 4
 HIDDEN_MARK = "x"  # a count hidden so that no "<5" can be worked out (any number, 0 included)
+TOTAL = "total"  # a two-way table's totals: (row, TOTAL), (TOTAL, column), (TOTAL, TOTAL)
 
 
 @dataclass(frozen=True)
@@ -88,4 +89,13 @@ def grid_lines(rows: Iterable[Hashable], columns: Iterable[Hashable]) -> list[Li
     return lines
 
 
-TOTAL = "total"
+def grid(cells: Mapping, rows: list, columns: list) -> dict:
+    """A two-way table's cells with row totals, column totals and the grand total, named as
+    `grid_lines` names them."""
+    values = {(r, c): cells.get((r, c), 0) for r in rows for c in columns}
+    for r in rows:
+        values[r, TOTAL] = sum(values[r, c] for c in columns)
+    for c in columns:
+        values[TOTAL, c] = sum(values[r, c] for r in rows)
+    values[TOTAL, TOTAL] = sum(values[r, TOTAL] for r in rows)
+    return values

@@ -44,9 +44,7 @@ def dataset():
 def _download(export: exports.Request) -> Response:
     ext, now = current(), utcnow()
     with ext.session_scope() as session:
-        # The aggregate tables are small and built here; the case rows are read while streaming.
-        ready = None if export.table == "cases" else exports.build(session, ext.config, export, now)
-        rows = exports.expected_rows(session, export, ready)
+        ready, rows = exports.prepare(session, ext.config, export, now)
         audit.record(session, session.get(User, current_user.user_id), "dataset_exported",
                      detail=export.audit_detail(rows), ip=request.remote_addr, at=now)
 
