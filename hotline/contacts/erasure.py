@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from hotline.contacts.service import find, suppressed_keys
+from hotline.contacts.service import chunks, find, suppressed_keys
 from hotline.core import audit
 from hotline.core.config import Config
 from hotline.core.engagement import day_of
@@ -41,7 +41,6 @@ from hotline.core.privacy import delivery_key, engagement_key, open_engagement, 
 from hotline.core.time import as_utc, utcnow
 
 ERASED = "erased"  # the opt-out source and suppression source of an erased number
-CHUNK = 500  # contacts per statement: well under SQLite's bound-parameter limit
 SEALS_PER_FETCH = 10_000  # engagement rows read at once while opening every seal
 
 
@@ -52,8 +51,7 @@ def erase(session: Session, contacts: Iterable[tuple[int, str]], phone_hash_key:
     """
     rows = [(contact_id, phone) for contact_id, phone in contacts if phone]
     now = as_utc(now)
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
+    for chunk in chunks(rows):
         ids = [contact_id for contact_id, _ in chunk]
         keys = {suppression_key(phone, phone_hash_key) for _, phone in chunk}
         kept = suppressed_keys(session, list(keys))
@@ -164,8 +162,8 @@ def forget(
     engagement_ids = [
         row_id for row_id, _, _ in _engagement_rows(session, engagement_key(phone_e164, key), key)
     ]
-    for start in range(0, len(engagement_ids), CHUNK):
-        session.execute(delete(Engagement).where(Engagement.id.in_(engagement_ids[start : start + CHUNK])))
+    for chunk in chunks(engagement_ids):
+        session.execute(delete(Engagement).where(Engagement.id.in_(chunk)))
     reports = session.execute(
         delete(UnmatchedDeliveryReport).where(
             UnmatchedDeliveryReport.phone_key == delivery_key(phone_e164, key)
