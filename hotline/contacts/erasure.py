@@ -96,9 +96,17 @@ def _engagement_rows(session: Session, key: str, phone_hash_key: str) -> list[tu
     return found
 
 
-def held_about(session: Session, phone_e164: str, config: Config) -> dict:
+def held_about(
+    session: Session,
+    phone_e164: str,
+    config: Config,
+    user: User | None = None,
+    actor: str | None = None,
+    ip: str | None = None,
+) -> dict:
     """Everything held about a campaign contact's number: the contact row, campaigns, engagement by
-    signal and day, delivery reports kept for it, and whether its suppression key is kept."""
+    signal and day, delivery reports kept for it, and whether its suppression key is kept. Audited
+    as `contact_shown` with the contact's id, never the number."""
     key = config.phone_hash_key
     contact = find(session, phone_e164)
     held: dict = {"phone": phone_e164, "contact": None, "campaigns": []}
@@ -133,15 +141,13 @@ def held_about(session: Session, phone_e164: str, config: Config) -> dict:
         held["campaigns"] = [row._asdict() for row in rows]
     engaged = _engagement_rows(session, engagement_key(phone_e164, key), key)
     held["engagement"] = sorted(Counter((signal, day) for _, day, signal in engaged).items())
-    held["delivery_reports"] = _count(
-        session, UnmatchedDeliveryReport.phone_key == delivery_key(phone_e164, key)
-    )
+    reports = UnmatchedDeliveryReport.phone_key == delivery_key(phone_e164, key)
+    held["delivery_reports"] = session.scalar(select(func.count(UnmatchedDeliveryReport.id)).where(reports))
     held["suppressed"] = session.get(Suppression, suppression_key(phone_e164, key)) is not None
+    found = contact is not None
+    target = f"contact {contact.id}" if found else None
+    audit.record(session, user, "contact_shown", target=target, ip=ip, actor=actor, detail={"found": found})
     return held
-
-
-def _count(session: Session, where) -> int:
-    return session.scalar(select(func.count()).select_from(UnmatchedDeliveryReport).where(where)) or 0
 
 
 def forget(
