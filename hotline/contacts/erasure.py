@@ -180,7 +180,8 @@ def forget(
         "contacts_erased": erased,
         "engagement_rows": len(engagement_ids),
         "delivery_reports": reports,
-        "suppressed": session.get(Suppression, suppression_key(phone_e164, key)) is not None,
+        # `erase` has just made sure of the key, so only a number that was no contact is looked up.
+        "suppressed": bool(erased) or session.get(Suppression, suppression_key(phone_e164, key)) is not None,
     }
     if contact is not None:
         session.expire(contact)
