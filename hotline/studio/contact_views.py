@@ -166,7 +166,7 @@ def held():
     with ext.session_scope() as session:
         about = erasure.held_about(session, phone, ext.config, user=_user(session), ip=request.remote_addr)
     for row in about["campaigns"]:
-        row["started"] = kenya_time(row["started_at"]) if row["started_at"] else "not started"
+        row["started"] = kenya_time(row["started_at"], missing="not started")
     return render_template("studio/contacts_held.html", held=about, facts=_held_facts(about),
                            form=ForgetForm(phone=phone), find_form=FindForm(formdata=None))
 
