@@ -38,23 +38,17 @@ def person(ext) -> int:
     reported once on 6 May; a delivery report kept for each. Returns NUMBER's contact id."""
     key = ext.config.phone_hash_key
     with ext.session_scope() as session:
-        mine = contacts.subscribe(
-            session,
-            NUMBER,
-            source="Kakamega fair",
-            language="sw",
-            phone_hash_key=key,
-            county_code=37,
-            at=datetime(2026, 4, 1, 6, 0, tzinfo=UTC),
-        )
-        other = contacts.subscribe(
-            session,
-            OTHER,
-            source="Kakamega fair",
-            language="sw",
-            phone_hash_key=key,
-            county_code=37,
-            at=datetime(2026, 4, 1, 6, 0, tzinfo=UTC),
+        mine, other = (
+            contacts.subscribe(
+                session,
+                number,
+                source="Kakamega fair",
+                language="sw",
+                phone_hash_key=key,
+                county_code=37,
+                at=datetime(2026, 4, 1, 6, 0, tzinfo=UTC),
+            )
+            for number in (NUMBER, OTHER)
         )
         campaign = Campaign(
             name="Safe jobs abroad",

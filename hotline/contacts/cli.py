@@ -91,10 +91,7 @@ def show_command(phone):
     number = _phone(phone)
     ext = current()
     with ext.session_scope() as session:
-        held = erasure.held_about(session, number, ext.config)
-        found = held["contact"]
-        audit.record(session, None, "contact_shown", actor=audit.cli_actor(),
-                     target=f"contact {found['id']}" if found else None, detail={"found": bool(found)})
+        held = erasure.held_about(session, number, ext.config, actor=audit.cli_actor())
     _show(held)
 
 

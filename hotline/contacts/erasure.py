@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from hotline.contacts.service import find, suppressed_keys
+from hotline.contacts.service import chunks, find, suppressed_keys
 from hotline.core import audit
 from hotline.core.config import Config
 from hotline.core.engagement import day_of
@@ -41,7 +41,6 @@ from hotline.core.privacy import delivery_key, engagement_key, open_engagement, 
 from hotline.core.time import as_utc, utcnow
 
 ERASED = "erased"  # the opt-out source and suppression source of an erased number
-CHUNK = 500  # contacts per statement: well under SQLite's bound-parameter limit
 SEALS_PER_FETCH = 10_000  # engagement rows read at once while opening every seal
 
 
@@ -52,8 +51,7 @@ def erase(session: Session, contacts: Iterable[tuple[int, str]], phone_hash_key:
     """
     rows = [(contact_id, phone) for contact_id, phone in contacts if phone]
     now = as_utc(now)
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
+    for chunk in chunks(rows):
         ids = [contact_id for contact_id, _ in chunk]
         keys = {suppression_key(phone, phone_hash_key) for _, phone in chunk}
         kept = suppressed_keys(session, list(keys))
@@ -98,9 +96,17 @@ def _engagement_rows(session: Session, key: str, phone_hash_key: str) -> list[tu
     return found
 
 
-def held_about(session: Session, phone_e164: str, config: Config) -> dict:
+def held_about(
+    session: Session,
+    phone_e164: str,
+    config: Config,
+    user: User | None = None,
+    actor: str | None = None,
+    ip: str | None = None,
+) -> dict:
     """Everything held about a campaign contact's number: the contact row, campaigns, engagement by
-    signal and day, delivery reports kept for it, and whether its suppression key is kept."""
+    signal and day, delivery reports kept for it, and whether its suppression key is kept. Audited
+    as `contact_shown` with the contact's id, never the number."""
     key = config.phone_hash_key
     contact = find(session, phone_e164)
     held: dict = {"phone": phone_e164, "contact": None, "campaigns": []}
@@ -135,15 +141,13 @@ def held_about(session: Session, phone_e164: str, config: Config) -> dict:
         held["campaigns"] = [row._asdict() for row in rows]
     engaged = _engagement_rows(session, engagement_key(phone_e164, key), key)
     held["engagement"] = sorted(Counter((signal, day) for _, day, signal in engaged).items())
-    held["delivery_reports"] = _count(
-        session, UnmatchedDeliveryReport.phone_key == delivery_key(phone_e164, key)
-    )
+    reports = UnmatchedDeliveryReport.phone_key == delivery_key(phone_e164, key)
+    held["delivery_reports"] = session.scalar(select(func.count(UnmatchedDeliveryReport.id)).where(reports))
     held["suppressed"] = session.get(Suppression, suppression_key(phone_e164, key)) is not None
+    found = contact is not None
+    target = f"contact {contact.id}" if found else None
+    audit.record(session, user, "contact_shown", target=target, ip=ip, actor=actor, detail={"found": found})
     return held
-
-
-def _count(session: Session, where) -> int:
-    return session.scalar(select(func.count()).select_from(UnmatchedDeliveryReport).where(where)) or 0
 
 
 def forget(
@@ -164,8 +168,8 @@ def forget(
     engagement_ids = [
         row_id for row_id, _, _ in _engagement_rows(session, engagement_key(phone_e164, key), key)
     ]
-    for start in range(0, len(engagement_ids), CHUNK):
-        session.execute(delete(Engagement).where(Engagement.id.in_(engagement_ids[start : start + CHUNK])))
+    for chunk in chunks(engagement_ids):
+        session.execute(delete(Engagement).where(Engagement.id.in_(chunk)))
     reports = session.execute(
         delete(UnmatchedDeliveryReport).where(
             UnmatchedDeliveryReport.phone_key == delivery_key(phone_e164, key)
@@ -176,7 +180,8 @@ def forget(
         "contacts_erased": erased,
         "engagement_rows": len(engagement_ids),
         "delivery_reports": reports,
-        "suppressed": session.get(Suppression, suppression_key(phone_e164, key)) is not None,
+        # `erase` has just made sure of the key, so only a number that was no contact is looked up.
+        "suppressed": bool(erased) or session.get(Suppression, suppression_key(phone_e164, key)) is not None,
     }
     if contact is not None:
         session.expire(contact)

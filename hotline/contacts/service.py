@@ -154,7 +154,7 @@ def opt_out_by_hand(
 def suppressed_keys(session: Session, keys: list[str]) -> set[str]:
     """Which of these suppression keys belong to numbers that opted out before joining."""
     found: set[str] = set()
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         found.update(
             session.scalars(select(Suppression.suppression_key).where(Suppression.suppression_key.in_(chunk)))
         )
@@ -167,7 +167,7 @@ def opt_out_ids(
     """Opt these contacts out (blacklisted, AT status 406); returns how many were subscribed till now."""
     at = as_utc(at or utcnow())
     changed = 0
-    for chunk in _chunks(sorted(set(contact_ids))):
+    for chunk in chunks(sorted(set(contact_ids))):
         result = session.execute(
             update(Contact)
             .where(Contact.id.in_(chunk), Contact.opted_out_at.is_(None))
@@ -181,7 +181,7 @@ def opt_out_ids(
 def mark_unreachable(session: Session, contact_ids: Iterable[int], reason: str) -> int:
     """Mark numbers AT can never reach (403, 404); returns how many were not marked before."""
     changed, now = 0, utcnow()
-    for chunk in _chunks(sorted(set(contact_ids))):
+    for chunk in chunks(sorted(set(contact_ids))):
         result = session.execute(
             update(Contact)
             .where(Contact.id.in_(chunk), Contact.unreachable_reason.is_(None))
@@ -192,7 +192,8 @@ def mark_unreachable(session: Session, contact_ids: Iterable[int], reason: str) 
     return changed
 
 
-def _chunks(items: list) -> Iterable[list]:
+def chunks(items: list) -> Iterable[list]:
+    """`items` CHUNK at a time, for IN (...) lists."""
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
 

@@ -157,6 +157,17 @@ _TIP_ROWS = (
 )
 
 
+# The columns a closed tip past retention loses (its reporter key becomes PURGED_REPORTER_KEY).
+_PURGED_TIP = {
+    "place": None,
+    "description": None,
+    "callback_contact": None,
+    "safety_seal": None,
+    "source_id": None,
+    "reporter_key": PURGED_REPORTER_KEY,
+}
+
+
 def _expired_tips(cutoff: datetime):
     return and_(
         Tip.case_status.in_(CLOSED_STATUSES), Tip.closed_at < cutoff, Tip.reporter_key != PURGED_REPORTER_KEY
@@ -190,32 +201,10 @@ def _closed_tips(
         last = high
         chunk = and_(expired, Tip.id.between(low, high))
         chosen = select(Tip.id).where(chunk)
-        touched = 0
         for kind, (_, _, key, tip_id, left, cleared) in zip(rows, _TIP_ROWS, strict=True):
-            changed = session.execute(
-                update(key.class_)
-                .where(tip_id.between(low, high), tip_id.in_(chosen), left)
-                .values(**cleared)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            kind.count += changed
-            touched += changed
-        done = session.execute(
-            update(Tip)
-            .where(chunk)
-            .values(
-                place=None,
-                description=None,
-                callback_contact=None,
-                safety_seal=None,
-                source_id=None,
-                reporter_key=PURGED_REPORTER_KEY,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        tips.count += done
-        touched += done
-        progress("closed_tips", touched)
+            where = and_(tip_id.between(low, high), tip_id.in_(chosen), left)
+            kind.count += _update(session, key, where, cleared, progress, tips.name)
+        tips.count += _update(session, Tip.id, chunk, _PURGED_TIP, progress, tips.name)
     return [tips, *rows]
 
 
@@ -237,31 +226,17 @@ def _opted_out_contacts(session, config, now, dry_run, progress) -> Kind:
         progress(kind.name, len(rows))
 
 
-def _simple(
-    name: str,
-    what: str,
-    setting: str,
-    key,
-    moment,
-    *,
-    day: bool = False,
-    values: dict | None = None,
-    extra=None,
-):
-    """A kind whose rows older than the setting's days are deleted (or, with `values`, updated)."""
+def _simple(name: str, what: str, setting: str, key, moment, *, day: bool = False):
+    """A kind whose rows older than the setting's days are deleted (`day`: `moment` is a date)."""
 
     def run(session, config, now, dry_run, progress) -> Kind:
         days, cutoff = _cutoff(config, now, setting)
         where = moment < (day_of(cutoff) if day else cutoff)
-        if extra is not None:
-            where = and_(where, extra)
         kind = Kind(name, what, days)
         if dry_run:
             kind.count = _count(session, key, where)
-        elif values is None:
-            kind.count = _delete(session, key, where, progress, name)
         else:
-            kind.count = _update(session, key, where, values, progress, name)
+            kind.count = _delete(session, key, where, progress, name)
         return kind
 
     return run

@@ -164,13 +164,9 @@ def held():
         return _index(form, 400)
     ext = current()
     with ext.session_scope() as session:
-        about = erasure.held_about(session, phone, ext.config)
-        for row in about["campaigns"]:
-            row["started"] = kenya_time(row["started_at"]) if row["started_at"] else "not started"
-        found = about["contact"]
-        target = f"contact {found['id']}" if found else None
-        audit.record(session, _user(session), "contact_shown", target=target, detail={"found": bool(found)},
-                     ip=request.remote_addr)
+        about = erasure.held_about(session, phone, ext.config, user=_user(session), ip=request.remote_addr)
+    for row in about["campaigns"]:
+        row["started"] = kenya_time(row["started_at"], missing="not started")
     return render_template("studio/contacts_held.html", held=about, facts=_held_facts(about),
                            form=ForgetForm(phone=phone), find_form=FindForm(formdata=None))
 
