@@ -66,7 +66,6 @@ def test_the_secretariat_sees_every_county_with_links_to_its_inbox(app, ext):
     for chart in ("counties", "weeks", "acknowledgement", "escalations", "outcomes", "referrals",
                   "agencies", "reach"):
         assert f'href="/console/dashboard/{chart}.csv?days=90"' in html
-    print(html)
     assert 'style="' not in html and "<script>" not in html
     # The kind filter narrows the map and its links.
     forced = page(client, "?days=365&kind=forced_labour")

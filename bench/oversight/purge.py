@@ -11,7 +11,6 @@ Each with its wall time, what it reports per kind, the SQL statements that took 
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from datetime import datetime, timedelta
@@ -23,15 +22,6 @@ from statements import Statements, explain
 
 TARGET_SECONDS = 60.0
 COPY_WAIT = 600  # seconds to wait for others to leave the original database
-
-
-def landed() -> str | None:
-    """None when hotline.retention.purge.purge is on this checkout, else what is missing."""
-    try:
-        from hotline.retention.purge import purge  # noqa: F401
-    except ImportError as error:
-        return f"hotline.retention.purge is not on main yet ({error})"
-    return None
 
 
 def copy_database(admin_url: str, source: str, name: str) -> float:
@@ -58,21 +48,6 @@ def drop_database(admin_url: str, name: str) -> None:
     """Drop the copy."""
     with psycopg.connect(admin_url, autocommit=True) as connection:
         connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def as_dict(report) -> dict:
-    """What a purge Report says, as plain data (whatever shape the Report has)."""
-    if callable(getattr(report, "detail", None)):  # hotline.retention.purge.Report: {kind: {days, count}}
-        return report.detail()
-    if dataclasses.is_dataclass(report):
-        return dataclasses.asdict(report)
-    for name in ("as_dict", "to_dict", "counts"):
-        value = getattr(report, name, None)
-        if value is not None:
-            return value() if callable(value) else dict(value)
-    if isinstance(report, dict):
-        return report
-    return {"report": str(report)}
 
 
 def measure(database_url: str, end: datetime, days_ahead: int) -> dict:
@@ -126,7 +101,7 @@ def timed_purge(engine, config, label: str, now: datetime, dry_run: bool) -> dic
     other = max(0.0, (busy - busy_before) - seconds)  # this process or its backend: about one core
     top = statements.top(6)
     return {"now": now.isoformat(), "seconds": round(seconds, 2), "ratio": round(seconds / TARGET_SECONDS, 2),
-            "report": as_dict(report), "sql_ms": statements.total_ms(),
+            "report": report.detail(), "sql_ms": statements.total_ms(),
             "other_work_pct": round(100 * other / max(total - total_before, 1e-9), 1), "_top": top,
             "_settings": statements.settings,
             "top": [{k: v for k, v in entry.items() if k not in ("statement", "parameters")}
@@ -135,22 +110,18 @@ def timed_purge(engine, config, label: str, now: datetime, dry_run: bool) -> dic
 
 def report(result: dict) -> list[str]:
     """The purge's lines of the printout."""
-    if "missing" in result:
-        return [f"purge: NOT MEASURED: {result['missing']}"]
     lines = [f"purge on a copy made in {result.get('copy_seconds', '?')} s: the backlog at the data's end"
              f" ({result['end']}), then a year's expired data {result['days_after_the_data']} days later"
              f" ({result['later']})"]
     lines.append(f"{'run':<14} {'seconds':>8} {'s/60':>6} {'SQL s':>7} {'rows':>10} {'other work':>10}")
     for label, run in result["runs"].items():
         verdict = ("PASS" if run["ratio"] <= 1 else "MISS") + ("" if label == "purge" else " (information)")
-        rows = sum(value["count"] for value in run["report"].values()
-                   if isinstance(value, dict) and "count" in value)
+        rows = sum(value["count"] for value in run["report"].values())
         lines.append(f"{label:<14} {run['seconds']:>8.2f} {run['ratio']:>6.2f} {run['sql_ms'] / 1000:>7.2f}"
                      f" {rows:>10,} {run['other_work_pct']:>9.0f}%  {verdict}")
     for label, run in result["runs"].items():
-        said = run["report"]
-        if all(isinstance(value, dict) and "count" in value for value in said.values()):
-            said = ", ".join(f"{kind} {value['count']:,}" for kind, value in said.items() if value["count"])
+        said = ", ".join(f"{kind} {value['count']:,}" for kind, value in run["report"].items()
+                         if value["count"])
         lines.append(f"  {label}: {said or 'nothing'}")
     for label in ("backlog", "purge"):
         run = result["runs"].get(label, {})

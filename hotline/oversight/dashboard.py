@@ -170,19 +170,18 @@ def _escalations(session, scope, window, figures: stats.TipFigures) -> Section:
 
 
 def _outcomes(session, scope, window, figures: stats.TipFigures) -> Section:
-    rows = counted((f"Case status: {label}", figures.statuses[status])
-                   for status, label in CASE_STATUSES.items())
-    rows += counted((f"Closed as: {label}", figures.closures[reason])
-                    for reason, label in CLOSURE_REASONS.items())
+    statuses = [(label, figures.statuses[status]) for status, label in CASE_STATUSES.items()]
+    closures = [(label, figures.closures[reason]) for reason, label in CLOSURE_REASONS.items()]
+    rows = counted((f"Case status: {label}", n) for label, n in statuses)
+    rows += counted((f"Closed as: {label}", n) for label, n in closures)
     table = Table("outcomes", CHARTS["outcomes"], (Column("Outcome", "text"), Column("Tips")), rows,
                   ("Total tips", figures.total.tips) if rows else None)
-    drawn = [Bar(r.values[0].split(": ", 1)[1], (r.values[1],), f"{r.values[1]:,}") for r in rows]
-    series = [Series("Tips", "series-1")]
-    statuses = [b for b, r in zip(drawn, rows, strict=True) if r.values[0].startswith("Case")]
-    closures = [b for b, r in zip(drawn, rows, strict=True) if r.values[0].startswith("Closed as")]
-    chart = bars("Tips by case status", statuses, series)
-    if closures:
-        chart += bars("Closed tips by closure reason", closures, [Series("Closed", "series-2")])
+
+    def drawn(pairs: list[tuple[str, int]]) -> list[Bar]:
+        return [Bar(label, (n,), f"{n:,}") for label, n in pairs if n]
+
+    chart = bars("Tips by case status", drawn(statuses), [Series("Tips", "series-1")])
+    chart += bars("Closed tips by closure reason", drawn(closures), [Series("Closed", "series-2")])
     note = "What became of the window's tips: their case status today, and why the closed ones were closed."
     return Section("outcomes", table.title, table, chart, note=note)
 

@@ -100,5 +100,5 @@ def tune(session: Session) -> None:
     """On PostgreSQL, memory enough for the median's sorts and no JIT (it costs more than it saves
     on these sub-second queries), for the rest of this transaction only; nothing on SQLite."""
     if postgresql(session):
-        for name, value in {"work_mem": "64MB", "jit": "off"}.items():
-            session.execute(select(func.set_config(name, value, True)))
+        session.execute(select(func.set_config("work_mem", "64MB", True),
+                               func.set_config("jit", "off", True)))

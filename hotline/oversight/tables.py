@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from hotline.core.counties import by_code
+from hotline.core.counties import name_of
 from hotline.core.time import duration
 
 NO_COUNTY = "No county"
@@ -89,8 +89,7 @@ def county_name(code: int | None) -> str:
     """A county's name, "No county" for None."""
     if code is None:
         return NO_COUNTY
-    county = by_code().get(code)
-    return county.name if county else f"County {code}"
+    return name_of(code) or f"County {code}"
 
 
 def county_row(code: int | None, *values) -> Row:
