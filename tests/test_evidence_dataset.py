@@ -227,17 +227,6 @@ def test_json_describes_each_field_and_streams_the_same_rows(ext, tips):
     assert document["rows"][0]["referrals"] == 2 and document["rows"][1]["county_code"] is None
 
 
-def test_write_keeps_its_signature_and_counts_rows(ext, tips):
-    out = io.StringIO()
-    with ext.session_scope() as session:
-        assert (
-            dataset.write(session, ext.config, out, fmt="json", free_text=False, since=None, until=None) == 4
-        )
-        assert dataset.write(session, ext.config, io.StringIO(), "csv", False, date(2026, 11, 3)) == 2
-        with pytest.raises(ValueError, match="format must be one of csv, json"):
-            dataset.write(session, ext.config, io.StringIO(), fmt="xlsx")
-
-
 def test_every_kind_maps_to_an_htcds_type_of_exploitation():
     allowed = set(dataset.fields()[6].values)
     from flows.menu import TIP_KINDS

@@ -258,19 +258,3 @@ def count(session: Session, since: date | None = None, until: date | None = None
     """How many rows the dataset has for these dates (for a progress bar and the audit log)."""
     return session.scalar(select(func.count(Tip.id)).where(*period(since, until)))
 
-
-def write(
-    session: Session,
-    config: Config,
-    out,
-    fmt: str = "csv",
-    free_text: bool = False,
-    since: date | None = None,
-    until: date | None = None,
-    *,
-    progress=None,
-) -> int:
-    """Stream the case-level dataset to the text stream `out` as csv or json; the rows written."""
-    if fmt not in formats.FORMATS:
-        raise ValueError(f"format must be one of {', '.join(formats.FORMATS)}")
-    return formats.write(table(session, config, free_text, since, until), out, fmt, progress)
