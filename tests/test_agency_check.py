@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
-from hotline.core.models import AgencyLookup, OutboundSms, Tip
+from hotline.core.models import Agency, AgencyLookup, OutboundSms, Tip
 from tests.conftest import Phone
 
 DEMO = "hotline/agencies/data/demo_agencies.csv"
@@ -160,3 +161,16 @@ def test_a_check_after_midnight_in_nairobi_counts_on_that_day(ext, client, regis
         check(client, "NEA/DEMO/001")
     with ext.session_scope() as session:
         assert session.scalar(select(AgencyLookup.day)) == date(2026, 11, 29)
+
+
+def test_several_agencies_by_sms_are_listed_with_their_licence_numbers_and_whole_words(ext, client, register):
+    form = {"id": "s-several", "from": "+254733000667", "to": "21606", "text": "AGENCY Demo Recruiters"}
+    assert client.post("/sms/inbound", data=form).status_code == 200
+    with ext.session_scope() as session:
+        [reply] = session.scalars(select(OutboundSms.message)).all()
+        names = {agency.registration_number: agency.name for agency in session.scalars(select(Agency))}
+    assert reply.startswith("Several agencies match: 1) ")
+    listed = re.findall(r"\d\) (.+?) \((NEA/DEMO/\d+)\)", reply)
+    assert len(listed) == 3
+    for shown, number in listed:
+        assert set(shown.removesuffix("...").split()) <= set(names[number].split()), (shown, names[number])
