@@ -202,7 +202,8 @@ def _worst(found: Funnel) -> str:
         return "No caller dropped before an answer (screens marked *)."
     if not worst:
         return "No caller dropped: every session ended on a closing screen."
-    names = " and ".join(f'"{r.name}"' for r in worst)
+    quoted = [f'"{r.name}"' for r in worst]
+    names = " and ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
     each = " at each" if len(worst) > 1 else ""
     return (
         f"Most callers drop at {names}: {worst[0].dropped:,} of {found.total.sessions:,}{each} "
